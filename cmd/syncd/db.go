@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"gorm.io/gorm"
+
+	"github.com/syncd-dev/syncd/config"
+	schema "github.com/syncd-dev/syncd/sql"
+	"github.com/syncd-dev/syncd/store"
+)
+
+// openStore connects to the configured database. SQLite, the embedded
+// default, gets its schema applied at once; MySQL must already be at this
+// binary's schema (a DBA applies it), or the command stops and says what to
+// run.
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	st, err := store.Open(octx, cfg.Database.Driver, cfg.Database.DSN, cfg.Database.MaxOpenConns)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareSchema(octx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func prepareSchema(ctx context.Context, st *store.Store) error {
+	if st.Dialect() == schema.SQLite {
+		if _, err := st.ApplySchema(ctx); err != nil {
+			return fmt.Errorf("apply schema to SQLite database: %w", err)
+		}
+		return nil
+	}
+	return st.CheckSchema(ctx)
+}
+
+// openDatabase is the gorm handle for commands that work on the console's
+// tables (agents). The returned func closes it.
+func openDatabase(c *cli.Context) (*gorm.DB, func(), error) {
+	cfg, _, err := loadConfig(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(c.Context, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st.Gorm(), func() { st.Close() }, nil
+}

@@ -1,0 +1,81 @@
+// Command syncd relays rows that legacy applications insert into
+// message_sync into a live customer-service chat. `syncd run` with no
+// configuration uses ./syncd.db (SQLite), in-process locks and a console
+// on http://127.0.0.1:8080.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/syncd-dev/syncd/config"
+)
+
+// version is set by the linker: -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := newApp().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "syncd:", err)
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "syncd",
+		Usage: "relay rows that legacy apps insert into message_sync into a live customer-service chat",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, EnvVars: []string{"SYNCD_CONFIG"},
+				Usage: "YAML config file (see configs/syncd.example.yaml); every key can also be set as SYNCD_<SECTION>_<KEY>"},
+		},
+		Commands: []*cli.Command{
+			runCommand(),
+			schemaCommand(),
+			statusCommand(),
+			requeueCommand(),
+			injectCommand(),
+			// WIRE: agentCommand(), botCommand() once their files land.
+			benchCommand(),
+			{
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					fmt.Fprintln(c.App.Writer, "syncd", version)
+					return nil
+				},
+			},
+		},
+		ExitErrHandler: func(c *cli.Context, err error) {},
+	}
+}
+
+// loadConfig reads --config and the environment. A bad key is reported by
+// name and ends the command with a non-zero status.
+func loadConfig(c *cli.Context) (config.Config, config.Source, error) {
+	cfg, src, err := config.Load(c.String("config"), os.Environ())
+	if err != nil {
+		var ke *config.KeyError
+		if errors.As(err, &ke) {
+			return cfg, src, cli.Exit("invalid configuration: "+err.Error(), 2)
+		}
+		return cfg, src, cli.Exit("invalid configuration: "+err.Error(), 2)
+	}
+	return cfg, src, nil
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.Log.Level)))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if cfg.Log.Format == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	return slog.New(h)
+}

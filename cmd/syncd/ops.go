@@ -1,0 +1,202 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/syncd-dev/syncd/poller"
+	"github.com/syncd-dev/syncd/store"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show rows by status, the oldest pending row's age and who holds each shard",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+		Action: func(c *cli.Context) error {
+			cfg, _, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(c.Context, cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			stats, err := st.Stats(c.Context, true)
+			if err != nil {
+				return err
+			}
+			locker, rc := newLocker(cfg, "syncd-status")
+			if rc != nil {
+				defer rc.Close()
+			}
+			type shardHolder struct {
+				Shard  string `json:"shard"`
+				Holder string `json:"holder"`
+			}
+			var holders []shardHolder
+			if locker.Distributed() {
+				for i := 0; i < cfg.Poller.Shards; i++ {
+					s := store.Shard{Index: i, Count: cfg.Poller.Shards}
+					h, err := locker.Holder(c.Context, poller.LockKey(s))
+					if err != nil {
+						return fmt.Errorf("read shard lock holders: %w", err)
+					}
+					holders = append(holders, shardHolder{Shard: s.String(), Holder: h})
+				}
+			}
+			var oldestAge float64
+			if !stats.OldestPending.IsZero() {
+				oldestAge = time.Since(stats.OldestPending).Seconds()
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(map[string]any{
+					"rows": stats.ByStatus, "oldest_pending_age_seconds": oldestAge, "shards": holders,
+					"locks": map[bool]string{true: "redis", false: "in-process"}[locker.Distributed()],
+				})
+			}
+			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "STATUS\tROWS")
+			for _, s := range store.Statuses {
+				fmt.Fprintf(w, "%s\t%d\n", s, stats.ByStatus[s])
+			}
+			w.Flush()
+			if stats.OldestPending.IsZero() {
+				fmt.Fprintln(c.App.Writer, "oldest pending: none")
+			} else {
+				fmt.Fprintf(c.App.Writer, "oldest pending: %s ago\n", time.Duration(oldestAge*float64(time.Second)).Round(time.Millisecond))
+			}
+			if !locker.Distributed() {
+				fmt.Fprintln(c.App.Writer, "shard locks: in-process (no redis.addr): each instance holds its own")
+				return nil
+			}
+			w = tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "SHARD\tHOLDER")
+			for _, h := range holders {
+				holder := h.Holder
+				if holder == "" {
+					holder = "-"
+				}
+				fmt.Fprintf(w, "%s\t%s\n", h.Shard, holder)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func requeueCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "requeue",
+		Usage: "put failed rows back to pending (all failed rows unless filtered)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "ids", Usage: "comma-separated message_sync ids"},
+			&cli.StringFlag{Name: "conversation", Usage: "only this conversation_key"},
+			&cli.StringFlag{Name: "error-contains", Usage: "only rows whose last_error contains this text"},
+			&cli.DurationFlag{Name: "since", Usage: "only rows created within this long, e.g. 24h"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, _, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			var f store.RequeueFilter
+			for _, s := range strings.Split(c.String("ids"), ",") {
+				if s = strings.TrimSpace(s); s == "" {
+					continue
+				}
+				id, err := strconv.ParseInt(s, 10, 64)
+				if err != nil {
+					return cli.Exit(fmt.Sprintf("--ids: %q is not an id", s), 2)
+				}
+				f.IDs = append(f.IDs, id)
+			}
+			f.ConversationKey = c.String("conversation")
+			f.ErrorContains = c.String("error-contains")
+			if d := c.Duration("since"); d > 0 {
+				f.Since = time.Now().Add(-d)
+			}
+			st, err := openStore(c.Context, cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			n, err := st.Requeue(c.Context, f)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "requeued %d rows\n", n)
+			return nil
+		},
+	}
+}
+
+func injectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inject",
+		Usage:     "insert a row into message_sync exactly as a legacy application would (a smoke test)",
+		ArgsUsage: "BODY",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "conversation", Value: "smoke-test", Usage: "conversation_key"},
+			&cli.StringFlag{Name: "sender", Usage: "sender_name"},
+			&cli.StringFlag{Name: "kind", Usage: "kind: message (default) or an event name such as order_created"},
+			&cli.StringFlag{Name: "payload", Usage: "payload JSON"},
+			&cli.DurationFlag{Name: "wait", Usage: "wait this long for the row to leave pending and print its status"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, _, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			body := strings.Join(c.Args().Slice(), " ")
+			if body == "" {
+				body = "hello from syncd inject"
+			}
+			st, err := openStore(c.Context, cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			id, err := st.Insert(c.Context, store.NewRow{ConversationKey: c.String("conversation"), Body: body,
+				SenderName: c.String("sender"), Kind: c.String("kind"), Payload: c.String("payload")})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "inserted message_sync row %d\n", id)
+			wait := c.Duration("wait")
+			if wait <= 0 {
+				return nil
+			}
+			deadline := time.Now().Add(wait)
+			for {
+				rs, err := st.Status(c.Context, id)
+				if err != nil {
+					return err
+				}
+				if rs.Status == "sent" || rs.Status == "failed" {
+					fmt.Fprintf(c.App.Writer, "row %d: %s %s\n", id, rs.Status, rs.LastError)
+					if rs.Status == "failed" {
+						return cli.Exit("row failed", 1)
+					}
+					return nil
+				}
+				if time.Now().After(deadline) {
+					return cli.Exit(fmt.Sprintf("row %d still %s after %s: is `syncd run` running?", id, rs.Status, wait), 1)
+				}
+				select {
+				case <-c.Context.Done():
+					return c.Context.Err()
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		},
+	}
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/urfave/cli/v2"
+
+	"github.com/syncd-dev/syncd/bridge"
+	"github.com/syncd-dev/syncd/config"
+	"github.com/syncd-dev/syncd/ops"
+	"github.com/syncd-dev/syncd/poller"
+	"github.com/syncd-dev/syncd/store"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run the relay, the console and the operator endpoints until SIGINT or SIGTERM",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, Usage: "how long to let in-flight batches finish on shutdown"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, src, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg)
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return run(ctx, cfg, src, log, c.Duration("shutdown-timeout"))
+		},
+	}
+}
+
+// run is the daemon. It returns nil after a graceful shutdown, and an
+// error only for what an operator must fix (configuration, schema, a port
+// in use); outages of the database or Redis are retried, never fatal.
+func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Logger, shutdownTimeout time.Duration) error {
+	instance := instanceName(cfg)
+	log = log.With(slog.String("instance", instance))
+	announce(log, cfg, src)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// The operator endpoints come up first so that /readyz can say what the
+	// daemon waits for while the database is unreachable.
+	var (
+		mu  sync.Mutex
+		st  *store.Store
+		app http.Handler
+	)
+	locker, rc := newLocker(cfg, instance)
+	if rc != nil {
+		defer rc.Close()
+	}
+	checks := []ops.Check{{Name: "database", Probe: func(ctx context.Context) error {
+		mu.Lock()
+		s := st
+		mu.Unlock()
+		if s == nil {
+			return ops.ErrStarting
+		}
+		return s.Ping(ctx)
+	}}}
+	if locker.Distributed() {
+		checks = append(checks, ops.Check{Name: "redis", Probe: locker.Ping})
+	}
+	ready := ops.NewReadiness(reg, log, 2*time.Second, checks...)
+	mux := ops.Mux(ready, reg)
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		h := app
+		mu.Unlock()
+		if h == nil {
+			http.Error(w, "syncd is starting", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("listen on http.addr %s: %v", cfg.HTTP.Addr, err), 1)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() { cancelBG(); wg.Wait() }()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", slog.Any("error", err))
+		}
+	}()
+	go func() { defer wg.Done(); ready.Run(bg) }()
+	log.Info("http listening", slog.String("addr", ln.Addr().String()))
+
+	s, err := connect(ctx, cfg, log)
+	if err != nil {
+		shutdownHTTP(srv, log)
+		if ctx.Err() != nil {
+			return nil // interrupted while waiting for the database
+		}
+		return cli.Exit(err.Error(), 1)
+	}
+	defer s.Close()
+	mu.Lock()
+	st = s
+	mu.Unlock()
+	ready.ProbeNow(ctx)
+
+	backlog := ops.NewBacklog(reg, log, s, 10*time.Second)
+	wg.Add(1)
+	go func() { defer wg.Done(); backlog.Run(bg) }()
+
+	bot, closeBot := startBot(bg, cfg, log, &wg)
+	defer closeBot()
+	publisher, handler, closeConsole, err := startConsole(bg, cfg, s, rc, instance, log, &wg)
+	if err != nil {
+		shutdownHTTP(srv, log)
+		return cli.Exit(err.Error(), 1)
+	}
+	defer closeConsole()
+	mu.Lock()
+	app = handler
+	mu.Unlock()
+
+	p, err := poller.New(poller.Options{
+		Store:       s,
+		Locker:      locker,
+		Converter:   bridge.New(bridge.Options{MaxBodyBytes: cfg.Relay.MaxBodyBytes, Bot: bot, Logger: log}),
+		Publisher:   publisher,
+		Metrics:     poller.NewMetrics(reg),
+		Logger:      log,
+		Instance:    instance,
+		Schedule:    cfg.Poller.Schedule,
+		Shards:      cfg.Poller.Shards,
+		BatchSize:   cfg.Poller.BatchSize,
+		Workers:     cfg.Poller.Workers,
+		MaxAttempts: cfg.Poller.MaxAttempts,
+		BackoffBase: cfg.Poller.BackoffBase,
+		BackoffMax:  cfg.Poller.BackoffMax,
+		Lease:       cfg.Poller.Lease,
+	})
+	if err != nil {
+		shutdownHTTP(srv, log)
+		return cli.Exit("invalid configuration: poller.schedule: "+err.Error(), 2)
+	}
+	p.Start(bg)
+	p.Kick() // relay the backlog now rather than at the first tick
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			reloadBot(ctx, log)
+		}
+	}
+
+	log.Info("shutting down: finishing the batches in hand")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := p.Stop(sctx); err != nil {
+		log.Warn("in-flight batches cancelled; their rows return to pending", slog.Any("error", err))
+	}
+	shutdownHTTP(srv, log)
+	log.Info("stopped")
+	return nil
+}
+
+func shutdownHTTP(srv *http.Server, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("http shutdown", slog.Any("error", err))
+	}
+}
+
+// connect opens the database, retrying with backoff while it is
+// unreachable. A schema that is missing or outdated is not retried: the
+// operator has to act, and the error says how.
+func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+	delay := 500 * time.Millisecond
+	for {
+		s, err := openStore(ctx, cfg)
+		if err == nil {
+			return s, nil
+		}
+		if isSchemaError(err) {
+			return nil, err
+		}
+		log.Error("database unreachable; retrying", slog.String("driver", cfg.Database.Driver),
+			slog.Duration("retry_in", delay), slog.Any("error", err))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+}
+
+func announce(log *slog.Logger, cfg config.Config, src config.Source) {
+	if src.File == "" && len(src.EnvKeys) == 0 {
+		log.Info("no configuration given: using the embedded default",
+			slog.String("database", "SQLite file "+cfg.Database.DSN),
+			slog.String("locks", "in-process (single instance)"),
+			slog.String("console", "http://"+cfg.HTTP.Addr))
+	} else {
+		log.Info("configuration loaded", slog.String("file", src.File), slog.Any("env", src.EnvKeys))
+	}
+	locks := "in-process"
+	if cfg.Redis.Addr != "" {
+		locks = "redis " + cfg.Redis.Addr
+	}
+	log.Info("syncd starting", slog.String("version", version), slog.String("database_driver", cfg.Database.Driver),
+		slog.String("locks", locks), slog.String("schedule", cfg.Poller.Schedule), slog.Int("shards", cfg.Poller.Shards))
+}

@@ -1,0 +1,238 @@
+// Package config loads syncd's settings: defaults, then an optional YAML
+// file, then SYNCD_* environment variables, then validation. Every error
+// names the key (and its variable) so an operator knows what to fix.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole of syncd's configuration. configs/syncd.example.yaml
+// documents every key; keep the two in step.
+type Config struct {
+	// Instance names this process in claims, locks and logs; empty: host-pid.
+	Instance string   `yaml:"instance"`
+	Database Database `yaml:"database"`
+	Redis    Redis    `yaml:"redis"`
+	HTTP     HTTP     `yaml:"http"`
+	Poller   Poller   `yaml:"poller"`
+	Relay    Relay    `yaml:"relay"`
+	Console  Console  `yaml:"console"`
+	Bot      Bot      `yaml:"bot"`
+	Log      Log      `yaml:"log"`
+}
+
+type Database struct {
+	Driver       string `yaml:"driver"` // mysql or sqlite
+	DSN          string `yaml:"dsn"`    // go-sql-driver DSN, or a SQLite file path
+	MaxOpenConns int    `yaml:"max_open_conns"`
+}
+
+type Redis struct {
+	Addr     string        `yaml:"addr"` // empty: in-process locks and broker
+	Password string        `yaml:"password"`
+	DB       int           `yaml:"db"`
+	LockTTL  time.Duration `yaml:"lock_ttl"`
+}
+
+type HTTP struct {
+	Addr string `yaml:"addr"`
+}
+
+type Poller struct {
+	Schedule    string        `yaml:"schedule"`
+	Shards      int           `yaml:"shards"`
+	BatchSize   int           `yaml:"batch_size"`
+	Workers     int           `yaml:"workers"`
+	MaxAttempts int           `yaml:"max_attempts"`
+	BackoffBase time.Duration `yaml:"backoff_base"`
+	BackoffMax  time.Duration `yaml:"backoff_max"`
+	Lease       time.Duration `yaml:"lease"`
+}
+
+type Relay struct {
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+}
+
+type Console struct {
+	SessionSecret  string        `yaml:"session_secret"`
+	AllowedOrigins []string      `yaml:"allowed_origins"`
+	SessionTTL     time.Duration `yaml:"session_ttl"`
+	SendQueueBytes int           `yaml:"send_queue_bytes"`
+	SweepInterval  time.Duration `yaml:"sweep_interval"`
+}
+
+type Bot struct {
+	Enabled   bool    `yaml:"enabled"`
+	Model     string  `yaml:"model"`   // empty: the model built into the binary
+	Answers   string  `yaml:"answers"` // empty: the answers built into the binary
+	Threshold float64 `yaml:"threshold"`
+	CacheSize int     `yaml:"cache_size"`
+	Library   string  `yaml:"library"` // libonnxruntime.so; empty: SYNCD_ONNXRUNTIME_LIB, then the cache
+}
+
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Default is the embedded default: a SQLite file, in-process locks and a
+// console on localhost.
+func Default() Config {
+	return Config{
+		Database: Database{Driver: "sqlite", DSN: "syncd.db", MaxOpenConns: 16},
+		Redis:    Redis{LockTTL: 8 * time.Second},
+		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
+		Poller: Poller{
+			Schedule: "@every 1s", Shards: 16, BatchSize: 500, Workers: 4, MaxAttempts: 8,
+			BackoffBase: time.Second, BackoffMax: 5 * time.Minute, Lease: 30 * time.Second,
+		},
+		Relay:   Relay{MaxBodyBytes: 64 << 10},
+		Console: Console{SessionTTL: 12 * time.Hour, SendQueueBytes: 1 << 20, SweepInterval: 2 * time.Second},
+		Bot:     Bot{Enabled: true, Threshold: 0.7, CacheSize: 10000},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// Source says where the configuration came from, for the first log lines.
+type Source struct {
+	File    string   // "" when no file was read
+	EnvKeys []string // the SYNCD_* variables that were applied
+}
+
+// Load builds the configuration from defaults, the YAML file at path (none
+// when path is empty) and the environment.
+func Load(path string, environ []string) (Config, Source, error) {
+	cfg := Default()
+	src := Source{File: path}
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, src, fmt.Errorf("read config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)                                               // a misspelt key is an error, not a silent default
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+			return cfg, src, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	applied, err := applyEnv(&cfg, environ)
+	if err != nil {
+		return cfg, src, err
+	}
+	src.EnvKeys = applied
+	if err := cfg.Validate(); err != nil {
+		return cfg, src, err
+	}
+	return cfg, src, nil
+}
+
+// KeyError is a configuration error about one key.
+type KeyError struct {
+	Key string // dotted YAML path, e.g. database.dsn
+	Msg string
+}
+
+func (e *KeyError) Error() string {
+	return fmt.Sprintf("config key %s (env %s): %s", e.Key, EnvName(e.Key), e.Msg)
+}
+
+// EnvName is the environment variable that overrides a dotted key.
+func EnvName(key string) string {
+	return "SYNCD_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Validate checks every key and returns the first problem found.
+func (c Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch c.Database.Driver {
+	case "mysql", "sqlite":
+	default:
+		return bad("database.driver", "must be mysql or sqlite, not %q", c.Database.Driver)
+	}
+	if strings.TrimSpace(c.Database.DSN) == "" {
+		return bad("database.dsn", "must not be empty")
+	}
+	if c.Database.Driver == "mysql" && !strings.Contains(c.Database.DSN, "@") && !strings.Contains(c.Database.DSN, "/") {
+		return bad("database.dsn", "want the go-sql-driver form user:pass@tcp(host:3306)/db?parseTime=true")
+	}
+	if c.Database.MaxOpenConns < 1 {
+		return bad("database.max_open_conns", "must be at least 1")
+	}
+	if c.Redis.Addr != "" && !strings.Contains(c.Redis.Addr, ":") {
+		return bad("redis.addr", "want host:port, got %q", c.Redis.Addr)
+	}
+	if c.Redis.LockTTL < 500*time.Millisecond {
+		return bad("redis.lock_ttl", "must be at least 500ms")
+	}
+	if c.HTTP.Addr != "" && !strings.Contains(c.HTTP.Addr, ":") {
+		return bad("http.addr", "want host:port, got %q", c.HTTP.Addr)
+	}
+	p := c.Poller
+	if strings.TrimSpace(p.Schedule) == "" {
+		return bad("poller.schedule", "must not be empty")
+	}
+	if p.Shards < 1 || p.Shards > 1024 || 1024%p.Shards != 0 {
+		return bad("poller.shards", "must divide 1024 (1, 2, 4, … 1024), got %d", p.Shards)
+	}
+	if p.BatchSize < 1 || p.BatchSize > 5000 {
+		return bad("poller.batch_size", "must be between 1 and 5000, got %d", p.BatchSize)
+	}
+	if p.Workers < 1 {
+		return bad("poller.workers", "must be at least 1")
+	}
+	if p.MaxAttempts < 1 {
+		return bad("poller.max_attempts", "must be at least 1")
+	}
+	if p.BackoffBase <= 0 {
+		return bad("poller.backoff_base", "must be positive")
+	}
+	if p.BackoffMax < p.BackoffBase {
+		return bad("poller.backoff_max", "must be at least poller.backoff_base")
+	}
+	if p.Lease < time.Second {
+		return bad("poller.lease", "must be at least 1s")
+	}
+	if c.Relay.MaxBodyBytes < 1 {
+		return bad("relay.max_body_bytes", "must be positive")
+	}
+	if c.Console.SessionTTL < time.Minute {
+		return bad("console.session_ttl", "must be at least 1m")
+	}
+	if c.Console.SendQueueBytes < 4096 {
+		return bad("console.send_queue_bytes", "must be at least 4096")
+	}
+	if c.Console.SweepInterval <= 0 {
+		return bad("console.sweep_interval", "must be positive")
+	}
+	if s := c.Console.SessionSecret; s != "" && len(s) < 32 {
+		return bad("console.session_secret", "must be at least 32 characters (or empty to generate one)")
+	}
+	if c.Bot.Threshold < 0 || c.Bot.Threshold > 1 {
+		return bad("bot.threshold", "must be between 0 and 1")
+	}
+	if c.Bot.CacheSize < 0 {
+		return bad("bot.cache_size", "must not be negative")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return bad("log.format", "must be text or json")
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+package poller
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the relay's Prometheus series.
+type Metrics struct {
+	Claimed      prometheus.Counter
+	Sent         prometheus.Counter
+	Failed       prometheus.Counter
+	Retried      prometheus.Counter
+	TakenBack    prometheus.Counter
+	ClaimsLost   prometheus.Counter
+	LockAcquired prometheus.Counter
+	LockLost     prometheus.Counter
+	Errors       *prometheus.CounterVec
+	Batch        prometheus.Histogram
+	Latency      prometheus.Histogram
+}
+
+// NewMetrics registers the relay's series on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Claimed:      prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_rows_claimed_total", Help: "message_sync rows claimed."}),
+		Sent:         prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_rows_sent_total", Help: "Rows relayed and marked sent."}),
+		Failed:       prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_rows_failed_total", Help: "Rows marked failed (invalid, or out of attempts)."}),
+		Retried:      prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_rows_retried_total", Help: "Rows put back for a later retry."}),
+		TakenBack:    prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_rows_taken_back_total", Help: "Abandoned processing rows returned to pending."}),
+		ClaimsLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_claims_lost_total", Help: "Fenced write-backs that found their claim taken and rolled back."}),
+		LockAcquired: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_lock_acquisitions_total", Help: "Shard locks acquired."}),
+		LockLost:     prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_lock_losses_total", Help: "Shard locks lost while relaying."}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_relay_errors_total", Help: "Relay errors by stage."},
+			[]string{"stage"}),
+		Batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_batch_duration_seconds",
+			Help: "Time to convert and commit one claimed batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_relay_latency_seconds",
+			Help: "From message_sync.created_at to the commit that relayed the row.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+	}
+	reg.MustRegister(m.Claimed, m.Sent, m.Failed, m.Retried, m.TakenBack, m.ClaimsLost, m.LockAcquired, m.LockLost,
+		m.Errors, m.Batch, m.Latency)
+	return m
+}

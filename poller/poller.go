@@ -1,0 +1,424 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+
+	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/lock"
+	"github.com/syncd-dev/syncd/store"
+)
+
+// Store is what the poller needs of the database.
+type Store interface {
+	Claim(ctx context.Context, shard store.Shard, claimer string, limit int, lease time.Duration) (*store.Claim, error)
+	TakeBack(ctx context.Context, shard store.Shard, which store.Abandoned) (int64, error)
+	Commit(ctx context.Context, c *store.Claim, out store.Outcome) ([]chat.Message, error)
+}
+
+// Converter decides what becomes of claimed rows (the bridge).
+type Converter interface {
+	Convert(ctx context.Context, rows []store.Row) store.Outcome
+}
+
+// Publisher pushes committed messages to agents (the chat core).
+type Publisher interface {
+	Publish(ctx context.Context, msgs []chat.Message) error
+}
+
+// Options configure a Poller; zero values mean the defaults in brackets.
+type Options struct {
+	Store     Store       // required
+	Locker    lock.Locker // required
+	Converter Converter   // required
+	Publisher Publisher   // [none]
+	Metrics   *Metrics    // [a private registry]
+	Logger    *slog.Logger
+
+	Instance     string        // claimer name written to claimed_by
+	Schedule     string        // [@every 1s]
+	Shards       int           // [16]; must divide store.Buckets
+	BatchSize    int           // [500]
+	Workers      int           // [4] shards relayed at once by this instance
+	MaxAttempts  int           // [8]
+	BackoffBase  time.Duration // [1s]
+	BackoffMax   time.Duration // [5m]
+	Lease        time.Duration // [30s] claim lease, for lockers that are not distributed
+	BatchTimeout time.Duration // [30s] one batch's convert+commit
+}
+
+func (o *Options) defaults() error {
+	if o.Store == nil || o.Locker == nil || o.Converter == nil {
+		return errors.New("poller: Store, Locker and Converter are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if o.Schedule == "" {
+		o.Schedule = "@every 1s"
+	}
+	def(&o.Shards, 16)
+	def(&o.BatchSize, 500)
+	def(&o.Workers, 4)
+	def(&o.MaxAttempts, 8)
+	defDur(&o.BackoffBase, time.Second)
+	defDur(&o.BackoffMax, 5*time.Minute)
+	defDur(&o.Lease, 30*time.Second)
+	defDur(&o.BatchTimeout, 30*time.Second)
+	if store.Buckets%o.Shards != 0 {
+		return fmt.Errorf("poller: %d shards do not divide %d buckets", o.Shards, store.Buckets)
+	}
+	return nil
+}
+
+// Poller relays message_sync rows on a schedule. Start it once; Stop waits
+// for the batches in hand.
+type Poller struct {
+	o        Options
+	schedule cron.Schedule
+	log      *slog.Logger
+	m        *Metrics
+
+	cron   *cron.Cron
+	queue  chan int
+	queued []atomic.Bool // a shard is queued or running: never twice at once
+
+	runCtx    context.Context // cancelled only when Stop runs out of time
+	hardStop  context.CancelFunc
+	stopping  atomic.Bool
+	idle      chan struct{} // closed by Stop: workers leave
+	wg        sync.WaitGroup
+	startOnce sync.Once
+	stopOnce  sync.Once
+	started   atomic.Bool
+}
+
+// New checks the options and parses the schedule.
+func New(o Options) (*Poller, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	sched, err := parseSchedule(o.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	return &Poller{
+		o: o, schedule: sched, log: o.Logger.With(slog.String("component", "poller")), m: o.Metrics,
+		queue: make(chan int, o.Shards), queued: make([]atomic.Bool, o.Shards), idle: make(chan struct{}),
+	}, nil
+}
+
+// Start launches the workers and the schedule, and returns at once.
+func (p *Poller) Start(ctx context.Context) {
+	p.startOnce.Do(func() {
+		p.runCtx, p.hardStop = context.WithCancel(context.WithoutCancel(ctx))
+		for i := 0; i < p.o.Workers; i++ {
+			p.wg.Add(1)
+			go p.worker()
+		}
+		p.cron = cron.New(cron.WithLocation(time.UTC))
+		p.cron.Schedule(p.schedule, cron.FuncJob(p.Kick))
+		p.cron.Start()
+		p.started.Store(true)
+		p.log.Info("poller started", slog.String("schedule", p.o.Schedule), slog.Int("shards", p.o.Shards),
+			slog.Int("workers", p.o.Workers), slog.Int("batch_size", p.o.BatchSize))
+	})
+}
+
+// Kick queues every shard that is not already queued or running. The cron
+// schedule calls it; tests and benchmarks may call it to skip a tick.
+func (p *Poller) Kick() {
+	if p.stopping.Load() {
+		return
+	}
+	// Start at a random shard so that instances ticking together spread
+	// over the shards instead of all racing for shard 0 first.
+	first := rand.IntN(p.o.Shards)
+	for i := 0; i < p.o.Shards; i++ {
+		s := (first + i) % p.o.Shards
+		if p.queued[s].CompareAndSwap(false, true) {
+			p.queue <- s // never blocks: capacity is the shard count
+		}
+	}
+}
+
+// Stop stops the schedule, lets each worker finish the batch in hand, and
+// releases the shard locks. If ctx ends first, in-flight batches are
+// cancelled (their rows go back to pending through lease or take-back) and
+// Stop returns ctx's error. Safe to call more than once.
+func (p *Poller) Stop(ctx context.Context) error {
+	var err error
+	p.stopOnce.Do(func() {
+		if !p.started.Load() {
+			return
+		}
+		p.stopping.Store(true)
+		<-p.cron.Stop().Done()
+		close(p.idle)
+		done := make(chan struct{})
+		go func() { p.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			p.hardStop()
+			<-done
+			err = fmt.Errorf("stop poller: %w", ctx.Err())
+		}
+		p.hardStop()
+		p.log.Info("poller stopped")
+	})
+	return err
+}
+
+func (p *Poller) worker() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.idle:
+			return
+		case s := <-p.queue:
+			p.runShard(p.runCtx, store.Shard{Index: s, Count: p.o.Shards})
+			p.queued[s].Store(false)
+		}
+	}
+}
+
+// runShard takes the shard's lock and drains the shard.
+func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
+	if p.stopping.Load() {
+		return
+	}
+	log := p.log.With(slog.String("shard", shard.String()))
+	lease, err := p.o.Locker.TryAcquire(ctx, LockKey(shard))
+	if errors.Is(err, lock.ErrNotAcquired) {
+		return
+	}
+	if err != nil {
+		p.m.Errors.WithLabelValues("lock").Inc()
+		log.Warn("cannot take shard lock; will retry next tick", slog.Any("error", err))
+		return
+	}
+	p.m.LockAcquired.Inc()
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := lease.Release(rctx); err != nil {
+			log.Warn("release shard lock", slog.Any("error", err))
+		}
+	}()
+	lctx := lease.Context()
+
+	which := store.LeaseExpired
+	if p.o.Locker.Distributed() {
+		// Nobody else can hold this shard now, so every processing row in
+		// it belongs to a holder that died or lost the lock.
+		which = store.AllProcessing
+	}
+	if n, err := p.o.Store.TakeBack(lctx, shard, which); err != nil {
+		p.m.Errors.WithLabelValues("take_back").Inc()
+		log.Warn("take back abandoned rows", slog.Any("error", err))
+		return
+	} else if n > 0 {
+		p.m.TakenBack.Add(float64(n))
+		log.Info("took back abandoned rows", slog.Int64("rows", n))
+	}
+
+	for !p.stopping.Load() && lctx.Err() == nil {
+		claim, err := p.o.Store.Claim(lctx, shard, p.o.Instance, p.o.BatchSize, p.o.Lease)
+		if err != nil {
+			if lctx.Err() == nil {
+				p.m.Errors.WithLabelValues("claim").Inc()
+				log.Warn("claim rows", slog.Any("error", err))
+			}
+			break
+		}
+		if len(claim.Rows) == 0 {
+			break
+		}
+		p.m.Claimed.Add(float64(len(claim.Rows)))
+		if err := p.relay(lctx, log, claim); err != nil {
+			break
+		}
+		if len(claim.Rows) < p.o.BatchSize {
+			break // drained: what is left is not due yet
+		}
+	}
+	if lctx.Err() != nil && ctx.Err() == nil {
+		p.m.LockLost.Inc()
+		log.Warn("shard lock lost while relaying; stopped the shard's work")
+	}
+}
+
+// relay converts and commits one claim, then publishes what it added. A
+// non-nil error ends the shard run.
+func (p *Poller) relay(ctx context.Context, log *slog.Logger, c *store.Claim) error {
+	start := time.Now()
+	bctx, cancel := context.WithTimeout(ctx, p.o.BatchTimeout)
+	defer cancel()
+
+	var exhausted []store.Failed
+	rows := c.Rows[:0:0]
+	for _, r := range c.Rows {
+		if r.Attempts >= p.o.MaxAttempts {
+			exhausted = append(exhausted, store.Failed{ID: r.ID, Reason: fmt.Sprintf("gave up after %d attempts", r.Attempts)})
+			continue
+		}
+		rows = append(rows, r)
+	}
+	out := p.o.Converter.Convert(bctx, rows)
+	out.Failed = append(out.Failed, exhausted...)
+	msgs, err := p.o.Store.Commit(bctx, c, out)
+	if err != nil {
+		return p.recover(ctx, log, c, out, err)
+	}
+	p.committed(ctx, log, c, out, msgs, start)
+	return nil
+}
+
+func (p *Poller) committed(ctx context.Context, log *slog.Logger, c *store.Claim, out store.Outcome, msgs []chat.Message, start time.Time) {
+	now := time.Now()
+	p.m.Batch.Observe(now.Sub(start).Seconds())
+	p.m.Sent.Add(float64(len(out.Relayed)))
+	p.m.Failed.Add(float64(len(out.Failed)))
+	p.m.Retried.Add(float64(len(out.Retry)))
+	for _, r := range out.Relayed {
+		p.m.Latency.Observe(now.Sub(r.Message.CreatedAt).Seconds())
+	}
+	for _, f := range out.Failed {
+		log.Warn("row failed", slog.Int64("row_id", f.ID), slog.String("reason", f.Reason))
+	}
+	if p.o.Publisher != nil && len(msgs) > 0 {
+		if err := p.o.Publisher.Publish(ctx, msgs); err != nil {
+			// Committed history is the truth; clients catch up from it.
+			p.m.Errors.WithLabelValues("publish").Inc()
+			log.Warn("publish relayed messages", slog.Int("messages", len(msgs)), slog.Any("error", err))
+		}
+	}
+	log.Debug("batch relayed", slog.Int("sent", len(out.Relayed)), slog.Int("failed", len(out.Failed)),
+		slog.Duration("took", now.Sub(start)))
+}
+
+// recover handles a failed commit. A lost claim is left alone: the rows
+// belong to someone else now. Otherwise the rows are committed one at a
+// time, so that one bad row cannot sink its batch, and whatever still fails
+// is scheduled for a retry.
+func (p *Poller) recover(ctx context.Context, log *slog.Logger, c *store.Claim, out store.Outcome, err error) error {
+	if errors.Is(err, store.ErrClaimLost) {
+		p.m.ClaimsLost.Inc()
+		log.Warn("write-back found the claim taken by another instance; rolled back", slog.Any("error", err))
+		return err
+	}
+	p.m.Errors.WithLabelValues("commit").Inc()
+	log.Warn("commit batch failed; retrying row by row", slog.Int("rows", len(c.Rows)), slog.Any("error", err))
+
+	retry := store.Outcome{}
+	held := map[string]bool{} // conversations with a row waiting for retry
+	failures := 0
+	attempts := map[int64]int{}
+	for _, r := range c.Rows {
+		attempts[r.ID] = r.Attempts
+	}
+	one := func(single store.Outcome, key string, id int64) error {
+		if held[key] || failures >= 3 {
+			// Keep order: nothing of this conversation goes before the row
+			// that waits. After repeated failures assume an outage.
+			p.retryOrRelease(&retry, held, key, id, attempts[id], err)
+			return nil
+		}
+		start := time.Now()
+		bctx, cancel := context.WithTimeout(ctx, p.o.BatchTimeout)
+		msgs, cerr := p.o.Store.Commit(bctx, c, single)
+		cancel()
+		if errors.Is(cerr, store.ErrClaimLost) {
+			p.m.ClaimsLost.Inc()
+			return cerr
+		}
+		if cerr != nil {
+			failures++
+			err = cerr
+			p.retryOrRelease(&retry, held, key, id, attempts[id], cerr)
+			return nil
+		}
+		failures = 0
+		p.committed(ctx, log, c, single, msgs, start)
+		return nil
+	}
+	for _, r := range out.Relayed {
+		if e := one(store.Outcome{Relayed: []store.Relayed{r}}, r.Message.ConversationKey, r.Message.SourceID); e != nil {
+			return e
+		}
+	}
+	for _, f := range out.Failed {
+		if e := one(store.Outcome{Failed: []store.Failed{f}}, fmt.Sprintf("#failed-%d", f.ID), f.ID); e != nil {
+			return e
+		}
+	}
+	if len(retry.Retry)+len(retry.Failed)+len(retry.Release) == 0 {
+		return nil
+	}
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, rerr := p.o.Store.Commit(bctx, c, retry); rerr != nil {
+		// The rows stay claimed; the lease or the next holder takes them back.
+		p.m.Errors.WithLabelValues("retry").Inc()
+		log.Warn("could not schedule retries; rows wait for their lease", slog.Any("error", rerr))
+		return rerr
+	}
+	p.m.Retried.Add(float64(len(retry.Retry)))
+	p.m.Failed.Add(float64(len(retry.Failed)))
+	return errors.New("batch partly scheduled for retry")
+}
+
+// retryOrRelease schedules the first failing row of a conversation for a
+// retry (or fails it when out of attempts) and releases the rows behind it.
+func (p *Poller) retryOrRelease(out *store.Outcome, held map[string]bool, key string, id int64, attempts int, cause error) {
+	if held[key] {
+		out.Release = append(out.Release, id)
+		return
+	}
+	held[key] = true
+	if attempts+1 >= p.o.MaxAttempts {
+		out.Failed = append(out.Failed, store.Failed{ID: id, Reason: fmt.Sprintf("gave up after %d attempts: %v", attempts+1, cause)})
+		return
+	}
+	out.Retry = append(out.Retry, store.Retry{ID: id, At: time.Now().Add(p.backoff(attempts + 1)), Reason: cause.Error()})
+}
+
+// backoff is exponential with full jitter: base·2^(n-1), capped, then a
+// random point in its upper half so that retries of many rows spread out.
+func (p *Poller) backoff(attempt int) time.Duration {
+	d := p.o.BackoffBase
+	for i := 1; i < attempt && d < p.o.BackoffMax; i++ {
+		d *= 2
+	}
+	if d > p.o.BackoffMax {
+		d = p.o.BackoffMax
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// LockKey names a shard's lock. The shard count is part of it, so instances
+// configured with different counts never believe they share a lock.
+func LockKey(s store.Shard) string { return fmt.Sprintf("shard:%d/%d", s.Index, s.Count) }

@@ -1,0 +1,253 @@
+// Package schema embeds the SQL files of this folder and applies them in
+// order, recording each in syncd_schema_migrations. The files are the
+// source of truth a DBA reviews; this code only runs them.
+package schema
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed mysql/*.sql sqlite/*.sql
+var files embed.FS
+
+// ErrOutdated means the database lacks migrations this binary needs, or an
+// applied migration differs from the embedded file.
+var ErrOutdated = errors.New("database schema is not up to date")
+
+// Dialects this package has files for.
+const (
+	MySQL  = "mysql"
+	SQLite = "sqlite"
+)
+
+// Migration is one numbered SQL file.
+type Migration struct {
+	Version  int
+	Name     string // file name without the .sql suffix
+	SQL      string
+	Checksum string // sha256 of the file, hex
+}
+
+// State is a migration as the database sees it.
+type State struct {
+	Migration
+	AppliedAt time.Time // zero when not applied
+	Modified  bool      // applied, but from a different file
+}
+
+// Migrations returns the embedded migrations of a dialect, in order.
+func Migrations(dialect string) ([]Migration, error) {
+	entries, err := fs.ReadDir(files, dialect)
+	if err != nil {
+		return nil, fmt.Errorf("read %s migrations: unknown dialect", dialect)
+	}
+	var out []Migration
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		name := strings.TrimSuffix(e.Name(), ".sql")
+		num, _, _ := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number", e.Name())
+		}
+		body, err := files.ReadFile(path.Join(dialect, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+		}
+		sum := sha256.Sum256(body)
+		out = append(out, Migration{Version: v, Name: name, SQL: string(body), Checksum: hex.EncodeToString(sum[:])})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+const table = "syncd_schema_migrations"
+
+func createTable(dialect string) string {
+	if dialect == MySQL {
+		return `CREATE TABLE IF NOT EXISTS ` + table + ` (
+  version    INT          NOT NULL PRIMARY KEY,
+  name       VARCHAR(191) NOT NULL,
+  checksum   CHAR(64)     NOT NULL,
+  applied_at DATETIME(6)  NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`
+	}
+	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
+  version    INTEGER  NOT NULL PRIMARY KEY,
+  name       TEXT     NOT NULL,
+  checksum   TEXT     NOT NULL,
+  applied_at DATETIME NOT NULL
+)`
+}
+
+// Status reports every embedded migration and whether it is applied.
+func Status(ctx context.Context, db *sql.DB, dialect string) ([]State, error) {
+	ms, err := Migrations(dialect)
+	if err != nil {
+		return nil, err
+	}
+	return status(ctx, db, ms)
+}
+
+// querier is a *sql.DB or *sql.Conn: Apply reads through its own connection
+// so that it works on a pool of one (SQLite).
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func status(ctx context.Context, db querier, ms []Migration) ([]State, error) {
+	applied, err := appliedMigrations(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]State, 0, len(ms))
+	for _, m := range ms {
+		st := State{Migration: m}
+		if a, ok := applied[m.Version]; ok {
+			st.AppliedAt = a.at
+			st.Modified = a.checksum != m.Checksum
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+type appliedRow struct {
+	checksum string
+	at       time.Time
+}
+
+func appliedMigrations(ctx context.Context, db querier) (map[int]appliedRow, error) {
+	rows, err := db.QueryContext(ctx, `SELECT version, checksum, applied_at FROM `+table)
+	if err != nil {
+		if isMissingTable(err) {
+			return map[int]appliedRow{}, nil
+		}
+		return nil, fmt.Errorf("read %s: %w", table, err)
+	}
+	defer rows.Close()
+	out := map[int]appliedRow{}
+	for rows.Next() {
+		var v int
+		var r appliedRow
+		if err := rows.Scan(&v, &r.checksum, &r.at); err != nil {
+			return nil, fmt.Errorf("read %s: %w", table, err)
+		}
+		out[v] = r
+	}
+	return out, rows.Err()
+}
+
+func isMissingTable(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "no such table") || strings.Contains(msg, "Error 1146")
+}
+
+// Check returns an error wrapping ErrOutdated that says what to run when the
+// database is not at this binary's schema.
+func Check(ctx context.Context, db *sql.DB, dialect string) error {
+	states, err := Status(ctx, db, dialect)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, s := range states {
+		if s.Modified {
+			return fmt.Errorf("%w: migration %s was applied from a different file; compare it with `syncd schema print`", ErrOutdated, s.Name)
+		}
+		if s.AppliedAt.IsZero() {
+			missing = append(missing, s.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: missing %s; review `syncd schema print` and run `syncd schema apply` (or apply the files in sql/%s by hand)",
+			ErrOutdated, strings.Join(missing, ", "), dialect)
+	}
+	return nil
+}
+
+// Apply runs every migration not yet applied, in order, and returns those it
+// ran. On MySQL a named lock keeps two instances from applying at once.
+func Apply(ctx context.Context, db *sql.DB, dialect string) ([]Migration, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("apply schema: %w", err)
+	}
+	defer conn.Close()
+	if dialect == MySQL {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK('syncd_schema', 60)`).Scan(&got); err != nil || got.Int64 != 1 {
+			return nil, fmt.Errorf("apply schema: take lock syncd_schema: %v", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK('syncd_schema')`) //nolint:errcheck // the lock dies with the connection anyway
+	}
+	if _, err := conn.ExecContext(ctx, createTable(dialect)); err != nil {
+		return nil, fmt.Errorf("create %s: %w", table, err)
+	}
+	ms, err := Migrations(dialect)
+	if err != nil {
+		return nil, err
+	}
+	states, err := status(ctx, conn, ms)
+	if err != nil {
+		return nil, err
+	}
+	var ran []Migration
+	for _, s := range states {
+		if s.Modified {
+			return ran, fmt.Errorf("%w: migration %s was applied from a different file", ErrOutdated, s.Name)
+		}
+		if !s.AppliedAt.IsZero() {
+			continue
+		}
+		for i, stmt := range Statements(s.SQL) {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return ran, fmt.Errorf("apply %s, statement %d: %w", s.Name, i+1, err)
+			}
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO `+table+` (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)`,
+			s.Version, s.Name, s.Checksum, time.Now().UTC()); err != nil {
+			return ran, fmt.Errorf("record %s: %w", s.Name, err)
+		}
+		ran = append(ran, s.Migration)
+	}
+	return ran, nil
+}
+
+// Statements splits a migration file into statements: comment lines are
+// dropped and a statement ends with a semicolon at the end of a line. The
+// files are written to that rule, so no SQL parser is needed.
+func Statements(file string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(file, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		out = append(out, s)
+	}
+	return out
+}

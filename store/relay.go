@@ -1,0 +1,600 @@
+package store
+
+// The relay's statements. The contract they keep:
+//   - work is found by status, never by an id or time offset, so a row whose
+//     transaction commits late is still found;
+//   - a claim picks the oldest due rows of a shard with a non-locking read,
+//     marks them 'processing' with a fresh token and a lease in one UPDATE
+//     that re-checks status='pending', then reads them back by token
+//     (portable to MySQL 5.7, MySQL 8, MariaDB and SQLite: no SKIP LOCKED);
+//   - every write-back matches the token and status='processing'; if fewer
+//     rows match than expected the claim was lost and the transaction rolls
+//     back, so a stale claimer can neither overwrite a status nor add history;
+//   - history, conversation sequence numbers and the status write-back
+//     commit in one transaction.
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/syncd-dev/syncd/chat"
+	schema "github.com/syncd-dev/syncd/sql"
+)
+
+// ErrClaimLost means a fenced write-back matched fewer rows than it should:
+// another instance took the rows back. Nothing was written.
+var ErrClaimLost = errors.New("claim lost: rows were taken back by another instance")
+
+// Buckets is the number of values of message_sync.shard_bucket.
+const Buckets = 1024
+
+// Shard is one of Count partitions of the conversations, by bucket range.
+type Shard struct{ Index, Count int }
+
+func (s Shard) bounds() (lo, hi int) {
+	per := Buckets / s.Count
+	return s.Index * per, (s.Index + 1) * per
+}
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// Row is a claimed message_sync row.
+type Row struct {
+	ID              int64
+	ConversationKey string
+	Body            string
+	SenderName      string
+	Kind            string
+	Payload         *string // nil when NULL
+	Attempts        int
+	CreatedAt       time.Time
+}
+
+// Claim is a batch of rows held under one token.
+type Claim struct {
+	Token   string
+	Claimer string
+	Shard   Shard
+	Rows    []Row
+}
+
+// Claim marks up to limit due rows of the shard as processing and returns
+// them in id order. Rows of a conversation whose earlier row waits for a
+// retry are left alone, so nothing overtakes it.
+func (s *Store) Claim(ctx context.Context, shard Shard, claimer string, limit int, lease time.Duration) (*Claim, error) {
+	now := time.Now()
+	lo, hi := shard.bounds()
+	var blocked []string
+	err := s.db.WithContext(ctx).Raw(`SELECT DISTINCT conversation_key FROM message_sync
+WHERE status = 'pending' AND next_attempt_at > ? AND shard_bucket >= ? AND shard_bucket < ?`,
+		s.ts(now), lo, hi).Scan(&blocked).Error
+	if err != nil {
+		return nil, fmt.Errorf("find conversations waiting for a retry: %w", err)
+	}
+	token, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	where := `status = 'pending' AND shard_bucket >= ? AND shard_bucket < ?
+AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
+	args := []any{lo, hi, s.ts(now)}
+	if len(blocked) > 0 {
+		where += ` AND conversation_key NOT IN ?`
+		args = append(args, blocked)
+	}
+	// Pick candidates with a plain (non-locking) read, then claim them by
+	// primary key. A claim UPDATE that scanned the status index itself would
+	// wait on a legacy writer's uncommitted insert (InnoDB locks the index
+	// entry, and semi-consistent reads only cover the clustered index), so
+	// one long legacy transaction could stall its whole shard.
+	var ids []int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT id FROM message_sync WHERE `+where+` ORDER BY id LIMIT ?`,
+		append(args, limit)...).Scan(&ids).Error; err != nil {
+		return nil, fmt.Errorf("find due rows of shard %s: %w", shard, err)
+	}
+	c := &Claim{Token: token, Claimer: claimer, Shard: shard}
+	if len(ids) == 0 {
+		return c, nil
+	}
+	// status = 'pending' again: a row another claimer took meanwhile is skipped.
+	res := s.db.WithContext(ctx).Exec(`UPDATE message_sync SET status = 'processing', claim_token = ?, claimed_by = ?, lease_until = ?
+WHERE status = 'pending' AND id IN ?`, token, claimer, s.ts(now.Add(lease)), ids)
+	if res.Error != nil {
+		return nil, fmt.Errorf("claim rows of shard %s: %w", shard, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return c, nil
+	}
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT id, conversation_key, body, sender_name, kind, payload, attempts, created_at
+FROM message_sync WHERE claim_token = ? AND status = 'processing' AND id IN ? ORDER BY id`, token, ids).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read claimed rows: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Row
+		var sender, payload sql.NullString
+		var created dbTime
+		if err := rows.Scan(&r.ID, &r.ConversationKey, &r.Body, &sender, &r.Kind, &payload, &r.Attempts, &created); err != nil {
+			return nil, fmt.Errorf("read claimed rows: %w", err)
+		}
+		r.SenderName = sender.String
+		if payload.Valid {
+			p := payload.String
+			r.Payload = &p
+		}
+		r.CreatedAt = created.Time
+		c.Rows = append(c.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read claimed rows: %w", err)
+	}
+	return c, nil
+}
+
+// Abandoned says which processing rows of a shard TakeBack returns.
+type Abandoned int
+
+const (
+	// LeaseExpired: rows whose lease ran out (any locker).
+	LeaseExpired Abandoned = iota
+	// AllProcessing: every processing row, for a new holder of a
+	// distributed shard lock, which knows the previous holder is gone.
+	AllProcessing
+)
+
+// TakeBack returns abandoned processing rows of the shard to pending, one
+// claim token at a time (compare-and-set on the old token), counting an
+// attempt, so they are relayed again at once and their old claimer's
+// write-back fails.
+func (s *Store) TakeBack(ctx context.Context, shard Shard, which Abandoned) (int64, error) {
+	now := time.Now()
+	lo, hi := shard.bounds()
+	q := `SELECT DISTINCT claim_token, claimed_by FROM message_sync WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ?`
+	args := []any{lo, hi}
+	if which == LeaseExpired {
+		q += ` AND lease_until < ?`
+		args = append(args, s.ts(now))
+	}
+	type claimRow struct {
+		ClaimToken sql.NullString
+		ClaimedBy  sql.NullString
+	}
+	var claims []claimRow
+	if err := s.db.WithContext(ctx).Raw(q, args...).Scan(&claims).Error; err != nil {
+		return 0, fmt.Errorf("find abandoned claims of shard %s: %w", shard, err)
+	}
+	var total int64
+	for _, c := range claims {
+		res := s.db.WithContext(ctx).Exec(`UPDATE message_sync
+SET status = 'pending', attempts = attempts + 1, claim_token = NULL, lease_until = NULL, last_error = ?
+WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ? AND claim_token = ?`,
+			"claim abandoned by "+c.ClaimedBy.String, lo, hi, c.ClaimToken)
+		if res.Error != nil {
+			return total, fmt.Errorf("take back abandoned claim of shard %s: %w", shard, res.Error)
+		}
+		total += res.RowsAffected
+	}
+	return total, nil
+}
+
+// Outcome is what the relay decided for every row of a claim.
+type Outcome struct {
+	Relayed []Relayed // status sent, message added to history
+	Failed  []Failed  // status failed for good
+	Retry   []Retry   // back to pending after a delay, one attempt counted
+	Release []int64   // back to pending untouched: held behind a retry
+}
+
+// Relayed is a row turned into a chat message.
+type Relayed struct {
+	Message chat.Message // SourceID, ConversationKey and content set; ID and Seq filled by Commit
+	// AutoReply, when not empty, is the bot's answer: written as a bot
+	// message and a message_reply row in the same transaction.
+	AutoReply string
+}
+
+// Failed is a row that can never be relayed.
+type Failed struct {
+	ID     int64
+	Reason string
+}
+
+// Retry is a row to try again at At.
+type Retry struct {
+	ID     int64
+	At     time.Time
+	Reason string
+}
+
+// Commit writes the outcome of a claim in one transaction, fenced by the
+// claim token, and returns the chat messages it added in sequence order.
+// ErrClaimLost means nothing was written.
+func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Message, error) {
+	var added []chat.Message
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := time.Now()
+		if err := s.fence(tx, c, out, now); err != nil {
+			return err
+		}
+		if len(out.Relayed) == 0 {
+			return nil
+		}
+		var err error
+		added, err = s.appendHistory(tx, out.Relayed, now)
+		return err
+	}, s.txOptions())
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+func (s *Store) txOptions() *sql.TxOptions {
+	if s.dialect == schema.MySQL {
+		return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	return nil
+}
+
+// fence runs the status write-backs first, so that a lost claim is noticed
+// before any history is written, and so the rows stay locked by this
+// transaction until it commits.
+func (s *Store) fence(tx *gorm.DB, c *Claim, out Outcome, now time.Time) error {
+	check := func(what string, res *gorm.DB, want int) error {
+		if res.Error != nil {
+			return fmt.Errorf("write back %s: %w", what, res.Error)
+		}
+		if res.RowsAffected != int64(want) {
+			return fmt.Errorf("write back %s: %d of %d rows still claimed: %w", what, res.RowsAffected, want, ErrClaimLost)
+		}
+		return nil
+	}
+	if len(out.Relayed) > 0 {
+		ids := make([]int64, len(out.Relayed))
+		for i, r := range out.Relayed {
+			ids[i] = r.Message.SourceID
+		}
+		for _, chunk := range chunks(ids, 1000) {
+			res := tx.Exec(`UPDATE message_sync SET status = 'sent', processed_at = ?, lease_until = NULL,
+    next_attempt_at = NULL, last_error = NULL
+WHERE claim_token = ? AND status = 'processing' AND id IN ?`, s.ts(now), c.Token, chunk)
+			if err := check("sent", res, len(chunk)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range out.Failed {
+		res := tx.Exec(`UPDATE message_sync SET status = 'failed', processed_at = ?, lease_until = NULL,
+    next_attempt_at = NULL, last_error = ?
+WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(now), truncate(f.Reason, 4000), c.Token, f.ID)
+		if err := check("failed", res, 1); err != nil {
+			return err
+		}
+	}
+	for _, r := range out.Retry {
+		res := tx.Exec(`UPDATE message_sync SET status = 'pending', attempts = attempts + 1, next_attempt_at = ?,
+    last_error = ?, claim_token = NULL, lease_until = NULL
+WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(r.At), truncate(r.Reason, 4000), c.Token, r.ID)
+		if err := check("retry", res, 1); err != nil {
+			return err
+		}
+	}
+	for _, chunk := range chunks(out.Release, 1000) {
+		res := tx.Exec(`UPDATE message_sync SET status = 'pending', claim_token = NULL, lease_until = NULL
+WHERE claim_token = ? AND status = 'processing' AND id IN ?`, c.Token, chunk)
+		if err := check("release", res, len(chunk)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitMode says how a batch changes a conversation's waiting_since.
+type waitMode int
+
+const (
+	waitKeep  waitMode = iota // only events: nothing new to answer
+	waitStart                 // ends with a customer message nobody answered
+	waitClear                 // ends with the bot's answer
+)
+
+type convUpdate struct {
+	key      string
+	count    int
+	lastAt   time.Time
+	firstAt  time.Time // first unanswered customer message
+	wait     waitMode
+	messages []*chat.Message
+}
+
+// appendHistory allocates sequence numbers and inserts the chat messages,
+// bot replies included, in batch order within each conversation.
+func (s *Store) appendHistory(tx *gorm.DB, relayed []Relayed, now time.Time) ([]chat.Message, error) {
+	var msgs []chat.Message
+	var replies []int // index into msgs of bot replies
+	for _, r := range relayed {
+		m := r.Message
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = now
+		}
+		msgs = append(msgs, m)
+		if r.AutoReply != "" {
+			replies = append(replies, len(msgs))
+			msgs = append(msgs, chat.Message{
+				ConversationKey: m.ConversationKey, SenderType: chat.SenderBot, SenderName: "bot",
+				Kind: chat.KindMessage, Body: r.AutoReply, SourceID: m.SourceID, CreatedAt: now,
+			})
+		}
+	}
+	convs := map[string]*convUpdate{}
+	var order []string
+	for i := range msgs {
+		m := &msgs[i]
+		cu := convs[m.ConversationKey]
+		if cu == nil {
+			cu = &convUpdate{key: m.ConversationKey}
+			convs[m.ConversationKey] = cu
+			order = append(order, m.ConversationKey)
+		}
+		cu.count++
+		cu.messages = append(cu.messages, m)
+		if m.CreatedAt.After(cu.lastAt) {
+			cu.lastAt = m.CreatedAt
+		}
+		switch {
+		case m.SenderType == chat.SenderCustomer:
+			if cu.wait != waitStart {
+				cu.firstAt = m.CreatedAt
+			}
+			cu.wait = waitStart
+		case m.SenderType == chat.SenderBot:
+			cu.wait = waitClear
+		}
+	}
+	// Lock conversation rows in one order everywhere, so two transactions
+	// touching the same conversations cannot deadlock.
+	sort.Strings(order)
+	if err := s.bumpSequences(tx, order, convs, now); err != nil {
+		return nil, err
+	}
+	type seqRow struct {
+		ConversationKey string
+		LastSeq         int64
+	}
+	var got []seqRow
+	if err := tx.Raw(`SELECT conversation_key, last_seq FROM conversations WHERE conversation_key IN ?`, order).Scan(&got).Error; err != nil {
+		return nil, fmt.Errorf("read conversation sequences: %w", err)
+	}
+	if len(got) != len(order) {
+		return nil, fmt.Errorf("read conversation sequences: %d of %d conversations found", len(got), len(order))
+	}
+	for _, g := range got {
+		cu := convs[g.ConversationKey]
+		first := g.LastSeq - int64(cu.count) + 1
+		for i, m := range cu.messages {
+			m.Seq = first + int64(i)
+		}
+	}
+	if err := s.insertMessages(tx, msgs); err != nil {
+		return nil, err
+	}
+	if err := s.fillIDs(tx, msgs); err != nil {
+		return nil, err
+	}
+	if len(replies) > 0 {
+		if err := s.insertBotReplies(tx, msgs, replies, now); err != nil {
+			return nil, err
+		}
+	}
+	// Insert order: a bot reply shares its row's source id and follows it.
+	sort.SliceStable(msgs, func(i, j int) bool {
+		if msgs[i].SourceID != msgs[j].SourceID {
+			return msgs[i].SourceID < msgs[j].SourceID
+		}
+		return msgs[i].Seq < msgs[j].Seq
+	})
+	return msgs, nil
+}
+
+func (s *Store) bumpSequences(tx *gorm.DB, order []string, convs map[string]*convUpdate, now time.Time) error {
+	var groups [3][]any // per waitMode: the VALUES arguments
+	var counts [3]int
+	for _, key := range order {
+		cu := convs[key]
+		var waiting any
+		if cu.wait == waitStart {
+			waiting = s.ts(cu.firstAt)
+		}
+		groups[cu.wait] = append(groups[cu.wait], cu.key, cu.count, s.ts(cu.lastAt), waiting, s.ts(now), s.ts(now))
+		counts[cu.wait]++
+	}
+	for mode, args := range groups {
+		if counts[mode] == 0 {
+			continue
+		}
+		q := `INSERT INTO conversations (conversation_key, last_seq, last_message_at, waiting_since, created_at, updated_at) VALUES ` +
+			repeatJoin("(?, ?, ?, ?, ?, ?)", counts[mode]) + s.upsertSequence(waitMode(mode))
+		if err := tx.Exec(q, args...).Error; err != nil {
+			return fmt.Errorf("advance conversation sequences: %w", err)
+		}
+	}
+	return nil
+}
+
+// upsertSequence is the ON CONFLICT part of the conversation upsert: add the
+// batch's message count to last_seq, reopen, and set the waiting time.
+func (s *Store) upsertSequence(mode waitMode) string {
+	if s.dialect == schema.MySQL {
+		wait := map[waitMode]string{
+			waitKeep:  "waiting_since",
+			waitStart: "COALESCE(waiting_since, VALUES(waiting_since))",
+			waitClear: "NULL",
+		}[mode]
+		return ` ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq), state = 'open',
+ last_message_at = VALUES(last_message_at), waiting_since = ` + wait + `, updated_at = VALUES(updated_at)`
+	}
+	wait := map[waitMode]string{
+		waitKeep:  "waiting_since",
+		waitStart: "COALESCE(waiting_since, excluded.waiting_since)",
+		waitClear: "NULL",
+	}[mode]
+	return ` ON CONFLICT (conversation_key) DO UPDATE SET last_seq = last_seq + excluded.last_seq, state = 'open',
+ last_message_at = excluded.last_message_at, waiting_since = ` + wait + `, updated_at = excluded.updated_at`
+}
+
+// sourceTable names where a history entry came from; with source_id it is
+// unique, so neither a row nor the bot's answer to it can be written twice.
+func sourceTable(m chat.Message) string {
+	if m.SenderType == chat.SenderBot {
+		return "bot_reply"
+	}
+	return chat.SourceMessageSync
+}
+
+// maxInsertBytes keeps a multi-row INSERT well under max_allowed_packet.
+const maxInsertBytes = 4 << 20
+
+func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
+	const cols = 13
+	flush := func(batch []chat.Message) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		args := make([]any, 0, len(batch)*cols)
+		for _, m := range batch {
+			var conf any
+			if m.Intent != "" {
+				conf = m.Confidence
+			}
+			var payload any
+			if len(m.Payload) > 0 {
+				payload = string(m.Payload)
+			}
+			args = append(args, m.ConversationKey, m.Seq, string(m.SenderType), nullString(m.SenderName), m.Kind, m.Body,
+				payload, sourceTable(m), m.SourceID, nullString(m.Intent), conf, nullString(m.Suggestion), s.ts(m.CreatedAt))
+		}
+		q := `INSERT INTO chat_messages (conversation_key, seq, sender_type, sender_name, kind, body, payload,
+ source_table, source_id, intent, confidence, suggestion, created_at) VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(batch))
+		if err := tx.Exec(q, args...).Error; err != nil {
+			return fmt.Errorf("insert chat history: %w", err)
+		}
+		return nil
+	}
+	start, size := 0, 0
+	for i, m := range msgs {
+		n := len(m.Body) + len(m.Payload) + len(m.Suggestion) + 256
+		if i > start && size+n > maxInsertBytes {
+			if err := flush(msgs[start:i]); err != nil {
+				return err
+			}
+			start, size = i, 0
+		}
+		size += n
+	}
+	return flush(msgs[start:])
+}
+
+// fillIDs reads back the ids of the inserted messages by their unique
+// source; multi-row INSERT ids are not portable to rely on.
+func (s *Store) fillIDs(tx *gorm.DB, msgs []chat.Message) error {
+	ids := make([]int64, 0, len(msgs))
+	for _, m := range msgs {
+		ids = append(ids, m.SourceID)
+	}
+	type idRow struct {
+		ID          int64
+		SourceTable string
+		SourceID    int64
+	}
+	var got []idRow
+	if err := tx.Raw(`SELECT id, source_table, source_id FROM chat_messages
+WHERE source_table IN ('message_sync', 'bot_reply') AND source_id IN ?`, uniq(ids)).Scan(&got).Error; err != nil {
+		return fmt.Errorf("read chat history ids: %w", err)
+	}
+	byKey := make(map[string]int64, len(got))
+	for _, g := range got {
+		byKey[fmt.Sprintf("%s/%d", g.SourceTable, g.SourceID)] = g.ID
+	}
+	for i := range msgs {
+		msgs[i].ID = byKey[fmt.Sprintf("%s/%d", sourceTable(msgs[i]), msgs[i].SourceID)]
+	}
+	return nil
+}
+
+func (s *Store) insertBotReplies(tx *gorm.DB, msgs []chat.Message, idx []int, now time.Time) error {
+	args := make([]any, 0, len(idx)*6)
+	for _, i := range idx {
+		m := msgs[i]
+		args = append(args, m.ConversationKey, m.Body, m.SourceID, m.ID, s.ts(now), "bot")
+	}
+	q := `INSERT INTO message_reply (conversation_key, body, in_reply_to, chat_message_id, created_at, author_name, author_type) VALUES ` +
+		repeatJoin("(?, ?, ?, ?, ?, ?, 'bot')", len(idx))
+	if err := tx.Exec(q, args...).Error; err != nil {
+		return fmt.Errorf("insert bot replies: %w", err)
+	}
+	return nil
+}
+
+func newToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("make claim token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+func chunks(ids []int64, n int) [][]int64 {
+	var out [][]int64
+	for len(ids) > n {
+		out = append(out, ids[:n])
+		ids = ids[n:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}
+
+func uniq(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func repeatJoin(s string, n int) string {
+	b := make([]byte, 0, n*(len(s)+2))
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, s...)
+	}
+	return string(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
