@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -317,6 +318,25 @@ func TestLeaseExpiredTakeBack(t *testing.T) {
 		rs := rowStatus(t, db, id)
 		if rs.Status != "pending" || rs.Attempts != 1 || rs.LastError != "claim abandoned by crashed" {
 			t.Fatalf("row after take-back: %+v", rs)
+		}
+	})
+}
+
+func TestSettingIsGeneratedOnce(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		n := 0
+		gen := func() (string, error) { n++; return fmt.Sprintf("secret-%d", n), nil }
+		a, err := db.Store.Setting(ctx, "console.session_secret", gen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := db.Store.Setting(ctx, "console.session_secret", gen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a != "secret-1" || b != a {
+			t.Fatalf("got %q then %q", a, b)
 		}
 	})
 }

@@ -40,7 +40,8 @@ func newApp() *cli.App {
 			statusCommand(),
 			requeueCommand(),
 			injectCommand(),
-			// WIRE: agentCommand(), botCommand() once their files land.
+			agentCommand(),
+			// WIRE: botCommand() once its file lands.
 			benchCommand(),
 			{
 				Name:  "version",

@@ -180,6 +180,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	if err := p.Stop(sctx); err != nil {
 		log.Warn("in-flight batches cancelled; their rows return to pending", slog.Any("error", err))
 	}
+	closeConsole() // WebSockets get 1001 before the listener closes
 	shutdownHTTP(srv, log)
 	log.Info("stopped")
 	return nil
@@ -222,7 +223,8 @@ func announce(log *slog.Logger, cfg config.Config, src config.Source) {
 		log.Info("no configuration given: using the embedded default",
 			slog.String("database", "SQLite file "+cfg.Database.DSN),
 			slog.String("locks", "in-process (single instance)"),
-			slog.String("console", "http://"+cfg.HTTP.Addr))
+			slog.String("console", "http://"+cfg.HTTP.Addr),
+			slog.String("next", "create an agent with `syncd agent add --username NAME`"))
 	} else {
 		log.Info("configuration loaded", slog.String("file", src.File), slog.Any("env", src.EnvKeys))
 	}

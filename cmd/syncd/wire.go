@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -10,6 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/syncd-dev/syncd/bridge"
+	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatstore"
 	"github.com/syncd-dev/syncd/config"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
@@ -26,8 +31,48 @@ func startBot(ctx context.Context, cfg config.Config, log *slog.Logger, wg *sync
 func reloadBot(ctx context.Context, log *slog.Logger) {}
 
 // startConsole starts the chat core: the WebSocket hub, the broker between
-// instances, and the console's HTTP API.
+// instances (Redis pub/sub, or in-process without Redis), and the console's
+// HTTP API. The returned func stops it and waits.
 func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *redis.Client, instance string,
 	log *slog.Logger, wg *sync.WaitGroup) (bridge.Publisher, http.Handler, func(), error) {
-	return bridge.NoPublisher{}, http.NotFoundHandler(), func() {}, nil
+	secret := cfg.Console.SessionSecret
+	if secret == "" {
+		var err error
+		secret, err = st.Setting(ctx, "console.session_secret", func() (string, error) {
+			var b [32]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return "", err
+			}
+			return hex.EncodeToString(b[:]), nil
+		})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("console.session_secret is empty and none could be generated: %w", err)
+		}
+	}
+	cs, err := chatstore.New(st.Gorm())
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open console store: %w", err)
+	}
+	core, err := chatcore.New(chatcore.Options{
+		Store:          cs,
+		Broker:         chatcore.NewBroker(rc, log),
+		Logger:         log.With(slog.String("component", "console")),
+		Instance:       instance,
+		SessionSecret:  []byte(secret),
+		SessionTTL:     cfg.Console.SessionTTL,
+		AllowedOrigins: cfg.Console.AllowedOrigins,
+		SendQueueBytes: cfg.Console.SendQueueBytes,
+		SweepInterval:  cfg.Console.SweepInterval,
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := core.Run(ctx); err != nil {
+			log.Error("console stopped", slog.Any("error", err))
+		}
+	}()
+	return core, core.Handler(), func() { _ = core.Close() }, nil
 }

@@ -1,0 +1,34 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	schema "github.com/syncd-dev/syncd/sql"
+)
+
+// Setting returns the shared value called name, storing generate()'s
+// result first if there is none. Instances racing to create it all end up
+// with the one that was stored first.
+func (s *Store) Setting(ctx context.Context, name string, generate func() (string, error)) (string, error) {
+	var value string
+	err := s.sqlDB.QueryRowContext(ctx, `SELECT value FROM syncd_settings WHERE name = ?`, name).Scan(&value)
+	if err == nil {
+		return value, nil
+	}
+	fresh, gerr := generate()
+	if gerr != nil {
+		return "", fmt.Errorf("generate setting %s: %w", name, gerr)
+	}
+	insert := `INSERT IGNORE INTO syncd_settings (name, value) VALUES (?, ?)`
+	if s.dialect == schema.SQLite {
+		insert = `INSERT OR IGNORE INTO syncd_settings (name, value) VALUES (?, ?)`
+	}
+	if _, err := s.sqlDB.ExecContext(ctx, insert, name, fresh); err != nil {
+		return "", fmt.Errorf("store setting %s: %w", name, err)
+	}
+	if err := s.sqlDB.QueryRowContext(ctx, `SELECT value FROM syncd_settings WHERE name = ?`, name).Scan(&value); err != nil {
+		return "", fmt.Errorf("read setting %s: %w", name, err)
+	}
+	return value, nil
+}
