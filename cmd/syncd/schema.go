@@ -44,11 +44,7 @@ func schemaCommand() *cli.Command {
 				Name:  "apply",
 				Usage: "apply the migrations the database lacks",
 				Action: func(c *cli.Context) error {
-					cfg, _, err := loadConfig(c)
-					if err != nil {
-						return err
-					}
-					st, err := store.Open(c.Context, cfg.Database.Driver, cfg.Database.DSN, 2)
+					st, err := openUnchecked(c)
 					if err != nil {
 						return err
 					}
@@ -70,11 +66,7 @@ func schemaCommand() *cli.Command {
 				Name:  "status",
 				Usage: "list migrations and whether each is applied; exits 1 when any is missing",
 				Action: func(c *cli.Context) error {
-					cfg, _, err := loadConfig(c)
-					if err != nil {
-						return err
-					}
-					st, err := store.Open(c.Context, cfg.Database.Driver, cfg.Database.DSN, 2)
+					st, err := openUnchecked(c)
 					if err != nil {
 						return err
 					}
@@ -105,4 +97,14 @@ func schemaCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// openUnchecked opens the database without checking or applying the
+// schema: the schema commands are how it gets there.
+func openUnchecked(c *cli.Context) (*store.Store, error) {
+	cfg, _, err := loadConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(c.Context, cfg.Database.Driver, cfg.Database.DSN, 2)
 }
