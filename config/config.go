@@ -41,6 +41,9 @@ type Redis struct {
 	Password string        `yaml:"password"`
 	DB       int           `yaml:"db"`
 	LockTTL  time.Duration `yaml:"lock_ttl"`
+	// Prefix starts every key and channel syncd uses, so that deployments
+	// can share a Redis server (pub/sub ignores the db number).
+	Prefix string `yaml:"prefix"`
 }
 
 type HTTP struct {
@@ -89,7 +92,7 @@ type Log struct {
 func Default() Config {
 	return Config{
 		Database: Database{Driver: "sqlite", DSN: "syncd.db", MaxOpenConns: 16},
-		Redis:    Redis{LockTTL: 8 * time.Second},
+		Redis:    Redis{LockTTL: 8 * time.Second, Prefix: "syncd:"},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
 		Poller: Poller{
 			Schedule: "@every 1s", Shards: 16, BatchSize: 500, Workers: 4, MaxAttempts: 8,
@@ -171,6 +174,9 @@ func (c Config) Validate() error {
 	}
 	if c.Redis.Addr != "" && !strings.Contains(c.Redis.Addr, ":") {
 		return bad("redis.addr", "want host:port, got %q", c.Redis.Addr)
+	}
+	if strings.TrimSpace(c.Redis.Prefix) == "" {
+		return bad("redis.prefix", "must not be empty")
 	}
 	if c.Redis.LockTTL < 500*time.Millisecond {
 		return bad("redis.lock_ttl", "must be at least 500ms")

@@ -17,7 +17,7 @@ func newLocker(cfg config.Config, instance string) (lock.Locker, *redis.Client) 
 		return lock.NewLocal(), nil
 	}
 	rc := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
-	return lock.NewRedis(rc, lock.RedisOptions{TTL: cfg.Redis.LockTTL, Owner: instance}), rc
+	return lock.NewRedis(rc, lock.RedisOptions{TTL: cfg.Redis.LockTTL, Owner: instance, Prefix: cfg.Redis.Prefix + "lock:"}), rc
 }
 
 func instanceName(cfg config.Config) string {

@@ -55,7 +55,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 	}
 	core, err := chatcore.New(chatcore.Options{
 		Store:          cs,
-		Broker:         chatcore.NewBroker(rc, log),
+		Broker:         newBroker(cfg, rc, log),
 		Logger:         log.With(slog.String("component", "console")),
 		Instance:       instance,
 		SessionSecret:  []byte(secret),
@@ -75,4 +75,13 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 		}
 	}()
 	return core, core.Handler(), func() { _ = core.Close() }, nil
+}
+
+// newBroker is Redis pub/sub on <redis.prefix>console, or in-process
+// without Redis.
+func newBroker(cfg config.Config, rc *redis.Client, log *slog.Logger) chatcore.Broker {
+	if rc == nil {
+		return chatcore.NewMemoryBroker()
+	}
+	return chatcore.NewRedisBroker(rc, chatcore.RedisBrokerOptions{Channel: cfg.Redis.Prefix + "console", Logger: log})
 }

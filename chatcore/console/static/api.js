@@ -1,0 +1,111 @@
+// api.js: the HTTP half of docs/protocol.md. Each call resolves to the
+// answer's payload and rejects with an ApiError on a 4xx/5xx answer or a
+// network failure (status 0).
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+
+  // Worth trying again later: no answer at all, a timeout, a rate limit or
+  // a server error. Anything else will fail the same way again.
+  get retryable() {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+let unauthorized = () => {};
+
+// onUnauthorized sets what to do when the session is gone (any 401 except
+// a failed login).
+export function onUnauthorized(fn) {
+  unauthorized = fn;
+}
+
+async function request(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'The server cannot be reached.');
+  }
+  let data = null;
+  const text = res.status === 204 ? '' : await res.text().catch(() => '');
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    if (res.status === 401 && path !== '/api/login') unauthorized();
+    const msg = data && typeof data.error === 'string' ? data.error : `${res.status} ${res.statusText}`.trim();
+    throw new ApiError(res.status, msg);
+  }
+  return data;
+}
+
+const conv = (key) => '/api/conversations/' + encodeURIComponent(key);
+
+export function login(username, password) {
+  return request('POST', '/api/login', { username, password });
+}
+
+export function logout() {
+  return request('POST', '/api/logout');
+}
+
+export function me() {
+  return request('GET', '/api/me');
+}
+
+export async function conversations(tab) {
+  const d = await request('GET', '/api/conversations?tab=' + encodeURIComponent(tab));
+  return (d && d.conversations) || [];
+}
+
+// messages fetches one page: the latest, the one before beforeSeq, or what
+// came after afterSeq. Pages are ascending by seq.
+export async function messages(key, { beforeSeq, afterSeq, limit } = {}) {
+  const q = new URLSearchParams();
+  if (beforeSeq != null) q.set('before_seq', String(beforeSeq));
+  if (afterSeq != null) q.set('after_seq', String(afterSeq));
+  if (limit != null) q.set('limit', String(limit));
+  const qs = q.toString();
+  const d = await request('GET', conv(key) + '/messages' + (qs ? '?' + qs : ''));
+  return (d && d.messages) || [];
+}
+
+// reply sends an agent's reply. Sending the same clientId again is safe:
+// the server answers with the message it stored the first time.
+export async function reply(key, body, clientId) {
+  const d = await request('POST', conv(key) + '/replies', { body, client_id: clientId });
+  return d && d.message;
+}
+
+export function markRead(key, seq) {
+  return request('POST', conv(key) + '/read', { seq });
+}
+
+export async function assign(key, assignee) {
+  const d = await request('POST', conv(key) + '/assign', { assignee });
+  return d && d.conversation;
+}
+
+export async function resolve(key) {
+  const d = await request('POST', conv(key) + '/resolve');
+  return d && d.conversation;
+}
+
+export async function reopen(key) {
+  const d = await request('POST', conv(key) + '/reopen');
+  return d && d.conversation;
+}

@@ -1,0 +1,248 @@
+// app.js: the console's entry point: session, live connection and the
+// routing of pushed events; see docs/protocol.md. list.js draws the
+// conversation list, pane.js the open conversation.
+
+import * as api from './api.js';
+import { LiveSocket } from './ws.js';
+import { inTab, notifies, applyMessage, mergeReadMarker } from './model.js';
+import * as sound from './sound.js';
+import { $, TABS, state, store } from './state.js';
+import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect } from './list.js';
+import {
+  outbox, hooks, keyFromHash, openConversation, sync, loadOlder, scrollToBottom, atBottom,
+  renderAdded, renderHeader, scheduleRead, act, send,
+} from './pane.js';
+
+onSelect(openConversation);
+hooks.message = onMessage;
+hooks.conversation = onConversation;
+
+async function boot() {
+  wire();
+  api.onUnauthorized(showLogin);
+  try {
+    const me = await api.me();
+    startApp(me.username);
+  } catch (err) {
+    showLogin();
+    if (err.status !== 401) $('login-error').textContent = err.message;
+  }
+}
+
+function showLogin() {
+  state.socket?.stop();
+  state.socket = null;
+  state.me = '';
+  state.open = null;
+  state.known.clear();
+  state.list.clear();
+  $('conv-pane').hidden = true;
+  $('empty-pane').hidden = false;
+  $('messages').replaceChildren();
+  $('conv-list').replaceChildren();
+  $('banner').hidden = true;
+  $('app-view').hidden = true;
+  $('login-view').hidden = false;
+  document.title = 'syncd';
+  $('username').focus();
+}
+
+function startApp(username) {
+  state.me = username;
+  $('login-view').hidden = true;
+  $('app-view').hidden = false;
+  $('whoami').textContent = username;
+  renderTabs();
+  reloadList();
+  state.socket = new LiveSocket({
+    onConnecting,
+    onHello,
+    onDown,
+    onEvent: (msg) => {
+      if (msg.type === 'message' && msg.message) onMessage(msg.message);
+      else if (msg.type === 'conversation' && msg.conversation) onConversation(msg.conversation);
+    },
+    onUnauthorized: showLogin,
+  });
+  state.socket.start();
+  const key = keyFromHash();
+  if (key) openConversation(key);
+}
+
+async function onLogin(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const button = form.querySelector('button[type=submit]');
+  const err = $('login-error');
+  err.textContent = '';
+  button.disabled = true;
+  try {
+    const username = form.elements.username.value.trim();
+    const res = await api.login(username, form.elements.password.value);
+    form.elements.password.value = '';
+    startApp((res && res.username) || username);
+  } catch (e) {
+    if (e.status === 401) err.textContent = 'Wrong username or password.';
+    else if (e.status === 429) err.textContent = 'Too many attempts. Wait a moment and try again.';
+    else err.textContent = e.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function onConnecting() {
+  setConn('connecting', state.down ? 'Reconnecting…' : 'Connecting…');
+  if (state.down) $('banner-text').textContent = 'Connection lost. Reconnecting…';
+}
+
+function onHello(msg) {
+  state.down = false;
+  $('banner').hidden = true;
+  setConn('live', 'Live');
+  $('conn').title = msg.instance ? `Connected to ${msg.instance}` : '';
+  resync();
+}
+
+function onDown({ delay }) {
+  state.down = true;
+  state.reconnectAt = Date.now() + delay;
+  setConn('down', 'Offline');
+  $('banner').hidden = false;
+  tickBanner();
+}
+
+function tickBanner() {
+  if (!state.down) return;
+  const s = Math.ceil((state.reconnectAt - Date.now()) / 1000);
+  if (s > 0) $('banner-text').textContent = `Connection lost. Reconnecting in ${s} s…`;
+}
+
+function setConn(kind, text) {
+  const el = $('conn');
+  el.dataset.state = kind;
+  el.textContent = text;
+}
+
+// resync runs after every (re)connect: anything may have happened while
+// the socket was closed.
+function resync() {
+  reloadList();
+  if (state.open) sync(state.open);
+}
+
+function onConversation(c) {
+  const key = c.conversation_key;
+  const tl = state.open?.key === key ? state.open : null;
+  const prev = state.known.get(key);
+  mergeReadMarker(c, prev);
+  if (!c.last_message && prev?.last_message) c.last_message = prev.last_message;
+  if (tl && !document.hidden) c.unread = 0;
+  state.known.set(key, c);
+  if (inTab(c, state.tab, state.me)) state.list.set(key, c);
+  else state.list.delete(key);
+  renderList();
+  if (tl) {
+    renderHeader();
+    if (tl.loaded && tl.hasGap(c.last_seq)) sync(tl);
+  }
+}
+
+function onMessage(m) {
+  const key = m.conversation_key;
+  const tl = state.open?.key === key ? state.open : null;
+  const viewing = tl && !document.hidden;
+  const c = state.known.get(key);
+  let fresh = c ? applyMessage(c, m, { open: viewing }) : true;
+  if (!c) scheduleListReload();
+  if (tl) {
+    outbox.echo(m);
+    const added = tl.merge([m]);
+    if (added.length) {
+      fresh = true;
+      renderAdded(added);
+    }
+    if (tl.loaded && tl.hasGap()) sync(tl);
+    if (viewing) scheduleRead();
+  }
+  if (fresh && notifies(m) && document.hidden) {
+    state.hiddenNew++;
+    document.title = `(${state.hiddenNew}) syncd`;
+    if (state.sound) sound.chime();
+  }
+  if (c) renderList();
+}
+
+function wire() {
+  $('login-form').addEventListener('submit', onLogin);
+  $('logout').addEventListener('click', () => {
+    api.logout().catch(() => {}).finally(() => {
+      history.replaceState(null, '', location.pathname);
+      showLogin();
+    });
+  });
+  $('banner-retry').addEventListener('click', () => state.socket?.retryNow());
+  setInterval(tickBanner, 1000);
+  setInterval(() => { if (state.me) renderList(); }, 30000);
+
+  const tablist = document.querySelector('[role=tablist]');
+  tablist.addEventListener('click', (ev) => {
+    const b = ev.target.closest('[role=tab]');
+    if (b) setTab(b.dataset.tab);
+  });
+  tablist.addEventListener('keydown', (ev) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[ev.key];
+    if (!step) return;
+    const tab = TABS[(TABS.indexOf(state.tab) + step + TABS.length) % TABS.length];
+    setTab(tab);
+    $(`tab-${tab}`).focus();
+  });
+
+  $('btn-take').addEventListener('click', () => act((k) => api.assign(k, state.me)));
+  $('btn-release').addEventListener('click', () => act((k) => api.assign(k, null)));
+  $('btn-resolve').addEventListener('click', () => act(api.resolve));
+  $('btn-reopen').addEventListener('click', () => act(api.reopen));
+  $('load-older').addEventListener('click', loadOlder);
+  $('jump').addEventListener('click', scrollToBottom);
+  $('history').addEventListener('scroll', () => {
+    if (atBottom()) $('jump').hidden = true;
+    if ($('history').scrollTop < 40) loadOlder();
+  }, { passive: true });
+
+  $('composer').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    send();
+  });
+  $('reply').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.altKey && !ev.isComposing) {
+      ev.preventDefault();
+      send();
+    }
+  });
+
+  const soundBtn = $('sound-toggle');
+  const renderSound = () => {
+    soundBtn.setAttribute('aria-pressed', String(state.sound));
+    soundBtn.textContent = state.sound ? 'Sound on' : 'Sound off';
+  };
+  renderSound();
+  soundBtn.addEventListener('click', () => {
+    state.sound = !state.sound;
+    store.set('syncd.sound', state.sound ? 'on' : 'off');
+    renderSound();
+  });
+  for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, sound.unlock, { passive: true });
+
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) return;
+    state.hiddenNew = 0;
+    document.title = 'syncd';
+    const c = state.open && state.known.get(state.open.key);
+    if (c) c.unread = 0;
+    if (state.me) renderList();
+    scheduleRead();
+  });
+  window.addEventListener('hashchange', () => { if (state.me) openConversation(keyFromHash()); });
+  window.addEventListener('online', () => state.socket?.retryNow());
+}
+
+boot();

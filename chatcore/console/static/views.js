@@ -1,0 +1,148 @@
+// views.js: builds DOM nodes from data. Text from the server is only ever
+// set as text (textContent or text nodes), never parsed as HTML.
+
+// h creates an element. attrs: 'class', 'text', 'on<event>' handlers,
+// 'dataset' (object), boolean or string attributes. children: nodes or
+// strings (as text).
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+function parse(iso) {
+  const t = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(t) ? null : new Date(t);
+}
+
+// shortTime is the time of day for today, else date and time.
+export function shortTime(iso, now = new Date()) {
+  const d = parse(iso);
+  if (!d) return '';
+  return d.toDateString() === now.toDateString() ? timeFmt.format(d) : dateTimeFmt.format(d);
+}
+
+// duration says how long ms is, coarsely: "now", "4 min", "2 h 5 min", "3 d".
+export function duration(ms) {
+  const min = Math.floor(ms / 60000);
+  if (min < 1) return '< 1 min';
+  if (min < 60) return `${min} min`;
+  const hr = Math.floor(min / 60);
+  if (hr < 24) return min % 60 ? `${hr} h ${min % 60} min` : `${hr} h`;
+  return `${Math.floor(hr / 24)} d`;
+}
+
+const senderLabel = { customer: 'Customer', agent: 'Agent', bot: 'Bot', system: 'System' };
+
+// isEvent tells a system note (order_created, …) from a chat message.
+export function isEvent(m) {
+  return (m.kind && m.kind !== 'message') || m.sender_type === 'system';
+}
+
+// eventTitle turns "order_created" into "Order created".
+export function eventTitle(kind) {
+  const s = String(kind || 'event').replace(/[_-]+/g, ' ').trim();
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+// preview is one line describing a message for the conversation list.
+export function preview(m, me) {
+  if (!m) return '';
+  let who = isEvent(m) ? eventTitle(m.kind) : (m.sender_name || senderLabel[m.sender_type] || '');
+  if (m.sender_type === 'agent' && m.sender_name && m.sender_name === me) who = 'You';
+  const body = (m.body || '').replace(/\s+/g, ' ').trim();
+  return who ? `${who}: ${body}` : body;
+}
+
+export function conversationItem(c, { selected, me, now, onSelect }) {
+  const unread = c.unread > 0 ? c.unread : 0;
+  const waitMs = c.waiting_since && c.state !== 'resolved' ? now - Date.parse(c.waiting_since) : -1;
+  const owner = c.assignee ? (c.assignee === me ? 'You' : c.assignee) : 'Unassigned';
+  return h('li', {},
+    h('button', {
+      type: 'button',
+      class: 'conv' + (unread ? ' has-unread' : '') + (c.state === 'resolved' ? ' resolved' : ''),
+      'aria-current': selected ? 'true' : null,
+      dataset: { key: c.conversation_key },
+      onclick: () => onSelect(c.conversation_key),
+    },
+    h('span', { class: 'conv-top' },
+      h('span', { class: 'conv-key', text: c.conversation_key }),
+      unread ? h('span', { class: 'badge', 'aria-label': `${unread} unread`, text: unread > 99 ? '99+' : String(unread) }) : null,
+      h('span', { class: 'conv-time', text: shortTime(c.last_message_at) })),
+    h('span', { class: 'conv-last', text: preview(c.last_message, me) || 'No messages yet' }),
+    h('span', { class: 'conv-meta' },
+      waitMs >= 0
+        ? h('span', { class: 'waiting' + (waitMs > 5 * 60000 ? ' late' : ''), text: `Waiting ${duration(waitMs)}` })
+        : h('span', { class: 'state', text: c.state === 'resolved' ? 'Resolved' : 'Answered' }),
+      h('span', { class: 'owner', text: owner }))));
+}
+
+export function messageNode(m, { me, onUseSuggestion }) {
+  const time = h('time', { datetime: m.created_at || null, title: m.created_at ? dateTimeFmt.format(new Date(m.created_at)) : null, text: shortTime(m.created_at) });
+  if (isEvent(m)) {
+    return h('li', { class: 'msg event', dataset: { seq: m.seq, kind: m.kind || 'event' } },
+      h('div', { class: 'note' },
+        h('strong', { text: eventTitle(m.kind) }),
+        m.body ? h('span', { class: 'body', text: m.body }) : null,
+        payloadSummary(m.payload),
+        time));
+  }
+  const own = m.sender_type === 'agent' && m.sender_name === me;
+  const name = m.sender_type === 'agent' && own ? 'You' : (m.sender_name || senderLabel[m.sender_type] || m.sender_type);
+  const suggestion = m.sender_type === 'customer' && m.suggestion ? suggestionNode(m, onUseSuggestion) : null;
+  return h('li', { class: `msg ${m.sender_type}${own ? ' own' : ''}`, dataset: { seq: m.seq } },
+    h('div', { class: 'bubble' },
+      h('div', { class: 'meta' },
+        h('span', { class: 'who', text: name }),
+        m.sender_type === 'bot' ? h('span', { class: 'tag', text: 'bot' }) : null,
+        time),
+      h('p', { class: 'body', text: m.body || '' })),
+    suggestion);
+}
+
+function suggestionNode(m, onUse) {
+  const conf = m.confidence ? ` · ${Math.round(m.confidence * 100)} %` : '';
+  return h('aside', { class: 'suggestion', 'aria-label': 'Suggested reply' },
+    h('div', { class: 'meta' }, h('span', { class: 'who', text: 'Suggested reply' }),
+      m.intent ? h('span', { class: 'tag', text: m.intent + conf }) : null),
+    h('p', { class: 'body', text: m.suggestion }),
+    h('button', { type: 'button', class: 'link', onclick: () => onUse(m.suggestion) }, 'Use in reply'));
+}
+
+function payloadSummary(p) {
+  if (!p || typeof p !== 'object') return null;
+  const parts = Object.entries(p)
+    .filter(([, v]) => v == null || typeof v !== 'object')
+    .slice(0, 6)
+    .map(([k, v]) => `${k}: ${v}`);
+  return parts.length ? h('span', { class: 'payload', text: parts.join(' · ') }) : null;
+}
+
+export function pendingNode(item, { onRetry, onDiscard }) {
+  let status = 'Sending…';
+  if (item.state === 'retrying') status = `Not sent yet, retrying (${item.error})`;
+  if (item.state === 'failed') status = `Failed: ${item.error}`;
+  return h('li', { class: `msg agent own pending ${item.state}`, dataset: { clientId: item.clientId } },
+    h('div', { class: 'bubble' },
+      h('div', { class: 'meta' }, h('span', { class: 'who', text: 'You' })),
+      h('p', { class: 'body', text: item.body })),
+    h('p', { class: 'send-state', role: item.state === 'failed' ? 'alert' : null },
+      h('span', { text: status }),
+      item.state === 'failed' ? h('button', { type: 'button', class: 'link', onclick: () => onRetry(item.clientId) }, 'Retry') : null,
+      item.state === 'failed' ? h('button', { type: 'button', class: 'link', onclick: () => onDiscard(item.clientId) }, 'Discard') : null));
+}
