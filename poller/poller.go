@@ -111,6 +111,7 @@ type Poller struct {
 	idle      chan struct{} // closed by Stop: workers leave
 	wg        sync.WaitGroup
 	startOnce sync.Once
+	failing   sync.Map // stage → *outage: warnings are logged once per outage
 	stopOnce  sync.Once
 	started   atomic.Bool
 }
@@ -217,9 +218,10 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 	}
 	if err != nil {
 		p.m.Errors.WithLabelValues("lock").Inc()
-		log.Warn("cannot take shard lock; will retry next tick", slog.Any("error", err))
+		p.warn(log, "lock", "cannot take shard lock; will retry next tick", err)
 		return
 	}
+	p.ok(log, "lock")
 	p.m.LockAcquired.Inc()
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -238,22 +240,25 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 	}
 	if n, err := p.o.Store.TakeBack(lctx, shard, which); err != nil {
 		p.m.Errors.WithLabelValues("take_back").Inc()
-		log.Warn("take back abandoned rows", slog.Any("error", err))
+		p.warn(log, "take_back", "take back abandoned rows", err)
 		return
-	} else if n > 0 {
+	} else if p.ok(log, "take_back"); n > 0 {
 		p.m.TakenBack.Add(float64(n))
 		log.Info("took back abandoned rows", slog.Int64("rows", n))
 	}
 
 	for !p.stopping.Load() && lctx.Err() == nil {
-		claim, err := p.o.Store.Claim(lctx, shard, p.o.Instance, p.o.BatchSize, p.o.Lease)
+		// The claim is not cancelled half-way: between its UPDATE and its
+		// read-back it would leave rows claimed that nobody knows about.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(lctx), p.o.BatchTimeout)
+		claim, err := p.o.Store.Claim(cctx, shard, p.o.Instance, p.o.BatchSize, p.o.Lease)
+		cancel()
 		if err != nil {
-			if lctx.Err() == nil {
-				p.m.Errors.WithLabelValues("claim").Inc()
-				log.Warn("claim rows", slog.Any("error", err))
-			}
+			p.m.Errors.WithLabelValues("claim").Inc()
+			p.warn(log, "claim", "claim rows", err)
 			break
 		}
+		p.ok(log, "claim")
 		if len(claim.Rows) == 0 {
 			break
 		}
@@ -290,9 +295,13 @@ func (p *Poller) relay(ctx context.Context, log *slog.Logger, c *store.Claim) er
 	out := p.o.Converter.Convert(bctx, rows)
 	out.Failed = append(out.Failed, exhausted...)
 	msgs, err := p.o.Store.Commit(bctx, c, out)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, store.ErrClaimLost) {
+		return p.releaseClaim(ctx, log, c, err)
+	}
 	if err != nil {
 		return p.recover(ctx, log, c, out, err)
 	}
+	p.ok(log, "commit")
 	p.committed(ctx, log, c, out, msgs, start)
 	return nil
 }
@@ -320,6 +329,25 @@ func (p *Poller) committed(ctx context.Context, log *slog.Logger, c *store.Claim
 		slog.Duration("took", now.Sub(start)))
 }
 
+// releaseClaim returns a batch cut short (shutdown ran out of time, or the
+// lock was lost) to pending without counting an attempt. Fenced like any
+// write-back: if another instance took the rows already, nothing changes.
+func (p *Poller) releaseClaim(ctx context.Context, log *slog.Logger, c *store.Claim, cause error) error {
+	ids := make([]int64, len(c.Rows))
+	for i, r := range c.Rows {
+		ids[i] = r.ID
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := p.o.Store.Commit(rctx, c, store.Outcome{Release: ids}); err != nil && !errors.Is(err, store.ErrClaimLost) {
+		log.Warn("could not release a cancelled batch; its rows wait for their lease or the next holder",
+			slog.Int("rows", len(ids)), slog.Any("error", err))
+	} else {
+		log.Info("released a cancelled batch", slog.Int("rows", len(ids)), slog.Any("cause", cause))
+	}
+	return cause
+}
+
 // recover handles a failed commit. A lost claim is left alone: the rows
 // belong to someone else now. Otherwise the rows are committed one at a
 // time, so that one bad row cannot sink its batch, and whatever still fails
@@ -331,7 +359,7 @@ func (p *Poller) recover(ctx context.Context, log *slog.Logger, c *store.Claim, 
 		return err
 	}
 	p.m.Errors.WithLabelValues("commit").Inc()
-	log.Warn("commit batch failed; retrying row by row", slog.Int("rows", len(c.Rows)), slog.Any("error", err))
+	p.warn(log, "commit", "commit batch failed; retrying row by row", err, slog.Int("rows", len(c.Rows)))
 
 	retry := store.Outcome{}
 	held := map[string]bool{} // conversations with a row waiting for retry
@@ -383,7 +411,7 @@ func (p *Poller) recover(ctx context.Context, log *slog.Logger, c *store.Claim, 
 	if _, rerr := p.o.Store.Commit(bctx, c, retry); rerr != nil {
 		// The rows stay claimed; the lease or the next holder takes them back.
 		p.m.Errors.WithLabelValues("retry").Inc()
-		log.Warn("could not schedule retries; rows wait for their lease", slog.Any("error", rerr))
+		p.warn(log, "retry", "could not schedule retries; rows wait for their lease or the next holder", rerr)
 		return rerr
 	}
 	p.m.Retried.Add(float64(len(retry.Retry)))
@@ -422,3 +450,46 @@ func (p *Poller) backoff(attempt int) time.Duration {
 // LockKey names a shard's lock. The shard count is part of it, so instances
 // configured with different counts never believe they share a lock.
 func LockKey(s store.Shard) string { return fmt.Sprintf("shard:%d/%d", s.Index, s.Count) }
+
+// outage tracks one failing stage so that a database or Redis outage is
+// logged when it starts, every minute while it lasts, and when it ends,
+// instead of once per shard per tick.
+type outage struct {
+	mu         sync.Mutex
+	since      time.Time
+	lastLogged time.Time
+	suppressed int
+}
+
+func (p *Poller) warn(log *slog.Logger, stage, msg string, err error, attrs ...any) {
+	v, _ := p.failing.LoadOrStore(stage, &outage{})
+	o := v.(*outage)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := time.Now()
+	if o.since.IsZero() {
+		o.since = now
+	}
+	if now.Sub(o.lastLogged) < time.Minute {
+		o.suppressed++
+		return
+	}
+	log.Warn(msg, append(attrs, slog.Any("error", err), slog.Int("suppressed", o.suppressed),
+		slog.Duration("failing_for", now.Sub(o.since).Round(time.Millisecond)))...)
+	o.lastLogged, o.suppressed = now, 0
+}
+
+func (p *Poller) ok(log *slog.Logger, stage string) {
+	v, found := p.failing.Load(stage)
+	if !found {
+		return
+	}
+	o := v.(*outage)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.since.IsZero() {
+		return
+	}
+	log.Info("recovered", slog.String("stage", stage), slog.Duration("failed_for", time.Since(o.since).Round(time.Millisecond)))
+	o.since, o.lastLogged, o.suppressed = time.Time{}, time.Time{}, 0
+}

@@ -72,12 +72,18 @@ type Claim struct {
 func (s *Store) Claim(ctx context.Context, shard Shard, claimer string, limit int, lease time.Duration) (*Claim, error) {
 	now := time.Now()
 	lo, hi := shard.bounds()
+	// Conversations that must wait: one of their rows waits for a retry, or
+	// is still claimed by a claim that may yet be taken back (its holder
+	// died or lost its lock). Either row must go first.
 	var blocked []string
-	err := s.db.WithContext(ctx).Raw(`SELECT DISTINCT conversation_key FROM message_sync
-WHERE status = 'pending' AND next_attempt_at > ? AND shard_bucket >= ? AND shard_bucket < ?`,
-		s.ts(now), lo, hi).Scan(&blocked).Error
+	err := s.db.WithContext(ctx).Raw(`SELECT conversation_key FROM message_sync
+WHERE status = 'pending' AND next_attempt_at > ? AND shard_bucket >= ? AND shard_bucket < ?
+UNION
+SELECT conversation_key FROM message_sync
+WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ?`,
+		s.ts(now), lo, hi, lo, hi).Scan(&blocked).Error
 	if err != nil {
-		return nil, fmt.Errorf("find conversations waiting for a retry: %w", err)
+		return nil, fmt.Errorf("find conversations that must wait: %w", err)
 	}
 	token, err := newToken()
 	if err != nil {
@@ -96,7 +102,7 @@ AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
 	// entry, and semi-consistent reads only cover the clustered index), so
 	// one long legacy transaction could stall its whole shard.
 	var ids []int64
-	if err := s.db.WithContext(ctx).Raw(`SELECT id FROM message_sync WHERE `+where+` ORDER BY id LIMIT ?`,
+	if err := s.db.WithContext(ctx).Raw(`SELECT id FROM message_sync `+s.claimIndex()+` WHERE `+where+` ORDER BY id LIMIT ?`,
 		append(args, limit)...).Scan(&ids).Error; err != nil {
 		return nil, fmt.Errorf("find due rows of shard %s: %w", shard, err)
 	}
@@ -138,6 +144,15 @@ FROM message_sync WHERE claim_token = ? AND status = 'processing' AND id IN ? OR
 		return nil, fmt.Errorf("read claimed rows: %w", err)
 	}
 	return c, nil
+}
+
+// claimIndex pins the claim's index: with ORDER BY id LIMIT n an optimizer
+// may prefer walking the primary key, which crosses the whole sent history.
+func (s *Store) claimIndex() string {
+	if s.dialect == schema.MySQL {
+		return "FORCE INDEX (ix_message_sync_claim)"
+	}
+	return "INDEXED BY ix_message_sync_claim"
 }
 
 // Abandoned says which processing rows of a shard TakeBack returns.

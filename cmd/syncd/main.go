@@ -22,7 +22,12 @@ var version = "dev"
 func main() {
 	if err := newApp().Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "syncd:", err)
-		os.Exit(1)
+		code := 1
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) && ec.ExitCode() != 0 {
+			code = ec.ExitCode() // 2: configuration
+		}
+		os.Exit(code)
 	}
 }
 
@@ -61,10 +66,6 @@ func newApp() *cli.App {
 func loadConfig(c *cli.Context) (config.Config, config.Source, error) {
 	cfg, src, err := config.Load(c.String("config"), os.Environ())
 	if err != nil {
-		var ke *config.KeyError
-		if errors.As(err, &ke) {
-			return cfg, src, cli.Exit("invalid configuration: "+err.Error(), 2)
-		}
 		return cfg, src, cli.Exit("invalid configuration: "+err.Error(), 2)
 	}
 	return cfg, src, nil

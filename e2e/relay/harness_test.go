@@ -1,0 +1,663 @@
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/syncd-dev/syncd/internal/testdb"
+)
+
+// syncdBin is the binary under test, built by TestMain.
+var syncdBin string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, err := os.MkdirTemp("", "syncd-relay-e2e-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "make temp dir:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		syncdBin, err = buildSyncd(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left behind:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// buildSyncd builds ./cmd/syncd into dir. It is built without -race even
+// when the tests run with it: the binary is the thing under test, not the
+// test's code.
+func buildSyncd(dir string) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("find the go command: %w", err)
+	}
+	bin := filepath.Join(dir, "syncd")
+	cmd := exec.Command(gobin, "build", "-o", bin, "./cmd/syncd")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/syncd: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// repoRoot walks up from the working directory to the folder with go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// cleanEnv is the test's environment without any SYNCD_* variable, so
+// that an engineer's shell settings cannot leak into the instances.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SYNCD_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// ---- the bundle: one test's database, Redis database and instances ----
+
+type bundle struct {
+	t       *testing.T
+	dir     string // working directory and log folder of the instances
+	dsn     string // syncd's database.dsn, straight to MariaDB
+	db      *sql.DB
+	redisDB int
+
+	mu        sync.Mutex
+	instances []*instance
+}
+
+// setup creates a fresh MariaDB database with the schema applied by
+// `syncd schema apply`, and claims a Redis database.
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	b := &bundle{t: t, dir: t.TempDir(), dsn: testdb.NewMySQLDatabase(t)}
+	db, err := sql.Open("mysql", b.dsn)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	db.SetMaxOpenConns(8)
+	t.Cleanup(func() { db.Close() })
+	b.db = db
+	b.redisDB = claimRedisDB(t)
+
+	res := b.runCLI(30*time.Second, b.env(), "schema", "apply")
+	if res.code != 0 || !strings.Contains(res.stdout, "applied 0001_relay") {
+		t.Fatalf("syncd schema apply: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	return b
+}
+
+// env is the base configuration of an instance: MySQL, Redis locks in the
+// test's Redis database, fast schedules and short leases.
+func (b *bundle) env(extra ...string) []string {
+	env := append(cleanEnv(),
+		"SYNCD_DATABASE_DRIVER=mysql",
+		"SYNCD_DATABASE_DSN="+b.dsn,
+		"SYNCD_DATABASE_MAX_OPEN_CONNS=8",
+		"SYNCD_REDIS_ADDR="+testdb.RedisAddr(),
+		"SYNCD_REDIS_DB="+strconv.Itoa(b.redisDB),
+		"SYNCD_REDIS_LOCK_TTL=2s",
+		"SYNCD_HTTP_ADDR=127.0.0.1:0",
+		"SYNCD_POLLER_SCHEDULE=@every 100ms",
+		"SYNCD_POLLER_LEASE=5s",
+		"SYNCD_POLLER_BACKOFF_BASE=100ms",
+		"SYNCD_POLLER_BACKOFF_MAX=1s",
+		"SYNCD_RELAY_MAX_BODY_BYTES="+strconv.Itoa(maxBodyBytes),
+		"SYNCD_BOT_ENABLED=false",
+		"SYNCD_LOG_LEVEL=info",
+	)
+	return append(env, extra...) // later entries win in os/exec
+}
+
+// dsnVia is the test database's DSN with the server address replaced, for
+// routing syncd through a proxy.
+func (b *bundle) dsnVia(addr string) string {
+	cfg, err := mysql.ParseDSN(b.dsn)
+	if err != nil {
+		b.t.Fatalf("parse DSN: %v", err)
+	}
+	cfg.Addr = addr
+	return cfg.FormatDSN()
+}
+
+// mysqlAddr is the MariaDB server's host:port.
+func (b *bundle) mysqlAddr() string {
+	cfg, err := mysql.ParseDSN(b.dsn)
+	if err != nil {
+		b.t.Fatalf("parse DSN: %v", err)
+	}
+	return cfg.Addr
+}
+
+// ---- Redis ----
+
+const redisMarker = "syncd-e2e-relay:owner"
+
+// claimRedisDB finds an empty Redis database in 1..13, marks it as this
+// test's with a key set NX, and at cleanup deletes the syncd keys and the
+// marker. It never flushes: a database holding anything else is skipped.
+func claimRedisDB(t *testing.T) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	token := randomHex(8) + "-" + t.Name()
+	for _, n := range mrand.Perm(13) {
+		db := n + 1
+		rc := redis.NewClient(&redis.Options{Addr: testdb.RedisAddr(), DB: db})
+		ok, err := rc.SetNX(ctx, redisMarker, token, 15*time.Minute).Result()
+		if err != nil {
+			rc.Close()
+			t.Fatalf("claim a Redis database (is Redis running on %s?): %v", testdb.RedisAddr(), err)
+		}
+		if !ok {
+			rc.Close()
+			continue
+		}
+		release := func() {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if v, _ := rc.Get(c, redisMarker).Result(); v == token {
+				rc.Del(c, redisMarker)
+			}
+		}
+		if size, err := rc.DBSize(ctx).Result(); err != nil || size != 1 {
+			release() // someone else's data lives here
+			rc.Close()
+			continue
+		}
+		t.Cleanup(func() {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			iter := rc.Scan(c, 0, "syncd:*", 100).Iterator()
+			for iter.Next(c) {
+				rc.Del(c, iter.Val())
+			}
+			release()
+			rc.Close()
+		})
+		return db
+	}
+	t.Fatal("no empty Redis database in 1..13 to claim")
+	return 0
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ---- processes ----
+
+// instance is one syncd subprocess with its log file.
+type instance struct {
+	t       *testing.T
+	name    string
+	logPath string
+	cmd     *exec.Cmd
+	done    chan struct{} // closed once the process has exited
+	state   *os.ProcessState
+
+	mu       sync.Mutex
+	expected bool // the test expects it to be running
+	addr     string
+}
+
+// start launches `syncd run` with env; logName names its log file.
+func (b *bundle) start(logName string, env []string, args ...string) *instance {
+	b.t.Helper()
+	in := startProcess(b.t, b.dir, logName, env, append([]string{"run"}, args...)...)
+	b.mu.Lock()
+	b.instances = append(b.instances, in)
+	b.mu.Unlock()
+	return in
+}
+
+// startProcess runs syncdBin with args in dir, stdout and stderr into
+// dir/logName.log. At cleanup a process still running gets SIGTERM (and
+// SIGKILL if it lingers), and on failure the tail of its log is printed.
+func startProcess(t *testing.T, dir, logName string, env []string, args ...string) *instance {
+	t.Helper()
+	logPath := filepath.Join(dir, logName+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatalf("create log file: %v", err)
+	}
+	cmd := exec.Command(syncdBin, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout = f
+	cmd.Stderr = f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		t.Fatalf("start syncd %s: %v", strings.Join(args, " "), err)
+	}
+	in := &instance{t: t, name: logName, logPath: logPath, cmd: cmd, done: make(chan struct{}), expected: true}
+	go func() {
+		_ = cmd.Wait()
+		f.Close()
+		in.state = cmd.ProcessState
+		close(in.done)
+	}()
+	t.Cleanup(func() {
+		if !in.exited() {
+			in.stop(20 * time.Second)
+		}
+		if t.Failed() {
+			t.Logf("---- last lines of %s (%s) ----\n%s", in.name, in.logPath, tail(in.logPath, 40))
+		} else if testing.Verbose() {
+			if s := in.problems(); s != "" {
+				t.Logf("%s logged: %s", in.name, s)
+			}
+		}
+	})
+	return in
+}
+
+func (in *instance) exited() bool {
+	select {
+	case <-in.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// exitCode is the process's exit code, -1 when a signal ended it.
+func (in *instance) exitCode() int {
+	<-in.done
+	return in.state.ExitCode()
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (in *instance) kill() {
+	in.setExpected(false)
+	_ = in.cmd.Process.Signal(syscall.SIGKILL)
+	<-in.done
+}
+
+// stop sends SIGTERM and waits up to timeout; then SIGKILL. It returns how
+// long the process took to exit and whether it did so within timeout.
+func (in *instance) stop(timeout time.Duration) (time.Duration, bool) {
+	in.setExpected(false)
+	start := time.Now()
+	_ = in.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-in.done:
+		return time.Since(start), true
+	case <-time.After(timeout):
+		_ = in.cmd.Process.Signal(syscall.SIGKILL)
+		<-in.done
+		return time.Since(start), false
+	}
+}
+
+func (in *instance) setExpected(v bool) {
+	in.mu.Lock()
+	in.expected = v
+	in.mu.Unlock()
+}
+
+// httpAddr waits for the "http listening" log line and returns its address.
+func (in *instance) httpAddr(timeout time.Duration) string {
+	in.t.Helper()
+	in.mu.Lock()
+	addr := in.addr
+	in.mu.Unlock()
+	if addr != "" {
+		return addr
+	}
+	re := regexp.MustCompile(`msg="http listening".* addr=(\S+)`)
+	waitFor(in.t, timeout, in.name+" to listen", func() (bool, string) {
+		if in.exited() {
+			in.t.Fatalf("%s exited (%v) before listening:\n%s", in.name, in.state, tail(in.logPath, 30))
+		}
+		raw, _ := os.ReadFile(in.logPath)
+		if m := re.FindSubmatch(raw); m != nil {
+			addr = string(m[1])
+			return true, ""
+		}
+		return false, "no \"http listening\" line yet"
+	})
+	in.mu.Lock()
+	in.addr = addr
+	in.mu.Unlock()
+	return addr
+}
+
+// readiness is the answer of /readyz.
+type readiness struct {
+	Code   int
+	Ready  bool              `json:"ready"`
+	Checks map[string]string `json:"checks"`
+}
+
+var httpClient = &http.Client{Timeout: 3 * time.Second}
+
+func (in *instance) readyz() (readiness, error) {
+	resp, err := httpClient.Get("http://" + in.httpAddr(20*time.Second) + "/readyz")
+	if err != nil {
+		return readiness{}, err
+	}
+	defer resp.Body.Close()
+	var r readiness
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return readiness{}, fmt.Errorf("decode /readyz: %w", err)
+	}
+	r.Code = resp.StatusCode
+	return r, nil
+}
+
+// waitReady waits until /readyz answers 200 with every check ok.
+func (in *instance) waitReady(timeout time.Duration) {
+	in.t.Helper()
+	waitFor(in.t, timeout, in.name+" to be ready", func() (bool, string) {
+		if in.exited() {
+			in.t.Fatalf("%s exited (%v):\n%s", in.name, in.state, tail(in.logPath, 30))
+		}
+		r, err := in.readyz()
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Code == http.StatusOK && r.Ready, fmt.Sprintf("%d %v", r.Code, r.Checks)
+	})
+}
+
+// metric reads one series of /metrics; series is the name with its labels
+// as Prometheus prints them, e.g. syncd_dependency_up{dependency="redis"}.
+func (in *instance) metric(series string) (float64, error) {
+	resp, err := httpClient.Get("http://" + in.httpAddr(20*time.Second) + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("series %s not in /metrics", series)
+}
+
+// relayMetrics summarises the relay's counters, for the test log.
+func (in *instance) relayMetrics() string {
+	var parts []string
+	for _, name := range []string{"syncd_rows_sent_total", "syncd_rows_failed_total", "syncd_rows_retried_total",
+		"syncd_rows_taken_back_total", "syncd_claims_lost_total", "syncd_lock_losses_total"} {
+		v, err := in.metric(name)
+		if err != nil {
+			parts = append(parts, name+"=?")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s=%g", strings.TrimSuffix(strings.TrimPrefix(name, "syncd_"), "_total"), v))
+	}
+	return strings.Join(parts, " ")
+}
+
+// log is the process's output so far.
+func (in *instance) log() string {
+	raw, _ := os.ReadFile(in.logPath)
+	return string(raw)
+}
+
+// problems counts the log's warnings and errors by message, for a
+// one-line summary.
+func (in *instance) problems() string {
+	re := regexp.MustCompile(`level=(WARN|ERROR) msg=("[^"]*"|\S+)`)
+	n := map[string]int{}
+	var order []string
+	for _, m := range re.FindAllStringSubmatch(in.log(), -1) {
+		k := m[1] + " " + strings.Trim(m[2], `"`)
+		if n[k] == 0 {
+			order = append(order, k)
+		}
+		n[k]++
+	}
+	var parts []string
+	for _, k := range order {
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, n[k]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// tail is the last n lines of a log, leaving out the "row failed"
+// warnings that the tests' invalid rows cause on purpose.
+func tail(path string, n int) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	skipped := 0
+	for _, l := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+		if strings.Contains(l, `msg="row failed"`) {
+			skipped++
+			continue
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return fmt.Sprintf("(%d \"row failed\" lines left out)\n%s", skipped, strings.Join(lines, "\n"))
+}
+
+// cliResult is what a short syncd command did.
+type cliResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs a syncd command that is expected to end by itself within
+// timeout; the test fails if it does not.
+func (b *bundle) runCLI(timeout time.Duration, env []string, args ...string) cliResult {
+	b.t.Helper()
+	return runCLI(b.t, b.dir, timeout, env, args...)
+}
+
+func runCLI(t *testing.T, dir string, timeout time.Duration, env []string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, syncdBin, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("syncd %s did not end within %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), timeout, &stdout, &stderr)
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("run syncd %s: %v", strings.Join(args, " "), err)
+	}
+	return cliResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// ---- waiting ----
+
+// waitFor polls cond until it holds, failing the test after timeout with
+// the last state cond described.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitFor is the package waitFor that also fails at once, with the log,
+// when an instance the test expects to run has exited.
+func (b *bundle) waitFor(timeout time.Duration, what string, cond func() (bool, string)) {
+	b.t.Helper()
+	waitFor(b.t, timeout, what, func() (bool, string) {
+		b.checkAlive()
+		return cond()
+	})
+}
+
+func (b *bundle) checkAlive() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, in := range b.instances {
+		in.mu.Lock()
+		expected := in.expected
+		in.mu.Unlock()
+		if expected && in.exited() {
+			b.t.Fatalf("%s exited unexpectedly (%v):\n%s", in.name, in.state, tail(in.logPath, 40))
+		}
+	}
+}
+
+// ---- the database ----
+
+// counts is message_sync rows by status.
+type counts struct{ pending, processing, sent, failed int }
+
+func (c counts) total() int { return c.pending + c.processing + c.sent + c.failed }
+
+func (c counts) String() string {
+	return fmt.Sprintf("pending=%d processing=%d sent=%d failed=%d", c.pending, c.processing, c.sent, c.failed)
+}
+
+func (b *bundle) counts() counts {
+	b.t.Helper()
+	rows, err := b.db.Query(`SELECT status, COUNT(*) FROM message_sync GROUP BY status`)
+	if err != nil {
+		b.t.Fatalf("count rows by status: %v", err)
+	}
+	defer rows.Close()
+	var c counts
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			b.t.Fatalf("count rows by status: %v", err)
+		}
+		switch s {
+		case "pending":
+			c.pending = n
+		case "processing":
+			c.processing = n
+		case "sent":
+			c.sent = n
+		case "failed":
+			c.failed = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		b.t.Fatalf("count rows by status: %v", err)
+	}
+	return c
+}
+
+func (b *bundle) count(query string, args ...any) int {
+	b.t.Helper()
+	var n int
+	if err := b.db.QueryRow(query, args...).Scan(&n); err != nil {
+		b.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// waitSettled waits until want rows exist and none is pending or
+// processing.
+func (b *bundle) waitSettled(timeout time.Duration, want int) {
+	b.t.Helper()
+	b.waitFor(timeout, fmt.Sprintf("all %d rows to be sent or failed", want), func() (bool, string) {
+		c := b.counts()
+		return c.total() == want && c.pending == 0 && c.processing == 0, c.String()
+	})
+}
+
+// stopAll sends SIGTERM to every running instance and requires exit 0.
+func (b *bundle) stopAll(timeout time.Duration) {
+	b.t.Helper()
+	b.mu.Lock()
+	ins := append([]*instance(nil), b.instances...)
+	b.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		if in.exited() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			took, ok := in.stop(timeout)
+			if !ok {
+				b.t.Errorf("%s did not exit within %s of SIGTERM", in.name, timeout)
+			} else if code := in.exitCode(); code != 0 {
+				b.t.Errorf("%s exited with %d after SIGTERM (took %s), want 0", in.name, code, took.Round(time.Millisecond))
+			}
+		}()
+	}
+	wg.Wait()
+}
