@@ -46,7 +46,7 @@ func newApp() *cli.App {
 			requeueCommand(),
 			injectCommand(),
 			agentCommand(),
-			// WIRE: botCommand() once its file lands.
+			botCommand(),
 			benchCommand(),
 			{
 				Name:  "version",

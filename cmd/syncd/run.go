@@ -126,7 +126,11 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	wg.Add(1)
 	go func() { defer wg.Done(); backlog.Run(bg) }()
 
-	bot, closeBot := startBot(bg, cfg, log, &wg)
+	bot, reloadBot, closeBot, err := startBot(bg, cfg, log, &wg)
+	if err != nil {
+		shutdownHTTP(srv, log)
+		return cli.Exit(err.Error(), 2)
+	}
 	defer closeBot()
 	publisher, handler, closeConsole, err := startConsole(bg, cfg, s, rc, instance, log, &wg)
 	if err != nil {
@@ -170,7 +174,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		case <-ctx.Done():
 			done = true
 		case <-hup:
-			reloadBot(ctx, log)
+			reloadBot(ctx)
 		}
 	}
 

@@ -16,19 +16,41 @@ import (
 	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/chatstore"
 	"github.com/syncd-dev/syncd/config"
+	"github.com/syncd-dev/syncd/configs"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
 
 func isSchemaError(err error) bool { return errors.Is(err, schema.ErrOutdated) }
 
-// startBot starts the intent bot, or returns NoBot with one log line saying
-// why the bot is off and how to turn it on.
-func startBot(ctx context.Context, cfg config.Config, log *slog.Logger, wg *sync.WaitGroup) (bridge.Bot, func()) {
-	return bridge.NoBot{}, func() {}
+// startBot starts the intent bot, or returns NoBot when it is disabled or
+// the ONNX Runtime library is missing (one log line says how to turn it
+// on). A model or answers file that does not load stops syncd: it is a
+// configuration error. reload is for SIGHUP; stop waits for the watcher.
+func startBot(ctx context.Context, cfg config.Config, log *slog.Logger, wg *sync.WaitGroup) (b bridge.Bot, reload func(context.Context), stop func(), err error) {
+	svc, err := newBotService(ctx, cfg.Bot, configs.BotAnswers, log)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("invalid configuration: bot.model / bot.answers (env SYNCD_BOT_MODEL, SYNCD_BOT_ANSWERS): %w", err)
+	}
+	if svc == nil {
+		return bridge.NoBot{}, func(context.Context) {}, func() {}, nil
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := svc.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("intent bot watcher stopped", slog.Any("error", err))
+		}
+	}()
+	reload = func(ctx context.Context) {
+		if err := svc.Reload(ctx); err != nil {
+			log.Error("reload intent bot; keeping the current model", slog.Any("error", err))
+			return
+		}
+		log.Info("intent bot reloaded")
+	}
+	return svc, reload, func() { _ = svc.Close() }, nil
 }
-
-func reloadBot(ctx context.Context, log *slog.Logger) {}
 
 // startConsole starts the chat core: the WebSocket hub, the broker between
 // instances (Redis pub/sub, or in-process without Redis), and the console's

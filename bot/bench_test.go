@@ -1,0 +1,115 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/syncd-dev/syncd/bot/model"
+	"github.com/syncd-dev/syncd/bot/onnxrt"
+	"github.com/syncd-dev/syncd/bot/train"
+	"github.com/syncd-dev/syncd/bridge"
+	"github.com/syncd-dev/syncd/chat"
+)
+
+// benchMessages returns n distinct customer messages built from the
+// shipped training data, so the cache never answers (each gets a suffix).
+func benchMessages(b *testing.B, n int) []bridge.Inbound {
+	b.Helper()
+	ex, err := train.ReadCSVFile("model/train.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := make([]bridge.Inbound, n)
+	for i := range in {
+		in[i] = bridge.Inbound{Kind: chat.KindMessage, Body: fmt.Sprintf("%s #%d", ex[i%len(ex)].Text, i)}
+	}
+	return in
+}
+
+// reportPercentiles adds p50 and p99 of per-op durations to the results.
+func reportPercentiles(b *testing.B, d []time.Duration, per int, unit string) {
+	slices.Sort(d)
+	p := func(q float64) float64 { return float64(d[int(q*float64(len(d)-1))]) / float64(per) }
+	b.ReportMetric(p(0.50), "p50-ns/"+unit)
+	b.ReportMetric(p(0.99), "p99-ns/"+unit)
+}
+
+// BenchmarkAssessBatch1 is one message per Assess, featurisation and one
+// ONNX Runtime run included, cache off: the latency of a quiet relay.
+func BenchmarkAssessBatch1(b *testing.B) {
+	s := newTestService(b, Options{CacheSize: -1})
+	in := benchMessages(b, 4096)
+	ctx := context.Background()
+	d := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		if _, err := s.Assess(ctx, in[i%len(in):i%len(in)+1]); err != nil {
+			b.Fatal(err)
+		}
+		d = append(d, time.Since(start))
+	}
+	reportPercentiles(b, d, 1, "msg")
+}
+
+// BenchmarkAssessBatch500 is a full relay batch: 500 messages, one batched
+// inference, cache off.
+func BenchmarkAssessBatch500(b *testing.B) {
+	s := newTestService(b, Options{CacheSize: -1})
+	in := benchMessages(b, 500)
+	ctx := context.Background()
+	d := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		if _, err := s.Assess(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+		d = append(d, time.Since(start))
+	}
+	reportPercentiles(b, d, 1, "batch")
+	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/500, "ns/msg")
+}
+
+// BenchmarkAssessCacheHit is one message whose normalised text is cached.
+func BenchmarkAssessCacheHit(b *testing.B) {
+	s := newTestService(b, Options{})
+	in := []bridge.Inbound{{Kind: chat.KindMessage, Body: "Where is my order?"}}
+	ctx := context.Background()
+	if _, err := s.Assess(ctx, in); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Assess(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkModelLoad is what a hot reload costs: decode the built-in model
+// and create its ONNX Runtime session.
+func BenchmarkModelLoad(b *testing.B) {
+	requireRuntime(b)
+	lib, _ := onnxrt.LibraryPath("")
+	if err := onnxrt.Init(lib); err != nil {
+		b.Fatal(err)
+	}
+	data := model.Default()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := newClassifier(data, "built-in", fileStamp{}, DefaultCacheSize, onnxrt.SessionOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.retire(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(data)))
+}

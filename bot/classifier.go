@@ -1,0 +1,157 @@
+package bot
+
+import (
+	"fmt"
+	"sync"
+	"unicode/utf8"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/syncd-dev/syncd/bot/featurize"
+	"github.com/syncd-dev/syncd/bot/nn"
+	"github.com/syncd-dev/syncd/bot/onnxrt"
+)
+
+// maxTextBytes caps the text a message is classified on. The intent of a
+// customer message is in its first sentences; a 64 KiB paste would cost
+// milliseconds to featurise and only dilute the features.
+const maxTextBytes = 2000
+
+// Result is the model's verdict on one text.
+type Result struct {
+	Intent     string
+	Confidence float64
+}
+
+// classifier is one loaded model: featuriser, labels, ONNX Runtime session
+// and the answer cache that belongs to exactly this model. It never changes
+// after newClassifier; a reload builds a new one. Users hold mu for reading
+// while they run the session; retire takes it for writing, so the session is
+// destroyed only once nobody is using it.
+type classifier struct {
+	source string // file path, or "built-in"
+	stamp  fileStamp
+	model  *nn.Model
+	feat   *featurize.Featurizer
+	sess   *onnxrt.Session
+	cache  *lru.Cache[string, Result] // nil: caching off
+
+	// bufs holds dense input buffers that are all zeros between uses:
+	// run sets the few non-zero features and clears exactly those again,
+	// rather than zeroing N×Dims floats per batch.
+	bufs sync.Pool
+
+	mu     sync.RWMutex
+	closed bool
+}
+
+func newClassifier(data []byte, source string, stamp fileStamp, cacheSize int, opt onnxrt.SessionOptions) (*classifier, error) {
+	m, err := nn.UnmarshalONNX(data)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", source, err)
+	}
+	feat, err := featurize.New(m.Features)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", source, err)
+	}
+	sess, err := onnxrt.NewSession(data, nn.InputName, nn.OutputName, m.Features.Dims, m.Classes(), opt)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", source, err)
+	}
+	c := &classifier{source: source, stamp: stamp, model: m, feat: feat, sess: sess}
+	if cacheSize > 0 {
+		c.cache, _ = lru.New[string, Result](cacheSize) // errors only for size <= 0
+	}
+	return c, nil
+}
+
+// acquire takes a read hold on c; false means c was retired meanwhile.
+func (c *classifier) acquire() bool {
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (c *classifier) release() { c.mu.RUnlock() }
+
+// retire waits for the calls holding c, then destroys the session.
+func (c *classifier) retire() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.sess.Close()
+}
+
+// classify returns a Result per normalised text: cached ones from the LRU,
+// the rest from one batched ONNX Runtime run. The caller holds c.
+func (c *classifier) classify(texts []string) ([]Result, error) {
+	out := make([]Result, len(texts))
+	var miss []int
+	for i, t := range texts {
+		if c.cache != nil {
+			if r, ok := c.cache.Get(t); ok {
+				out[i] = r
+				continue
+			}
+		}
+		miss = append(miss, i)
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	d, classes := c.feat.Dims(), c.model.Classes()
+	x := c.buffer(len(miss) * d)
+	defer c.bufs.Put(x)
+	var v featurize.Vector
+	touched := make([]int32, 0, len(miss)*64)
+	for r, i := range miss {
+		c.feat.TransformNormalized(truncate(texts[i], maxTextBytes), &v)
+		row := (*x)[r*d : (r+1)*d]
+		for k, j := range v.Index {
+			row[j] = v.Value[k]
+			touched = append(touched, int32(r*d)+j)
+		}
+	}
+	y := make([]float32, len(miss)*classes)
+	err := c.sess.Run(*x, len(miss), y)
+	for _, j := range touched {
+		(*x)[j] = 0
+	}
+	if err != nil {
+		return nil, err
+	}
+	for r, i := range miss {
+		best, p := nn.Argmax(y[r*classes : (r+1)*classes])
+		out[i] = Result{Intent: c.model.Labels[best], Confidence: float64(p)}
+		if c.cache != nil {
+			c.cache.Add(texts[i], out[i])
+		}
+	}
+	return out, nil
+}
+
+// buffer returns a zeroed float32 slice of at least n elements.
+func (c *classifier) buffer(n int) *[]float32 {
+	if b, ok := c.bufs.Get().(*[]float32); ok && len(*b) >= n {
+		return b
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+// truncate cuts s to at most n bytes at a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,38 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/syncd-dev/syncd/bot"
+	"github.com/syncd-dev/syncd/bridge"
+)
+
+func Example() {
+	ctx := context.Background()
+	svc, err := bot.New(ctx, bot.Options{
+		AnswersPath: "../configs/bot.yaml", // ModelPath empty: the built-in model
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		fmt.Println(err) // errors.Is(err, bot.ErrNoRuntime): run scripts/onnxruntime.sh
+		return
+	}
+	defer svc.Close()
+	verdicts, err := svc.Assess(ctx, []bridge.Inbound{
+		{Kind: "message", Body: "我要退款"},
+		{Kind: "order_created", Payload: []byte(`{"order_id": 42}`)},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	refund := verdicts[0]
+	fmt.Println(refund.Intent, "auto-reply:", refund.AutoReply != "", "suggestion:", refund.Suggestion != "")
+	fmt.Println(verdicts[1].AutoReply)
+	// Output:
+	// refund auto-reply: false suggestion: true
+	// Thanks! Your order 42 is confirmed. / 感谢下单！您的订单 42 已确认。
+}

@@ -1,0 +1,139 @@
+package featurize
+
+import (
+	"math"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Where IS my Order?", "where is my order?"},
+		{"  lots \t of\n\nspace  ", "lots of space"},
+		{"ＷＨＥＲＥ　ＩＳ　ＭＹ　ＯＲＤＥＲ？", "where is my order?"}, // full-width letters, space and ?
+		{"我要退款！", "我要退款!"},
+		{"ﬁne", "fine"}, // ligature
+		{"", ""},
+	} {
+		if got := Normalize(tc.in); got != tc.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestTransformIsUnitLengthSortedAndDeterministic(t *testing.T) {
+	f, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"where is my order", "我要退款", "a", "ok 👍 thanks!!!", "refund refund refund"} {
+		var a, b Vector
+		f.Transform(text, &a)
+		f.Transform(text, &b)
+		if len(a.Index) == 0 {
+			t.Errorf("%q: no features", text)
+			continue
+		}
+		var ss float64
+		for k, i := range a.Index {
+			if k > 0 && a.Index[k-1] >= i {
+				t.Errorf("%q: index not strictly increasing at %d", text, k)
+			}
+			if int(i) >= f.Dims() {
+				t.Errorf("%q: index %d out of range", text, i)
+			}
+			if a.Value[k] != b.Value[k] || i != b.Index[k] {
+				t.Errorf("%q: two transforms differ", text)
+			}
+			ss += float64(a.Value[k]) * float64(a.Value[k])
+		}
+		if math.Abs(ss-1) > 1e-5 {
+			t.Errorf("%q: squared norm %v, want 1", text, ss)
+		}
+	}
+	var empty Vector
+	f.Transform("   ", &empty)
+	if len(empty.Index) != 0 {
+		t.Errorf("blank text has %d features, want 0", len(empty.Index))
+	}
+}
+
+// TestChineseNeedsNoSegmenter checks that texts sharing Chinese words share
+// features although no word boundaries are marked.
+func TestChineseNeedsNoSegmenter(t *testing.T) {
+	f, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := func(x, y string) float64 {
+		var a, b Vector
+		f.Transform(x, &a)
+		f.Transform(y, &b)
+		dense := make([]float32, f.Dims())
+		a.AddTo(dense)
+		var dot float64
+		for k, i := range b.Index {
+			dot += float64(dense[i]) * float64(b.Value[k])
+		}
+		return dot
+	}
+	related, unrelated := sim("我要退款", "退款什么时候到账"), sim("我要退款", "几点开门")
+	if related <= unrelated+0.1 {
+		t.Errorf("cosine(我要退款, 退款什么时候到账) = %.3f is not clearly above cosine(我要退款, 几点开门) = %.3f", related, unrelated)
+	}
+}
+
+func TestSublinearTF(t *testing.T) {
+	f, err := New(Config{Dims: 1 << 20, CharMax: -1, WordMin: 1, WordMax: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v Vector
+	f.Transform("refund refund refund please", &v)
+	if len(v.Index) != 2 {
+		t.Fatalf("got %d features, want 2", len(v.Index))
+	}
+	hi, lo := max(v.Value[0], v.Value[1]), min(v.Value[0], v.Value[1])
+	want := 1 + math.Log(3) // tf 3 against tf 1
+	if got := float64(hi / lo); math.Abs(got-want) > 1e-5 {
+		t.Errorf("weight ratio %v, want 1+ln 3 = %v", got, want)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	for _, tc := range []struct {
+		cfg Config
+		ok  bool
+	}{
+		{Config{}, true},
+		{Config{Dims: 1000}, false},
+		{Config{WordMin: 3, WordMax: 2}, false},
+		{Config{CharMax: -1}, true},
+		{Config{CharMax: -1, WordMax: -1}, false},
+	} {
+		err := tc.cfg.WithDefaults().Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("%+v: Validate() = %v, want ok=%v", tc.cfg, err, tc.ok)
+		}
+	}
+	c := Config{Dims: 1 << 10, WordMin: 1, WordMax: 3, CharMin: 1, CharMax: 4, Signed: true}
+	b, err := c.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseConfig(string(b))
+	if err != nil || got != c {
+		t.Errorf("round trip: got %+v, %v; want %+v", got, err, c)
+	}
+	if _, err := ParseConfig(`{"dims": 3}`); err == nil {
+		t.Error("ParseConfig accepted dims 3")
+	}
+}
+
+func BenchmarkTransform(b *testing.B) {
+	f, _ := New(Config{})
+	var v Vector
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Transform("Hi, I ordered a blue jacket last week and it still hasn't arrived, where is it?", &v)
+	}
+}

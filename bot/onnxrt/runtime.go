@@ -1,0 +1,90 @@
+package onnxrt
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// EnvLibrary names the environment variable that points at
+// libonnxruntime.so.
+const EnvLibrary = "SYNCD_ONNXRUNTIME_LIB"
+
+// Version is the ONNX Runtime release scripts/onnxruntime.sh fetches; the
+// Go binding (onnxruntime_go v1.27) speaks its C API version.
+const Version = "1.24.1"
+
+// ErrNoRuntime means the ONNX Runtime library was not found or would not
+// load. It is returned wrapped, with the paths that were tried.
+var ErrNoRuntime = errors.New("onnx runtime library not available")
+
+// DefaultLibraryPath is where scripts/onnxruntime.sh caches the library:
+// ${XDG_CACHE_HOME:-$HOME/.cache}/syncd/onnxruntime-<Version>/libonnxruntime.so.1.
+func DefaultLibraryPath() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "syncd", "onnxruntime-"+Version, "libonnxruntime.so.1")
+}
+
+// LibraryPath returns the first of explicit, $SYNCD_ONNXRUNTIME_LIB and
+// DefaultLibraryPath that is set. An explicit or environment path must exist:
+// pointing at a missing file is a mistake to report, not a reason to fall
+// back silently.
+func LibraryPath(explicit string) (string, error) {
+	for _, c := range []struct{ path, from string }{
+		{explicit, "option"},
+		{os.Getenv(EnvLibrary), EnvLibrary},
+	} {
+		if c.path == "" {
+			continue
+		}
+		if _, err := os.Stat(c.path); err != nil {
+			return "", fmt.Errorf("%w: %s: %w", ErrNoRuntime, c.from, err)
+		}
+		return c.path, nil
+	}
+	def := DefaultLibraryPath()
+	if def == "" {
+		return "", fmt.Errorf("%w: no cache directory and %s is not set", ErrNoRuntime, EnvLibrary)
+	}
+	if _, err := os.Stat(def); err != nil {
+		return "", fmt.Errorf("%w: %s is not set and %s does not exist", ErrNoRuntime, EnvLibrary, def)
+	}
+	return def, nil
+}
+
+var env struct {
+	mu   sync.Mutex
+	path string // the library the environment was created from
+}
+
+// Init loads the library at path and creates the process-wide environment,
+// once. Later calls are no-ops that return nil, also with another path: the
+// library cannot be swapped in a running process, so the first one stays.
+// A failed attempt is not remembered, so a later call may succeed.
+func Init(path string) error {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if env.path != "" {
+		return nil
+	}
+	ort.SetSharedLibraryPath(path)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return fmt.Errorf("%w: load %s: %w", ErrNoRuntime, path, err)
+	}
+	env.path = path
+	return nil
+}
+
+// Loaded returns the library path of the live environment, "" if none.
+func Loaded() string {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	return env.path
+}

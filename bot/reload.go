@@ -1,0 +1,135 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/syncd-dev/syncd/bot/onnxrt"
+)
+
+// fileStamp identifies a version of a file well enough to notice a
+// replacement: writers either rename a new file in place (new mtime) or
+// rewrite it (new mtime or size).
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func statFile(path string) (fileStamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{mod: fi.ModTime(), size: fi.Size()}, nil
+}
+
+// Reload reads the model and answers files again and swaps in what loads,
+// whether or not they look changed; syncd calls it on SIGHUP. A file that
+// does not load leaves its predecessor in force, and the error says why.
+func (s *Service) Reload(ctx context.Context) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("reload bot: %w", err)
+	}
+	return errors.Join(s.loadModel(true), s.loadAnswers(true))
+}
+
+// poll reloads the files whose stamp changed since they were last tried.
+func (s *Service) poll(ctx context.Context) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if err := s.loadModel(false); err != nil && !errors.Is(err, ErrClosed) {
+		s.log.ErrorContext(ctx, "intent model reload failed; keeping the current model",
+			slog.String("path", s.opts.ModelPath), slog.Any("error", err))
+	}
+	if err := s.loadAnswers(false); err != nil && !errors.Is(err, ErrClosed) {
+		s.log.ErrorContext(ctx, "bot answers reload failed; keeping the current answers",
+			slog.String("path", s.opts.AnswersPath), slog.Any("error", err))
+	}
+}
+
+// loadModel builds a classifier from the model file and swaps it in. Unless
+// force is set it does nothing when the file's stamp is the one last tried,
+// so a broken file is reported once, not at every poll. The caller holds
+// reloadMu (or is New).
+func (s *Service) loadModel(force bool) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if !force {
+		if s.opts.ModelPath == "" {
+			return nil // the built-in model never changes
+		}
+		st, err := statFile(s.opts.ModelPath)
+		if err != nil || st == s.modelTried {
+			// A missing file is usually a writer between unlink and
+			// rename; the current model stays and the next poll looks
+			// again.
+			return nil
+		}
+	}
+	data, source, st, err := s.readModel()
+	if err != nil {
+		return err
+	}
+	s.modelTried = st
+	c, err := newClassifier(data, source, st, s.opts.CacheSize, onnxrt.SessionOptions{IntraOpThreads: s.opts.IntraOpThreads})
+	if err != nil {
+		return err
+	}
+	old := s.cur.Swap(c)
+	if old == nil {
+		return nil // first load, from New
+	}
+	s.log.Info("intent model reloaded", slog.String("model", source), slog.Int("intents", c.model.Classes()))
+	// retire blocks until the Assess calls still using the old session
+	// return; they finish on the old model, new calls already use the new.
+	if err := old.retire(); err != nil {
+		s.log.Warn("closing the previous intent model", slog.Any("error", err))
+	}
+	return nil
+}
+
+// loadAnswers parses the answers file (or Options.Answers) and swaps it in;
+// force and stamps work as in loadModel.
+func (s *Service) loadAnswers(force bool) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	path := s.opts.AnswersPath
+	if path == "" {
+		if !force || s.answers.Load() != nil {
+			return nil
+		}
+		a, err := ParseAnswers(s.opts.Answers)
+		if err != nil {
+			return fmt.Errorf("built-in answers: %w", err)
+		}
+		s.answers.Store(a)
+		return nil
+	}
+	st, err := statFile(path)
+	if err != nil {
+		if !force {
+			return nil
+		}
+		return fmt.Errorf("read answers: %w", err)
+	}
+	if !force && st == s.answersStamp {
+		return nil
+	}
+	s.answersStamp = st
+	a, err := LoadAnswers(path)
+	if err != nil {
+		return err
+	}
+	if s.answers.Swap(a) != nil {
+		s.log.Info("bot answers reloaded", slog.String("path", path), slog.Int("intents", len(a.Intents)))
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/syncd-dev/syncd/bot/featurize"
+	"github.com/syncd-dev/syncd/bot/nn"
+)
+
+// Config controls a training run. Zero fields take the defaults below.
+type Config struct {
+	// Features is the featuriser the model is trained (and later run) with.
+	Features featurize.Config
+	// Hidden is the width of a ReLU hidden layer; 0 trains a softmax
+	// regression.
+	Hidden int
+	// Epochs over the data; default 10 (linear) or 5 (hidden layer).
+	Epochs int
+	// BatchSize is the examples per Adam step; default 64.
+	BatchSize int
+	// LearningRate is Adam's step size, decayed linearly to zero; default
+	// 0.02 for a linear model, 0.003 with a hidden layer.
+	LearningRate float64
+	// WeightDecay is decoupled (AdamW) decay per step, scaled by the
+	// learning rate; default 1e-4. Negative turns it off.
+	WeightDecay float64
+	// NoIDF turns off inverse-document-frequency scaling of the training
+	// inputs. The scaling gives rare n-grams larger inputs, hence larger
+	// effective step sizes, which helps the MLP; it is folded into the first
+	// layer's weights afterwards, so the model still reads the plain
+	// featuriser output.
+	NoIDF bool
+	// Dropout is the probability of zeroing a hidden unit during training.
+	Dropout float64
+	// Balanced weights each class by N/(C·count) so rare intents are not
+	// drowned out by frequent ones.
+	Balanced bool
+	// Seed makes the run reproducible: the same data, settings and seed
+	// give the same model bytes.
+	Seed uint64
+	// Workers is how many goroutines share a batch; default 2. It is a
+	// setting rather than GOMAXPROCS so that the result does not depend on
+	// the machine (the split decides the floating-point summation order).
+	Workers int
+	// Progress, if set, is called after every step with the steps done and
+	// the total.
+	Progress func(done, total int)
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	c.Features = c.Features.WithDefaults()
+	if c.Epochs == 0 {
+		c.Epochs = 10
+		if c.Hidden > 0 {
+			c.Epochs = 5
+		}
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 64
+	}
+	if c.LearningRate == 0 {
+		c.LearningRate = 0.02
+		if c.Hidden > 0 {
+			c.LearningRate = 0.003
+		}
+	}
+	if c.WeightDecay == 0 {
+		c.WeightDecay = 1e-4
+	}
+	if c.WeightDecay < 0 {
+		c.WeightDecay = 0
+	}
+	if c.Workers == 0 {
+		c.Workers = 2
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Hidden < 0:
+		return fmt.Errorf("train: hidden %d is negative", c.Hidden)
+	case c.Epochs < 1:
+		return fmt.Errorf("train: epochs %d, want >= 1", c.Epochs)
+	case c.BatchSize < 1:
+		return fmt.Errorf("train: batch size %d, want >= 1", c.BatchSize)
+	case c.LearningRate <= 0 || math.IsNaN(c.LearningRate):
+		return fmt.Errorf("train: learning rate %v, want > 0", c.LearningRate)
+	case c.Workers < 1:
+		return fmt.Errorf("train: workers %d, want >= 1", c.Workers)
+	}
+	return c.Features.Validate()
+}
+
+// Labels returns the distinct labels, sorted so that the class order, and
+// with it the model bytes, do not depend on row order.
+func Labels(examples []Example) []string {
+	var labels []string
+	seen := map[string]bool{}
+	for _, e := range examples {
+		if !seen[e.Label] {
+			seen[e.Label] = true
+			labels = append(labels, e.Label)
+		}
+	}
+	slices.Sort(labels)
+	return labels
+}
+
+// Train fits a model to examples. It checks ctx between steps.
+func Train(ctx context.Context, examples []Example, cfg Config) (*nn.Model, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	labels := Labels(examples)
+	if len(labels) < 2 {
+		return nil, errors.New("train: need at least two labels")
+	}
+	f, err := featurize.New(cfg.Features)
+	if err != nil {
+		return nil, err
+	}
+	t := newTrainer(cfg, f, labels, examples)
+	if err := t.run(ctx); err != nil {
+		return nil, err
+	}
+	t.foldIDF()
+	describe(t.model, cfg, examples)
+	return t.model, nil
+}
+
+// trainer holds the model, the Adam state and per-batch scratch.
+type trainer struct {
+	cfg    Config
+	model  *nn.Model
+	xs     []featurize.Vector
+	idf    []float32 // nil when NoIDF
+	ys     []int
+	classW []float32
+
+	first, second *nn.Layer // second is nil for a linear model
+	adam1, adam2  adamState
+	step          int
+
+	// Per-batch scratch. z holds the first layer's pre-activations per
+	// example, dz its gradient; logits and dlogits the output layer's.
+	z, dz, logits, dlogits []float32
+	loss                   []float64
+	slot                   []int32 // feature row -> index in rows, or -1
+	rows                   []int32 // rows of the first layer touched by the batch
+	grow                   []float32
+	gb1, gw2, gb2          []float32
+}
+
+type adamState struct{ mW, vW, mB, vB []float32 }
+
+func newAdam(l *nn.Layer) adamState {
+	return adamState{
+		mW: make([]float32, len(l.W)), vW: make([]float32, len(l.W)),
+		mB: make([]float32, len(l.B)), vB: make([]float32, len(l.B)),
+	}
+}
+
+func newTrainer(cfg Config, f *featurize.Featurizer, labels []string, examples []Example) *trainer {
+	index := make(map[string]int, len(labels))
+	for i, l := range labels {
+		index[l] = i
+	}
+	t := &trainer{cfg: cfg, xs: make([]featurize.Vector, len(examples)), ys: make([]int, len(examples))}
+	counts := make([]int, len(labels))
+	for i, e := range examples {
+		f.Transform(e.Text, &t.xs[i])
+		t.ys[i] = index[e.Label]
+		counts[t.ys[i]]++
+	}
+	if !cfg.NoIDF {
+		t.idf = idfWeights(t.xs, f.Dims())
+		for _, x := range t.xs {
+			for k, r := range x.Index {
+				x.Value[k] *= t.idf[r]
+			}
+		}
+	}
+	t.classW = make([]float32, len(labels))
+	for c, n := range counts {
+		t.classW[c] = 1
+		if cfg.Balanced {
+			t.classW[c] = float32(float64(len(examples)) / float64(len(labels)*n))
+		}
+	}
+
+	d, classes := f.Dims(), len(labels)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	m := &nn.Model{Labels: labels, Features: f.Config()}
+	if cfg.Hidden == 0 {
+		m.Layers = []nn.Layer{nn.NewLayer(d, classes)}
+	} else {
+		m.Layers = []nn.Layer{nn.NewLayer(d, cfg.Hidden), nn.NewLayer(cfg.Hidden, classes)}
+		// He initialisation for the ReLU layer. Inputs have unit L2 norm,
+		// so a pre-activation's variance is the weights' variance.
+		initNormal(rng, m.Layers[0].W, 1/math.Sqrt(float64(cfg.Hidden)))
+		initNormal(rng, m.Layers[1].W, math.Sqrt(2/float64(cfg.Hidden)))
+	}
+	t.model = m
+	t.first = &m.Layers[0]
+	t.adam1 = newAdam(t.first)
+	if len(m.Layers) == 2 {
+		t.second = &m.Layers[1]
+		t.adam2 = newAdam(t.second)
+		t.gw2 = make([]float32, len(t.second.W))
+		t.gb2 = make([]float32, classes)
+	}
+	bs, h := cfg.BatchSize, t.first.Out
+	t.z, t.dz = make([]float32, bs*h), make([]float32, bs*h)
+	t.logits, t.dlogits = make([]float32, bs*classes), make([]float32, bs*classes)
+	t.loss = make([]float64, bs)
+	t.slot = make([]int32, d)
+	for i := range t.slot {
+		t.slot[i] = -1
+	}
+	t.gb1 = make([]float32, h)
+	return t
+}
+
+func initNormal(rng *rand.Rand, w []float32, std float64) {
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() * std)
+	}
+}
+
+func (t *trainer) run(ctx context.Context) error {
+	n, bs := len(t.xs), t.cfg.BatchSize
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(t.cfg.Seed, 0x5b0ff1e))
+	perEpoch := (n + bs - 1) / bs
+	total := perEpoch * t.cfg.Epochs
+	for epoch := 0; epoch < t.cfg.Epochs; epoch++ {
+		rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for b := 0; b < n; b += bs {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			lr := t.cfg.LearningRate * (1 - float64(t.step)/float64(total))
+			t.batch(order[b:min(b+bs, n)], lr)
+			if t.cfg.Progress != nil {
+				t.cfg.Progress(t.step, total)
+			}
+		}
+	}
+	return nil
+}
+
+// idfWeights is the smoothed inverse document frequency of every feature
+// bucket, ln((1+n)/(1+df)) + 1, as scikit-learn computes it.
+func idfWeights(xs []featurize.Vector, dims int) []float32 {
+	df := make([]float64, dims)
+	for _, x := range xs {
+		for _, r := range x.Index {
+			df[r]++
+		}
+	}
+	n := float64(len(xs))
+	idf := make([]float32, dims)
+	for r, d := range df {
+		idf[r] = float32(math.Log((1+n)/(1+d)) + 1)
+	}
+	return idf
+}
+
+// foldIDF moves the input scaling into the first layer: (idf⊙x)·W equals
+// x·(diag(idf)·W), so the model reads the plain featuriser output.
+func (t *trainer) foldIDF() {
+	if t.idf == nil {
+		return
+	}
+	for r, w := range t.idf {
+		for j := range t.first.Row(r) {
+			t.first.Row(r)[j] *= w
+		}
+	}
+}

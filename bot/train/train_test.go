@@ -1,0 +1,145 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/syncd-dev/syncd/bot/featurize"
+	"github.com/syncd-dev/syncd/bot/nn"
+)
+
+func TestReadCSV(t *testing.T) {
+	got, err := ReadCSV(strings.NewReader("text,label\n\"hi, there\",greeting\nrefund please,refund,extra\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Example{{"hi, there", "greeting"}, {"refund please", "refund"}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	for name, in := range map[string]string{
+		"empty":       "",
+		"header only": "text,label\n",
+		"one column":  "text,label\nhello\n",
+		"empty label": "text,label\nhello,\n",
+		"bad quote":   "text,label\n\"hello,greeting\n",
+	} {
+		if _, err := ReadCSV(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func shopData(t *testing.T) []Example {
+	t.Helper()
+	ex, err := ReadCSVFile("../model/train.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
+// TestTrainIsReproducible is what `make model` relies on: same data, seed
+// and settings, same bytes.
+func TestTrainIsReproducible(t *testing.T) {
+	ex := shopData(t)
+	for _, hidden := range []int{0, 16} {
+		cfg := Config{Features: featurize.Config{Dims: 1 << 12}, Hidden: hidden, Epochs: 2, Seed: 7, Dropout: 0.1}
+		var out [2][]byte
+		for i := range out {
+			m, err := Train(context.Background(), ex, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out[i], err = m.MarshalONNX(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(out[0], out[1]) {
+			t.Errorf("hidden %d: two runs with the same seed wrote different models", hidden)
+		}
+		cfg.Seed = 8
+		m, _ := Train(context.Background(), ex, cfg)
+		other, _ := m.MarshalONNX()
+		if hidden > 0 && bytes.Equal(other, out[0]) {
+			t.Errorf("hidden %d: another seed wrote the same model", hidden)
+		}
+	}
+}
+
+func TestTrainFitsShopData(t *testing.T) {
+	ex := shopData(t)
+	m, err := Train(context.Background(), ex, Config{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Labels(ex); len(got) != m.Classes() {
+		t.Fatalf("%d classes for %d labels", m.Classes(), len(got))
+	}
+	path := filepath.Join(t.TempDir(), "m.onnx")
+	if err := WriteModel(path, m); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := nn.UnmarshalONNX(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.Meta["syncd.train.examples"] != "632" {
+		t.Errorf("training metadata missing: %v", m2.Meta)
+	}
+	f, _ := featurize.New(m2.Features)
+	predicted := make([]string, len(ex))
+	var v featurize.Vector
+	out := make([]float32, m2.Classes())
+	for i, e := range ex {
+		f.Transform(e.Text, &v)
+		j, _ := nn.Argmax(m2.Forward(v, nil, out))
+		predicted[i] = m2.Labels[j]
+	}
+	if r := Evaluate(ex, predicted); r.Accuracy < 0.98 {
+		t.Errorf("training-set accuracy %.3f, want >= 0.98", r.Accuracy)
+	}
+}
+
+func TestTrainHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Train(ctx, shopData(t), Config{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	ex := []Example{{"1", "a"}, {"2", "a"}, {"3", "a"}, {"4", "b"}, {"5", "b"}, {"6", "c"}}
+	pred := []string{"a", "a", "b", "b", "a", "c"}
+	r := Evaluate(ex, pred)
+	if r.Correct != 4 || r.Total != 6 {
+		t.Fatalf("got %d/%d correct, want 4/6", r.Correct, r.Total)
+	}
+	a := r.PerLabel[0]
+	// a: tp 2, fp 1 (the b predicted as a), fn 1.
+	if a.Label != "a" || a.Precision != 2.0/3 || a.Recall != 2.0/3 || a.Support != 3 {
+		t.Errorf("row a = %+v", a)
+	}
+	if len(r.Confused) != 2 || r.Confused[0].Count != 1 {
+		t.Errorf("confused = %+v", r.Confused)
+	}
+	var sb strings.Builder
+	if err := r.Write(&sb, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"accuracy 0.6667 (4/6)", "precision", "a -> b", "b -> a"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, sb.String())
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/syncd-dev/syncd/bench"
+)
+
+func benchCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "bench",
+		Usage:       "measure relay throughput (see docs/benchmarks-relay.md)",
+		Hidden:      true,
+		Subcommands: []*cli.Command{benchRelayCommand()},
+	}
+}
+
+func benchRelayCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "relay",
+		Usage: "relay a backlog with in-process syncd instances, then with a naive poller, in a scratch database",
+		Description: "Creates syncd_bench_<random> on the --dsn server (dropped at the end unless --keep), " +
+			"inserts --rows pending rows, relays them with --instances pollers using Redis shard locks under a " +
+			"random key prefix, checks that every row was relayed exactly once, then relays the same backlog " +
+			"with one naive poller (per row, autocommitted statements) and finally --naive-rows rows with " +
+			"--naive-instances naive pollers at once, counting double relays.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dsn", Value: bench.DefaultDSN, Usage: "MariaDB/MySQL server `DSN`; its database part is ignored"},
+			&cli.StringFlag{Name: "redis", Value: bench.DefaultRedis, Usage: "Redis `address` for the shard locks"},
+			&cli.IntFlag{Name: "rows", Value: 100000, Usage: "backlog size"},
+			&cli.IntFlag{Name: "conversations", Value: 1000, Usage: "conversations the backlog is spread over"},
+			&cli.IntFlag{Name: "batch", Value: 500, Usage: "rows per claim"},
+			&cli.IntFlag{Name: "shards", Value: 16, Usage: "shard count (divides 1024)"},
+			&cli.IntFlag{Name: "instances", Value: 3, Usage: "syncd instances"},
+			&cli.IntFlag{Name: "workers", Value: 4, Usage: "shards relayed at once per instance"},
+			&cli.IntFlag{Name: "body-bytes", Value: 200, Usage: "length of every message body"},
+			&cli.StringFlag{Name: "schedule", Value: "@every 50ms", Usage: "poller schedule"},
+			&cli.IntFlag{Name: "naive-instances", Value: 2, Usage: "naive pollers run at once in the double-relay step; 0 skips it"},
+			&cli.IntFlag{Name: "naive-rows", Value: 5000, Usage: "backlog of the double-relay step"},
+			&cli.BoolFlag{Name: "syncd-only", Usage: "skip the naive poller runs (for profiling syncd)"},
+			&cli.DurationFlag{Name: "timeout", Value: bench.DefaultTimeout, Usage: "give up on a relay run after this long"},
+			&cli.BoolFlag{Name: "keep", Usage: "keep the scratch database"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the syncd run to `file`"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log the pollers at info level, not only warnings"},
+		},
+		Action: benchRelay,
+	}
+}
+
+func benchRelay(c *cli.Context) error {
+	level := slog.LevelWarn
+	if c.Bool("verbose") {
+		level = slog.LevelInfo
+	}
+	naive := c.Int("naive-instances")
+	if naive == 0 {
+		naive = -1 // the package's "skip"; its zero means the default
+	}
+	cfg := bench.Config{
+		DSN:            c.String("dsn"),
+		Redis:          c.String("redis"),
+		Rows:           c.Int("rows"),
+		Conversations:  c.Int("conversations"),
+		BodyBytes:      c.Int("body-bytes"),
+		Instances:      c.Int("instances"),
+		BatchSize:      c.Int("batch"),
+		Shards:         c.Int("shards"),
+		Workers:        c.Int("workers"),
+		Schedule:       c.String("schedule"),
+		NaiveInstances: naive,
+		NaiveRows:      c.Int("naive-rows"),
+		SyncdOnly:      c.Bool("syncd-only"),
+		Timeout:        c.Duration("timeout"),
+		Keep:           c.Bool("keep"),
+		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Progress:       c.App.ErrWriter,
+	}
+	for _, name := range []string{"rows", "conversations", "body-bytes", "instances", "batch", "shards", "workers", "naive-rows"} {
+		if c.Int(name) <= 0 {
+			return cli.Exit(fmt.Sprintf("invalid flag: --%s must be positive", name), 2)
+		}
+	}
+	if path := c.String("cpuprofile"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return cli.Exit("create CPU profile: "+err.Error(), 1)
+		}
+		defer f.Close()
+		cfg.CPUProfile = f
+	}
+
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, cfg)
+	if rep != nil {
+		rep.WriteText(c.App.Writer)
+		if cfg.Keep {
+			fmt.Fprintf(c.App.Writer, "kept database %s\n", rep.Database)
+		}
+	}
+	if err != nil {
+		return cli.Exit("bench relay: "+err.Error(), 1)
+	}
+	return nil
+}
