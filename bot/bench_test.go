@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncd-dev/syncd/bot/featurize"
 	"github.com/syncd-dev/syncd/bot/model"
 	"github.com/syncd-dev/syncd/bot/onnxrt"
 	"github.com/syncd-dev/syncd/bot/train"
@@ -112,4 +113,33 @@ func BenchmarkModelLoad(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(len(data)))
+}
+
+// BenchmarkONNXRunBatch500 is the inference alone for a relay batch: the
+// dense [500, Dims] input is built once. Set against BenchmarkAssessBatch500
+// it shows what featurisation costs, and whether a dense input is cheap
+// enough (it is, at 2^14 dims).
+func BenchmarkONNXRunBatch500(b *testing.B) {
+	s := newTestService(b, Options{CacheSize: -1})
+	c, err := s.acquire()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.release()
+	in := benchMessages(b, 500)
+	texts := make([]string, len(in))
+	miss := make([]int, len(in))
+	for i, m := range in {
+		texts[i], miss[i] = featurize.Normalize(m.Body), i
+	}
+	d := c.feat.Dims()
+	x := make([]float32, len(in)*d)
+	c.featurize(texts, miss, x)
+	y := make([]float32, len(in)*c.model.Classes())
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.sess.Run(x, len(in), y); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

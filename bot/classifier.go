@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"unicode/utf8"
 
@@ -31,7 +32,7 @@ type Result struct {
 type classifier struct {
 	source string // file path, or "built-in"
 	stamp  fileStamp
-	model  *nn.Model
+	model  *nn.Model // labels and features; the weights live in sess
 	feat   *featurize.Featurizer
 	sess   *onnxrt.Session
 	cache  *lru.Cache[string, Result] // nil: caching off
@@ -58,6 +59,7 @@ func newClassifier(data []byte, source string, stamp fileStamp, cacheSize int, o
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", source, err)
 	}
+	m.Layers = nil // the session has its own copy of the weights; keep one
 	c := &classifier{source: source, stamp: stamp, model: m, feat: feat, sess: sess}
 	if cacheSize > 0 {
 		c.cache, _ = lru.New[string, Result](cacheSize) // errors only for size <= 0
@@ -108,20 +110,13 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 	d, classes := c.feat.Dims(), c.model.Classes()
 	x := c.buffer(len(miss) * d)
 	defer c.bufs.Put(x)
-	var v featurize.Vector
-	touched := make([]int32, 0, len(miss)*64)
-	for r, i := range miss {
-		c.feat.TransformNormalized(truncate(texts[i], maxTextBytes), &v)
-		row := (*x)[r*d : (r+1)*d]
-		for k, j := range v.Index {
-			row[j] = v.Value[k]
-			touched = append(touched, int32(r*d)+j)
-		}
-	}
+	touched := c.featurize(texts, miss, *x)
 	y := make([]float32, len(miss)*classes)
 	err := c.sess.Run(*x, len(miss), y)
-	for _, j := range touched {
-		(*x)[j] = 0
+	for _, t := range touched {
+		for _, j := range t {
+			(*x)[j] = 0
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -134,6 +129,40 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 		}
 	}
 	return out, nil
+}
+
+// rowsPerWorker is the least work worth a goroutine: featurising a message
+// takes ~10µs, starting a goroutine ~1µs.
+const rowsPerWorker = 64
+
+// featurize writes the features of texts[miss[r]] into row r of the dense
+// x and returns the indices it set. A big batch is split over the cores:
+// at 500 messages featurising costs more than the inference.
+func (c *classifier) featurize(texts []string, miss []int, x []float32) [][]int32 {
+	d := c.feat.Dims()
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(miss)/rowsPerWorker))
+	touched := make([][]int32, workers)
+	var wg sync.WaitGroup
+	rows := func(w int) {
+		lo, hi := len(miss)*w/workers, len(miss)*(w+1)/workers
+		var v featurize.Vector
+		set := make([]int32, 0, (hi-lo)*128)
+		for r := lo; r < hi; r++ {
+			c.feat.TransformNormalized(truncate(texts[miss[r]], maxTextBytes), &v)
+			row := x[r*d : (r+1)*d]
+			for k, j := range v.Index {
+				row[j] = v.Value[k]
+				set = append(set, int32(r*d)+j)
+			}
+		}
+		touched[w] = set
+	}
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { rows(w) })
+	}
+	rows(0)
+	wg.Wait()
+	return touched
 }
 
 // buffer returns a zeroed float32 slice of at least n elements.

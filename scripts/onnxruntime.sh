@@ -9,18 +9,28 @@
 # tarball fails loudly instead of loading an unknown binary.
 #
 # Usage: scripts/onnxruntime.sh [DEST]
-#   DEST defaults to $SYNCD_ONNXRUNTIME_LIB, then to
+#   DEST defaults to
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/syncd/onnxruntime-1.24.1/libonnxruntime.so.1
 # It prints the library's path on stdout and does nothing when the file is
-# already there with the right hash.
+# already there with the right hash. Without DEST, a SYNCD_ONNXRUNTIME_LIB
+# that names an existing file wins: that is the operator's own library, so
+# it is printed as it is, never checked or overwritten. That makes
+#   SYNCD_ONNXRUNTIME_LIB="$(scripts/onnxruntime.sh)" go test ./...
+# right in both cases.
 set -euo pipefail
 
 version=1.24.1
 want=53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4
 member=package/bin/napi-v6/linux/x64/libonnxruntime.so.1
 
-default="${XDG_CACHE_HOME:-$HOME/.cache}/syncd/onnxruntime-$version/libonnxruntime.so.1"
-dest="${1:-${SYNCD_ONNXRUNTIME_LIB:-$default}}"
+if [ $# -eq 0 ] && [ -n "${SYNCD_ONNXRUNTIME_LIB:-}" ]; then
+  if [ -f "$SYNCD_ONNXRUNTIME_LIB" ]; then
+    printf '%s\n' "$SYNCD_ONNXRUNTIME_LIB"
+    exit 0
+  fi
+  echo "onnxruntime.sh: SYNCD_ONNXRUNTIME_LIB=$SYNCD_ONNXRUNTIME_LIB does not exist; using the cache instead" >&2
+fi
+dest="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/syncd/onnxruntime-$version/libonnxruntime.so.1}"
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 

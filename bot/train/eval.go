@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"text/tabwriter"
+	"strings"
 )
 
 // Report is how well predictions match the labelled examples.
@@ -82,26 +82,29 @@ func Evaluate(examples []Example, predicted []string) Report {
 // Write prints the accuracy, the per-intent table and the top most
 // confused pairs.
 func (r Report) Write(w io.Writer, top int) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "accuracy %.4f (%d/%d)\n\n", r.Accuracy, r.Correct, r.Total)
-	fmt.Fprintln(tw, "intent\tprecision\trecall\tf1\tsupport\t")
+	width := len("macro avg")
+	for _, s := range r.PerLabel {
+		width = max(width, len(s.Label))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "accuracy %.4f (%d/%d)\n\n", r.Accuracy, r.Correct, r.Total)
+	fmt.Fprintf(&b, "%-*s  %9s  %6s  %6s  %7s\n", width, "intent", "precision", "recall", "f1", "support")
 	var macroF1 float64
 	for _, s := range r.PerLabel {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%d\t\n", s.Label, s.Precision, s.Recall, s.F1, s.Support)
+		fmt.Fprintf(&b, "%-*s  %9.3f  %6.3f  %6.3f  %7d\n", width, s.Label, s.Precision, s.Recall, s.F1, s.Support)
 		macroF1 += s.F1
 	}
 	if n := len(r.PerLabel); n > 0 {
-		fmt.Fprintf(tw, "macro avg\t\t\t%.3f\t%d\t\n", macroF1/float64(n), r.Total)
+		fmt.Fprintf(&b, "%-*s  %9s  %6s  %6.3f  %7d\n", width, "macro avg", "", "", macroF1/float64(n), r.Total)
 	}
-	if err := tw.Flush(); err != nil {
+	if len(r.Confused) > 0 && top > 0 {
+		fmt.Fprintf(&b, "\nmost confused (true -> predicted):\n")
+		for _, c := range r.Confused[:min(top, len(r.Confused))] {
+			fmt.Fprintf(&b, "  %4d  %s -> %s\n", c.Count, c.True, c.Predicted)
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write report: %w", err)
-	}
-	if len(r.Confused) == 0 {
-		return nil
-	}
-	fmt.Fprintf(w, "\nmost confused (true -> predicted):\n")
-	for _, c := range r.Confused[:min(top, len(r.Confused))] {
-		fmt.Fprintf(w, "  %4d  %s -> %s\n", c.Count, c.True, c.Predicted)
 	}
 	return nil
 }

@@ -1,0 +1,198 @@
+package chatcore
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// AgentStore is what authentication reads.
+type AgentStore interface {
+	// Agent returns one agent, or an error wrapping ErrNotFound.
+	Agent(ctx context.Context, username string) (Agent, error)
+	// Agents returns those of the named agents that exist.
+	Agents(ctx context.Context, usernames []string) ([]Agent, error)
+}
+
+type agentKey struct{}
+
+// authed is the agent a request was authenticated as.
+type authed struct {
+	agent Agent
+	sess  session
+}
+
+func agentFrom(ctx context.Context) authed {
+	a, _ := ctx.Value(agentKey{}).(authed)
+	return a
+}
+
+// sessionValid reports whether a session still belongs to the agent as it
+// is now: enabled, same session_version.
+func sessionValid(s session, a Agent) bool {
+	return !a.Disabled && a.SessionVersion == s.Version && a.Username == s.Username
+}
+
+// authenticate checks the request's session cookie against the database.
+func (c *Core) authenticate(r *http.Request) (authed, error) {
+	ck, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return authed{}, errBadSession
+	}
+	s, err := c.sessions.decode(ck.Value, time.Now())
+	if err != nil {
+		return authed{}, err
+	}
+	a, err := c.store.Agent(r.Context(), s.Username)
+	if errors.Is(err, ErrNotFound) {
+		return authed{}, errBadSession
+	}
+	if err != nil {
+		return authed{}, err
+	}
+	if !sessionValid(s, a) {
+		return authed{}, errBadSession
+	}
+	return authed{agent: a, sess: s}, nil
+}
+
+// requireSession answers 401 unless the request has a valid session, and
+// renews a session that has used up half its time.
+func (c *Core) requireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		au, err := c.authenticate(r)
+		if err != nil {
+			if !errors.Is(err, errBadSession) {
+				c.serverError(w, r, "authenticate", err)
+				return
+			}
+			if _, e := r.Cookie(SessionCookie); e == nil {
+				http.SetCookie(w, c.sessions.cookie(r, "", time.Time{}, c.o.SecureCookie))
+			}
+			writeError(w, http.StatusUnauthorized, "not logged in")
+			return
+		}
+		if time.Until(au.sess.expiresAt()) < c.o.SessionTTL/2 {
+			c.setSession(w, r, au.agent)
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, au)))
+	})
+}
+
+func (c *Core) setSession(w http.ResponseWriter, r *http.Request, a Agent) {
+	s := c.sessions.issue(a, time.Now())
+	v, err := c.sessions.encode(s)
+	if err != nil {
+		c.log.LogAttrs(r.Context(), slog.LevelError, "console: encode session", slog.Any("error", err))
+		return
+	}
+	http.SetCookie(w, c.sessions.cookie(r, v, s.expiresAt(), c.o.SecureCookie))
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// handleLogin checks a username and password (JSON or form body), limited
+// per username and per client IP, and sets the session cookie.
+func (c *Core) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if isJSON(r) {
+		if err := decodeJSON(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			writeError(w, http.StatusBadRequest, "bad form body")
+			return
+		}
+		req.Username, req.Password = r.PostForm.Get("username"), r.PostForm.Get("password")
+	}
+	username := NormalizeUsername(req.Username)
+	if username == "" || req.Password == "" || len(username) > maxUsernameLen || len(req.Password) > MaxPasswordLen {
+		writeError(w, http.StatusUnauthorized, "wrong username or password")
+		return
+	}
+	ip := c.o.ClientIP(r)
+	if ok, wait := c.logins.allow(username, ip, time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		c.log.LogAttrs(r.Context(), slog.LevelWarn, "console login rate-limited",
+			slog.String("username", username), slog.String("client_ip", ip))
+		writeError(w, http.StatusTooManyRequests, "too many login attempts; try again later")
+		return
+	}
+	a, err := c.store.Agent(r.Context(), username)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		c.serverError(w, r, "login", err)
+		return
+	}
+	hash := a.PasswordHash
+	if err != nil || a.Disabled {
+		hash = ""
+	}
+	if !checkPassword(hash, req.Password) {
+		c.log.LogAttrs(r.Context(), slog.LevelInfo, "console login failed",
+			slog.String("username", username), slog.String("client_ip", ip))
+		writeError(w, http.StatusUnauthorized, "wrong username or password")
+		return
+	}
+	c.setSession(w, r, a)
+	c.log.LogAttrs(r.Context(), slog.LevelInfo, "console login", slog.String("username", username), slog.String("client_ip", ip))
+	writeJSON(w, http.StatusOK, map[string]string{"username": a.Username})
+}
+
+// handleLogout clears the cookie. Sessions are stateless, so the cookie
+// value stays valid until it expires if someone kept a copy; `syncd agent
+// passwd` or `disable` ends every session of an agent.
+func (c *Core) handleLogout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, c.sessions.cookie(r, "", time.Time{}, c.o.SecureCookie))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (c *Core) handleMe(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"username": agentFrom(r.Context()).agent.Username})
+}
+
+// checkSessions closes, with 4001, the sockets whose agent can no longer
+// log in (disabled, deleted, password changed). A socket whose session
+// merely expired is closed normally (1000): the client reconnects with its
+// current cookie, renewed meanwhile by its API calls, or gets 4001 then.
+func (c *Core) checkSessions(ctx context.Context) error {
+	users := c.hub.byUser()
+	if len(users) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(users))
+	for u := range users {
+		names = append(names, u)
+	}
+	agents, err := c.store.Agents(ctx, names)
+	if err != nil {
+		return err
+	}
+	byName := make(map[string]Agent, len(agents))
+	for _, a := range agents {
+		byName[a.Username] = a
+	}
+	now := time.Now()
+	for u, conns := range users {
+		a, ok := byName[u]
+		for _, cn := range conns {
+			switch {
+			case !ok || !sessionValid(cn.sess, a):
+				cn.close(CloseNotAuthenticated, "session ended")
+			case !now.Before(cn.sess.expiresAt()):
+				cn.close(websocket.CloseNormalClosure, "session expired; reconnect")
+			}
+		}
+	}
+	return nil
+}

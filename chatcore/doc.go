@@ -1,0 +1,20 @@
+// Package chatcore is the agent console's server side: the HTTP API and the
+// WebSocket hub that push chat history to agents as it is written.
+//
+// A [Core] is built with [New] and serves [Core.Handler] (the /api/* routes,
+// /ws and the console's static files, as docs/protocol.md describes). The
+// relay calls [Core.Publish] after each committed batch; Publish hands the
+// messages to the sockets of this instance at once and to the other
+// instances through a [Broker] ([MemoryBroker] for one process,
+// [RedisBroker] for several). [Core.Run] owns every background goroutine:
+// the broker subscription, the publisher and the sweep, which re-reads
+// conversations whose last_seq moved every few seconds so that a message
+// that was committed but never published still reaches the screens.
+//
+// Delivery is at least once, ordered by seq per conversation; clients merge
+// by seq and fetch gaps over HTTP, so a lost push costs a few seconds, never
+// a message.
+//
+// Storage stays behind the small interfaces of [Store]; package chatstore
+// implements them with gorm on MySQL/MariaDB and SQLite.
+package chatcore

@@ -1,0 +1,108 @@
+package chatcore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+
+	"github.com/syncd-dev/syncd/chatcore/console"
+)
+
+// maxBody bounds every API request body.
+const maxBody = 1 << 20
+
+// Handler serves the console API (/api/*), the WebSocket (/ws) and the
+// console's static files (/), as docs/protocol.md describes. Every /api/
+// route but POST /api/login needs a session; state-changing requests and
+// /ws must come from the server's own origin or Options.AllowedOrigins.
+func (c *Core) Handler() http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("POST /api/login", c.handleLogin)
+	api.HandleFunc("POST /api/logout", c.handleLogout)
+	api.HandleFunc("GET /api/me", c.handleMe)
+	api.HandleFunc("GET /api/conversations", c.handleConversations)
+	api.HandleFunc("GET /api/conversations/{key}/messages", c.handleMessages)
+	api.HandleFunc("POST /api/conversations/{key}/replies", c.handleReply)
+	api.HandleFunc("POST /api/conversations/{key}/read", c.handleRead)
+	api.HandleFunc("POST /api/conversations/{key}/assign", c.handleAssign)
+	api.HandleFunc("POST /api/conversations/{key}/resolve", c.handleState(StateResolved))
+	api.HandleFunc("POST /api/conversations/{key}/reopen", c.handleState(StateOpen))
+	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint")
+	})
+	authed := c.requireSession(api)
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", c.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/login" {
+			api.ServeHTTP(w, r)
+			return
+		}
+		authed.ServeHTTP(w, r)
+	})))
+	mux.HandleFunc("/ws", c.serveWS)
+	mux.Handle("/", console.Handler()) // the console's static files
+	return mux
+}
+
+// guard applies what every API request gets: JSON-only headers, a body
+// limit, and the origin check on state-changing methods.
+func (c *Core) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if !safeMethod(r.Method) && !originAllowed(r, c.o.AllowedOrigins) {
+			writeError(w, http.StatusForbidden, "origin not allowed")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// writeJSON writes v with status. The console renders strings as text, and
+// JSON is all the API ever answers.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes {"error": msg}.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// serverError logs err and answers 500 without its detail.
+func (c *Core) serverError(w http.ResponseWriter, r *http.Request, action string, err error) {
+	c.log.LogAttrs(r.Context(), slog.LevelError, "console request failed",
+		slog.String("action", action), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Any("error", err))
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+func isJSON(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/json"
+}
+
+// decodeJSON reads one JSON object from the body into v.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fmt.Errorf("body larger than %d bytes", tooBig.Limit)
+		}
+		return fmt.Errorf("body is not the expected JSON: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package chatcore
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gorilla/websocket"
+)
+
+// hub owns the connections of one instance: it registers them, fans frames
+// out to them, and closes and waits for them on shutdown.
+type hub struct {
+	o   *Options
+	log *slog.Logger
+
+	mu     sync.RWMutex
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup // two per connection: reader and writer
+
+	slowClosed atomic.Int64
+}
+
+func newHub(o *Options) *hub {
+	return &hub{o: o, log: o.Logger, conns: map[*conn]struct{}{}}
+}
+
+// register adds c and starts its goroutines. It reports false, leaving c
+// alone, when the hub has shut down.
+func (h *hub) register(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(2)
+	go c.writeLoop()
+	go c.readLoop()
+	return true
+}
+
+// done is the writer's exit: c leaves the hub.
+func (h *hub) done(c *conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+// broadcast queues fs on every connection.
+func (h *hub) broadcast(fs []*frame) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.conns {
+		c.send(fs...)
+	}
+}
+
+// byUser returns the open connections grouped by agent.
+func (h *hub) byUser() map[string][]*conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make(map[string][]*conn)
+	for c := range h.conns {
+		out[c.username] = append(out[c.username], c)
+	}
+	return out
+}
+
+// count returns the number of open connections.
+func (h *hub) count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}
+
+// shutdown refuses new connections, closes the open ones with 1001 and
+// waits until all their goroutines have returned. Safe to call twice.
+func (h *hub) shutdown() {
+	h.mu.Lock()
+	h.closed = true
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.close(websocket.CloseGoingAway, "server shutting down")
+	}
+	h.wg.Wait()
+}

@@ -1,0 +1,207 @@
+package chatcore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/syncd-dev/syncd/chat"
+)
+
+// Publish pushes committed messages to the agents of every instance: at
+// once to this instance's sockets, and through the broker to the others. It
+// never blocks on the broker; it fails only when the messages cannot be
+// encoded. It implements bridge.Publisher.
+func (c *Core) Publish(ctx context.Context, msgs []chat.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	out := make([]Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = Message{Message: m}
+	}
+	return c.publishMessages(ctx, out)
+}
+
+// publishMessages is Publish for messages of the console's own; it may
+// change msgs.
+func (c *Core) publishMessages(ctx context.Context, msgs []Message) error {
+	for i := range msgs {
+		msgs[i] = wireMessage(msgs[i])
+	}
+	if err := c.deliverMessages(msgs); err != nil {
+		return err
+	}
+	return c.publish(ctx, event{Origin: c.o.Instance, Messages: msgs})
+}
+
+func (c *Core) deliverMessages(msgs []Message) error {
+	fs, err := messageFrames(msgs)
+	if err != nil {
+		return fmt.Errorf("publish messages: %w", err)
+	}
+	c.hub.broadcast(fs)
+	return nil
+}
+
+// event is what instances send each other through the broker. Origin
+// must stay the first field: receivers skip their own events by prefix.
+type event struct {
+	Origin   string    `json:"origin"`
+	Messages []Message `json:"messages,omitempty"`
+	// Conversation changed (state, assignee, read marker); each instance
+	// renders it for each of its agents.
+	Conversation *Conversation `json:"conversation,omitempty"`
+	// Username, when set, limits the event to that agent's sockets.
+	Username string `json:"username,omitempty"`
+}
+
+// publish hands an event to the publisher goroutine, dropping it when the
+// buffer is full.
+func (c *Core) publish(ctx context.Context, ev event) error {
+	p, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	select {
+	case c.outbox <- p:
+	default:
+		if c.publishDropped.Add(1) == 1 {
+			c.log.LogAttrs(ctx, slog.LevelWarn, "console publish buffer full; dropping events until it drains (the sweep covers them)")
+		}
+	}
+	return nil
+}
+
+// publishLoop sends events to the broker. After a failure it drops events
+// for a while, doubling the pause up to 5s, so that an outage neither
+// blocks the relay nor floods the log; the sweep delivers what was dropped.
+func (c *Core) publishLoop(ctx context.Context) {
+	const minPause, maxPause = 100 * time.Millisecond, 5 * time.Second
+	var pausedUntil time.Time
+	pause := minPause
+	failing := false
+	var dropped int64
+	for {
+		var p []byte
+		select {
+		case <-ctx.Done():
+			return
+		case p = <-c.outbox:
+		}
+		if time.Now().Before(pausedUntil) {
+			dropped++
+			c.publishDropped.Add(1)
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := c.o.Broker.Publish(pctx, p)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			dropped++
+			c.publishDropped.Add(1)
+			if !failing {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "console broker publish failed; pausing", slog.Any("error", err))
+			}
+			failing = true
+			pausedUntil = time.Now().Add(pause)
+			pause = min(2*pause, maxPause)
+		case err == nil && failing:
+			c.log.LogAttrs(ctx, slog.LevelInfo, "console broker publish recovered", slog.Int64("dropped", dropped))
+			failing, pause, dropped = false, minPause, 0
+		}
+	}
+}
+
+// receive handles an event from the broker.
+func (c *Core) receive(ctx context.Context, p []byte) {
+	if bytes.HasPrefix(p, c.own) {
+		return // our own, delivered locally when published; not even decoded
+	}
+	var ev event
+	if err := json.Unmarshal(p, &ev); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "console broker: bad event", slog.Any("error", err))
+		return
+	}
+	if ev.Origin == c.o.Instance {
+		return
+	}
+	if len(ev.Messages) > 0 {
+		if err := c.deliverMessages(ev.Messages); err != nil {
+			c.log.LogAttrs(ctx, slog.LevelWarn, "console broker: deliver messages", slog.Any("error", err))
+		}
+	}
+	if ev.Conversation != nil {
+		c.deliverConversations(ctx, []Conversation{*ev.Conversation}, ev.Username)
+	}
+}
+
+// announce tells every instance that a conversation changed; with username
+// set, only that agent's sockets hear of it.
+func (c *Core) announce(ctx context.Context, conv Conversation, username string) {
+	conv = conv.ForAgent(0)
+	c.deliverConversations(ctx, []Conversation{conv}, username)
+	if err := c.publish(ctx, event{Origin: c.o.Instance, Conversation: &conv, Username: username}); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "announce conversation", slog.Any("error", err))
+	}
+}
+
+// deliverConversations sends conversation frames to this instance's
+// sockets, each with its agent's read marker. With only set, only that
+// agent's sockets get them.
+func (c *Core) deliverConversations(ctx context.Context, convs []Conversation, only string) {
+	users := c.hub.byUser()
+	if only != "" {
+		users = map[string][]*conn{only: users[only]}
+	}
+	names := make([]string, 0, len(users))
+	for u, conns := range users {
+		if len(conns) > 0 {
+			names = append(names, u)
+		}
+	}
+	if len(names) == 0 || len(convs) == 0 {
+		return
+	}
+	keys := make([]string, len(convs))
+	for i, cv := range convs {
+		keys[i] = cv.Key
+	}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	marks, err := c.store.ReadMarkers(qctx, keys, names)
+	cancel()
+	if err != nil {
+		// Send them anyway: read_seq 0 shows too much unread until the next
+		// list reload, which is better than not showing the change.
+		c.log.LogAttrs(ctx, slog.LevelWarn, "console: read markers", slog.Any("error", err))
+	}
+	// Agents with the same read marker (most often none) share a frame.
+	type view struct {
+		i       int
+		readSeq int64
+	}
+	frames := make(map[view]*frame)
+	for _, u := range names {
+		fs := make([]*frame, 0, len(convs))
+		for i, cv := range convs {
+			v := view{i, marks[ReadKey{Username: u, ConversationKey: cv.Key}]}
+			f, ok := frames[v]
+			if !ok {
+				var err error
+				if f, err = newConversationFrame(cv.ForAgent(v.readSeq)); err != nil {
+					c.log.LogAttrs(ctx, slog.LevelWarn, "console: encode conversation", slog.String("conversation_key", cv.Key), slog.Any("error", err))
+					continue
+				}
+				frames[v] = f
+			}
+			fs = append(fs, f)
+		}
+		for _, cn := range users[u] {
+			cn.send(fs...)
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package chatcore_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
+)
+
+// routes lists every route of the console API and the WebSocket. A route
+// added to Handler must be added here.
+var routes = []struct {
+	method, path string
+	body         any
+	public       bool // needs no session (login)
+}{
+	{"POST", "/api/login", map[string]string{"username": "alice", "password": "alice-password"}, true},
+	{"POST", "/api/logout", nil, false},
+	{"GET", "/api/me", nil, false},
+	{"GET", "/api/conversations?tab=all", nil, false},
+	{"GET", "/api/conversations/k/messages", nil, false},
+	{"GET", "/api/conversations/k/messages?after_seq=0", nil, false},
+	{"POST", "/api/conversations/k/replies", map[string]string{"body": "hi", "client_id": "c1"}, false},
+	{"POST", "/api/conversations/k/read", map[string]int{"seq": 1}, false},
+	{"POST", "/api/conversations/k/assign", map[string]any{"assignee": nil}, false},
+	{"POST", "/api/conversations/k/resolve", nil, false},
+	{"POST", "/api/conversations/k/reopen", nil, false},
+	{"GET", "/api/nowhere", nil, false},
+	{"GET", "/ws", nil, false},
+}
+
+func stateChanging(method string) bool { return method != "GET" }
+
+func TestEveryRouteNeedsSessionAndOrigin(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{mutate: func(o *chatcore.Options) {
+		o.AllowedOrigins = []string{"https://console.example.com"}
+	}})
+	alice := b.login(t, "alice")
+	chatstoretest.Relay(t, b.db, "k", "hello")
+	anon := b.client(t)
+
+	// A cookie signed with another secret, and one whose payload was edited.
+	forged := b.client(t)
+	forgedCookie := "syncd_session=eyJ1IjoiYWxpY2UiLCJ2IjoxLCJpYXQiOjEsImV4cCI6OTk5OTk5OTk5OX0.AAAA"
+	good := strings.TrimPrefix(alice.cookieHeader(), "syncd_session=")
+	payload, sig, _ := strings.Cut(good, ".")
+	edited := "syncd_session=" + payload[:len(payload)-2] + "AA." + sig
+
+	foreign := map[string]string{"Origin": "https://evil.example"}
+	crossSite := map[string]string{"Sec-Fetch-Site": "cross-site"}
+	for _, r := range routes {
+		t.Run(r.method+" "+r.path, func(t *testing.T) {
+			check := func(who string, c *client, hdr map[string]string, want ...int) {
+				t.Helper()
+				res := c.do(r.method, r.path, r.body, hdr)
+				for _, w := range want {
+					if res.status == w {
+						assertJSONError(t, res)
+						return
+					}
+				}
+				t.Errorf("%s: status %d %s, want %v", who, res.status, res.body, want)
+			}
+			if !r.public {
+				check("no session", anon, nil, 401)
+				check("forged cookie", forged, map[string]string{"Cookie": forgedCookie}, 401)
+				check("edited cookie", forged, map[string]string{"Cookie": edited}, 401)
+			}
+			if stateChanging(r.method) || r.path == "/ws" {
+				check("session, foreign origin", alice, foreign, 403)
+				check("session, cross-site fetch", alice, crossSite, 403)
+				check("no session, foreign origin", anon, foreign, 401, 403)
+			}
+			if r.path == "/ws" {
+				return
+			}
+			// The same request from an allowed origin gets through.
+			res := alice.do(r.method, r.path, r.body, map[string]string{"Origin": "https://console.example.com"})
+			if res.status == 401 || res.status == 403 {
+				t.Errorf("allowed origin: %d %s", res.status, res.body)
+			}
+			if r.path == "/api/logout" {
+				alice = b.login(t, "alice2") // logged out; carry on as another agent
+			}
+		})
+	}
+
+	// The WebSocket: a foreign page cannot open it even with the cookie,
+	// and a handshake without a session is closed with 4001.
+	hdr := http.Header{"Cookie": {alice.cookieHeader()}, "Origin": {"https://evil.example"}}
+	if _, res, err := websocket.DefaultDialer.Dial(b.wsURL(), hdr); err == nil || res == nil || res.StatusCode != 403 {
+		t.Fatalf("ws from a foreign origin: %v %v", err, res)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(b.wsURL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWSClient(t, ws)
+	if code := w.closeCode(5 * time.Second); code != chatcore.CloseNotAuthenticated {
+		t.Fatalf("ws without session closed with %d, want 4001", code)
+	}
+	hdr = http.Header{"Cookie": {alice.cookieHeader()}, "Origin": {strings.Replace(b.srv.URL, "127.0.0.1", "127.0.0.1", 1)}}
+	ws2, _, err := websocket.DefaultDialer.Dial(b.wsURL(), hdr)
+	if err != nil {
+		t.Fatalf("ws from the server's own origin: %v", err)
+	}
+	ws2.Close()
+
+	// The console's files are served at /, without a session.
+	if res := anon.do("GET", "/", nil, nil); res.status != 200 || !strings.Contains(res.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %q", res.status, res.header.Get("Content-Type"))
+	}
+}
+
+func assertJSONError(t *testing.T, res response) {
+	t.Helper()
+	if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q for %d", ct, res.status)
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &e); err != nil || e.Error == "" {
+		t.Errorf("error body %q is not {\"error\": ...}", res.body)
+	}
+}

@@ -1,0 +1,187 @@
+package chatcore
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/syncd-dev/syncd/chat"
+)
+
+// Errors a Store returns, wrapped or not.
+var (
+	// ErrNotFound means the agent or conversation does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means an agent with that username exists already.
+	ErrExists = errors.New("already exists")
+)
+
+// Store is everything the console needs from the database. Each part is
+// declared beside the code that uses it; chatstore.Store implements all.
+type Store interface {
+	AgentStore
+	ConversationStore
+	SweepStore
+}
+
+// Message is a chat message as the console sees it: chat.Message, plus
+// the client_id an agent reply was sent with (so that the console that sent
+// it recognises its own reply when it comes back over the WebSocket).
+type Message struct {
+	chat.Message
+	ClientID string `json:"client_id,omitempty"`
+}
+
+// Agent is a console user.
+type Agent struct {
+	Username     string
+	PasswordHash string // bcrypt
+	Disabled     bool
+	// SessionVersion is part of every session cookie; raising it (password
+	// change, disable) ends the agent's sessions.
+	SessionVersion int64
+	CreatedAt      time.Time
+}
+
+// State is a conversation's state.
+type State string
+
+const (
+	StateOpen     State = "open"
+	StateResolved State = "resolved"
+)
+
+// Conversation is one conversation as an agent sees it. ReadSeq and Unread
+// belong to one agent; the rest is the same for everybody.
+type Conversation struct {
+	ID            int64 // conversations.id; orders the sweep, not sent
+	Key           string
+	State         State
+	Assignee      string // "" when unassigned
+	LastSeq       int64
+	ReadSeq       int64
+	Unread        int64
+	LastMessage   *Message  // nil when the conversation has none
+	LastMessageAt time.Time // zero when unknown
+	WaitingSince  time.Time // zero when no customer message waits
+	UpdatedAt     time.Time // moves with every change; the sweep's cursor
+}
+
+// ForAgent returns c as the agent whose read marker is readSeq sees it.
+func (c Conversation) ForAgent(readSeq int64) Conversation {
+	c.ReadSeq = readSeq
+	c.Unread = max(c.LastSeq-readSeq, 0)
+	return c
+}
+
+// MarshalJSON writes the Conversation of docs/protocol.md, with nulls for
+// the unset assignee and times.
+func (c Conversation) MarshalJSON() ([]byte, error) {
+	type wire struct {
+		Key           string     `json:"conversation_key"`
+		State         State      `json:"state"`
+		Assignee      *string    `json:"assignee"`
+		LastSeq       int64      `json:"last_seq"`
+		ReadSeq       int64      `json:"read_seq"`
+		Unread        int64      `json:"unread"`
+		LastMessage   *Message   `json:"last_message"`
+		LastMessageAt *time.Time `json:"last_message_at"`
+		WaitingSince  *time.Time `json:"waiting_since"`
+	}
+	w := wire{Key: c.Key, State: c.State, LastSeq: c.LastSeq, ReadSeq: c.ReadSeq,
+		Unread: c.Unread, LastMessage: c.LastMessage}
+	if c.Assignee != "" {
+		w.Assignee = &c.Assignee
+	}
+	if !c.LastMessageAt.IsZero() {
+		t := c.LastMessageAt.UTC()
+		w.LastMessageAt = &t
+	}
+	if !c.WaitingSince.IsZero() {
+		t := c.WaitingSince.UTC()
+		w.WaitingSince = &t
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; the broker carries
+// conversations between instances in this form.
+func (c *Conversation) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Key           string     `json:"conversation_key"`
+		State         State      `json:"state"`
+		Assignee      *string    `json:"assignee"`
+		LastSeq       int64      `json:"last_seq"`
+		ReadSeq       int64      `json:"read_seq"`
+		Unread        int64      `json:"unread"`
+		LastMessage   *Message   `json:"last_message"`
+		LastMessageAt *time.Time `json:"last_message_at"`
+		WaitingSince  *time.Time `json:"waiting_since"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*c = Conversation{Key: w.Key, State: w.State, LastSeq: w.LastSeq, ReadSeq: w.ReadSeq,
+		Unread: w.Unread, LastMessage: w.LastMessage}
+	if w.Assignee != nil {
+		c.Assignee = *w.Assignee
+	}
+	if w.LastMessageAt != nil {
+		c.LastMessageAt = *w.LastMessageAt
+	}
+	if w.WaitingSince != nil {
+		c.WaitingSince = *w.WaitingSince
+	}
+	return nil
+}
+
+// Tab selects the conversation list.
+type Tab string
+
+const (
+	TabMine       Tab = "mine"       // assigned to the asking agent
+	TabUnassigned Tab = "unassigned" // nobody's
+	TabAll        Tab = "all"
+)
+
+// ConversationQuery selects conversations for one agent.
+type ConversationQuery struct {
+	Username string // the asking agent: read markers, and the mine tab
+	Tab      Tab
+	State    State // "" for any state
+	Limit    int
+}
+
+// MessageQuery selects a page of one conversation's history, ascending by
+// seq: with After, the first Limit messages after AfterSeq (catch-up);
+// otherwise with BeforeSeq > 0 the last Limit messages before it; otherwise
+// the latest Limit messages.
+type MessageQuery struct {
+	ConversationKey string
+	After           bool
+	AfterSeq        int64
+	BeforeSeq       int64
+	Limit           int
+}
+
+// Reply is an agent's answer to write.
+type Reply struct {
+	ConversationKey string
+	Author          string // agent username
+	Body            string
+	ClientID        string // the console's id, unique per conversation
+	At              time.Time
+}
+
+// ReadKey names one read marker.
+type ReadKey struct {
+	Username        string
+	ConversationKey string
+}
+
+// SweepCursor is where the sweep goes on from: conversations updated after
+// (UpdatedAt, ID), in that order.
+type SweepCursor struct {
+	UpdatedAt time.Time
+	ID        int64
+}

@@ -1,0 +1,117 @@
+package chatstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/syncd-dev/syncd/chatcore"
+)
+
+const agentCols = `username, password_hash, disabled, session_version, created_at`
+
+func scanAgents(rows *sql.Rows) ([]chatcore.Agent, error) {
+	defer rows.Close()
+	var out []chatcore.Agent
+	for rows.Next() {
+		var a chatcore.Agent
+		var created dbTime
+		if err := rows.Scan(&a.Username, &a.PasswordHash, &a.Disabled, &a.SessionVersion, &created); err != nil {
+			return nil, fmt.Errorf("scan agent: %w", err)
+		}
+		a.CreatedAt = created.Time
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read agents: %w", err)
+	}
+	return out, nil
+}
+
+// Agent returns one agent, or an error wrapping chatcore.ErrNotFound.
+func (s *Store) Agent(ctx context.Context, username string) (chatcore.Agent, error) {
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT `+agentCols+` FROM console_agents WHERE username = ?`, username).Rows()
+	if err != nil {
+		return chatcore.Agent{}, fmt.Errorf("load agent %s: %w", username, err)
+	}
+	as, err := scanAgents(rows)
+	if err != nil {
+		return chatcore.Agent{}, err
+	}
+	if len(as) == 0 {
+		return chatcore.Agent{}, fmt.Errorf("agent %s: %w", username, chatcore.ErrNotFound)
+	}
+	return as[0], nil
+}
+
+// Agents returns those of the named agents that exist.
+func (s *Store) Agents(ctx context.Context, usernames []string) ([]chatcore.Agent, error) {
+	var out []chatcore.Agent
+	for _, part := range chunks(usernames, 500) {
+		rows, err := s.db.WithContext(ctx).Raw(`SELECT `+agentCols+` FROM console_agents WHERE username IN ?`, part).Rows()
+		if err != nil {
+			return nil, fmt.Errorf("load agents: %w", err)
+		}
+		as, err := scanAgents(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
+	}
+	return out, nil
+}
+
+// ListAgents returns every agent, by username.
+func (s *Store) ListAgents(ctx context.Context) ([]chatcore.Agent, error) {
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT ` + agentCols + ` FROM console_agents ORDER BY username`).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	return scanAgents(rows)
+}
+
+// CreateAgent adds an agent with a bcrypt hash (chatcore.HashPassword). An
+// existing username is an error wrapping chatcore.ErrExists.
+func (s *Store) CreateAgent(ctx context.Context, username, passwordHash string) error {
+	if err := chatcore.ValidateUsername(username); err != nil {
+		return err
+	}
+	now := s.at(time.Now())
+	err := s.db.WithContext(ctx).Exec(`INSERT INTO console_agents (username, password_hash, disabled, session_version, created_at, updated_at)
+VALUES (?, ?, 0, 1, ?, ?)`, username, passwordHash, now, now).Error
+	if err != nil && isDuplicate(err) {
+		return fmt.Errorf("agent %s: %w", username, chatcore.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create agent %s: %w", username, err)
+	}
+	return nil
+}
+
+// SetAgentDisabled disables or enables an agent. Either way the agent's
+// sessions end (session_version goes up).
+func (s *Store) SetAgentDisabled(ctx context.Context, username string, disabled bool) error {
+	d := 0
+	if disabled {
+		d = 1
+	}
+	return s.updateAgent(ctx, username, `disabled = ?`, d)
+}
+
+// SetAgentPassword replaces an agent's password hash and ends its sessions.
+func (s *Store) SetAgentPassword(ctx context.Context, username, passwordHash string) error {
+	return s.updateAgent(ctx, username, `password_hash = ?`, passwordHash)
+}
+
+func (s *Store) updateAgent(ctx context.Context, username, set string, arg any) error {
+	res := s.db.WithContext(ctx).Exec(`UPDATE console_agents SET `+set+`,
+  session_version = session_version + 1, updated_at = ? WHERE username = ?`, arg, s.at(time.Now()), username)
+	if res.Error != nil {
+		return fmt.Errorf("update agent %s: %w", username, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("agent %s: %w", username, chatcore.ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+// Package chatstore is the console's storage: agents, conversations, chat
+// history, read markers and agent replies, on MySQL/MariaDB or SQLite
+// through gorm. It implements the interfaces of chatcore ([chatcore.Store])
+// and the agent administration behind `syncd agent`.
+//
+// The tables are those of sql/*/0001_relay.sql and 0002_console.sql. The
+// SQL that matters to a reviewer is written out: the reply transaction is
+// in reply.go, the sweep's query in sweep.go. gorm stays inside this
+// package; chatcore sees only its own types.
+package chatstore

@@ -1,0 +1,131 @@
+package chatstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/chatcore"
+)
+
+// errReplyExists ends a reply transaction that found its client_id already
+// written; the transaction rolls back and the existing message is returned.
+var errReplyExists = errors.New("reply exists")
+
+// AppendReply writes an agent reply in one transaction:
+//
+//  1. UPDATE conversations: last_seq + 1, waiting_since NULL, last_message_at
+//     and updated_at. This takes the row lock the relay's upsert also takes,
+//     so the two never hand out the same seq.
+//  2. SELECT last_seq: the reply's seq.
+//  3. Look for the client_id: a retry (or a concurrent duplicate, committed
+//     while we waited for the lock) returns the first message instead.
+//  4. INSERT chat_messages (sender_type 'agent', client_id).
+//  5. INSERT message_reply ('pending', in_reply_to = the latest customer
+//     message's message_sync id, chat_message_id).
+//  6. Raise the author's read marker to the reply.
+//
+// A deadlock or lock wait timeout runs the transaction again, twice at most.
+func (s *Store) AppendReply(ctx context.Context, r chatcore.Reply) (chatcore.Message, bool, error) {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var msg chatcore.Message
+		var created bool
+		msg, created, err = s.appendReply(ctx, r)
+		if err == nil || !isRetryable(err) {
+			return msg, created, err
+		}
+	}
+	return chatcore.Message{}, false, err
+}
+
+func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Message, bool, error) {
+	var msg chatcore.Message
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		at := s.at(r.At)
+		res := tx.Exec(`UPDATE conversations
+   SET last_seq = last_seq + 1, waiting_since = NULL, last_message_at = ?, updated_at = ?
+ WHERE conversation_key = ?`, at, at, r.ConversationKey)
+		if res.Error != nil {
+			return fmt.Errorf("bump last_seq: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("conversation %s: %w", r.ConversationKey, chatcore.ErrNotFound)
+		}
+		var seq int64
+		if err := tx.Raw(`SELECT last_seq FROM conversations WHERE conversation_key = ?`, r.ConversationKey).Row().Scan(&seq); err != nil {
+			return fmt.Errorf("read last_seq: %w", err)
+		}
+		if m, err := s.messageByClientID(tx, r.ConversationKey, r.ClientID); err != nil {
+			return err
+		} else if m != nil {
+			msg = *m
+			return errReplyExists
+		}
+		var inReplyTo sql.NullInt64
+		err := tx.Raw(`SELECT source_id FROM chat_messages
+ WHERE conversation_key = ? AND sender_type = 'customer' AND source_id IS NOT NULL
+ ORDER BY seq DESC LIMIT 1`, r.ConversationKey).Row().Scan(&inReplyTo)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("find message replied to: %w", err)
+		}
+		id, err := insert(tx, `INSERT INTO chat_messages
+  (conversation_key, seq, sender_type, sender_name, kind, body, client_id, created_at)
+  VALUES (?, ?, 'agent', ?, 'message', ?, ?, ?)`,
+			r.ConversationKey, seq, r.Author, r.Body, r.ClientID, at)
+		if err != nil {
+			return fmt.Errorf("insert chat message: %w", err)
+		}
+		if _, err := insert(tx, `INSERT INTO message_reply
+  (conversation_key, body, status, author_type, author_name, in_reply_to, chat_message_id, created_at)
+  VALUES (?, ?, 'pending', 'agent', ?, ?, ?, ?)`,
+			r.ConversationKey, r.Body, r.Author, inReplyTo, id, at); err != nil {
+			return fmt.Errorf("insert message_reply: %w", err)
+		}
+		if err := s.raiseReadMarker(tx, r.Author, r.ConversationKey, seq, r.At); err != nil {
+			return fmt.Errorf("raise read marker: %w", err)
+		}
+		msg = chatcore.Message{ClientID: r.ClientID, Message: chat.Message{
+			ID: id, ConversationKey: r.ConversationKey, Seq: seq,
+			SenderType: chat.SenderAgent, SenderName: r.Author, Kind: chat.KindMessage,
+			Body: r.Body, CreatedAt: r.At.UTC(),
+		}}
+		return nil
+	})
+	switch {
+	case err == nil:
+		return msg, true, nil
+	case errors.Is(err, errReplyExists):
+		return msg, false, nil
+	case isDuplicate(err):
+		// A concurrent request with the same client_id won the race after
+		// our check; its row is committed now.
+		m, err2 := s.messageByClientID(s.db.WithContext(ctx), r.ConversationKey, r.ClientID)
+		if err2 != nil || m == nil {
+			return chatcore.Message{}, false, fmt.Errorf("append reply to %s: %w", r.ConversationKey, err)
+		}
+		return *m, false, nil
+	case errors.Is(err, chatcore.ErrNotFound):
+		return chatcore.Message{}, false, err
+	default:
+		return chatcore.Message{}, false, fmt.Errorf("append reply to %s: %w", r.ConversationKey, err)
+	}
+}
+
+// messageByClientID returns the conversation's message with that client_id,
+// or nil.
+func (s *Store) messageByClientID(db *gorm.DB, key, clientID string) (*chatcore.Message, error) {
+	rows, err := db.Raw(`SELECT `+messageCols+` FROM chat_messages m WHERE m.conversation_key = ? AND m.client_id = ?`, key, clientID).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("find reply by client_id: %w", err)
+	}
+	msgs, err := scanMessages(rows)
+	if err != nil || len(msgs) == 0 {
+		return nil, err
+	}
+	return &msgs[0], nil
+}

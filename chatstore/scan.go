@@ -1,0 +1,154 @@
+package chatstore
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/chatcore"
+)
+
+// dbTime scans a time as either driver gives it: time.Time (MySQL with
+// parseTime, SQLite DATETIME columns) or text (SQLite expressions, MySQL
+// without parseTime). NULL leaves it zero.
+type dbTime struct{ time.Time }
+
+var timeLayouts = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02T15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999Z",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05",
+}
+
+func (t *dbTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		t.Time = time.Time{}
+		return nil
+	case time.Time:
+		t.Time = x.UTC()
+		return nil
+	case []byte:
+		return t.parse(string(x))
+	case string:
+		return t.parse(x)
+	}
+	return fmt.Errorf("scan time: unexpected %T", v)
+}
+
+func (t *dbTime) parse(s string) error {
+	for _, l := range timeLayouts {
+		if p, err := time.ParseInLocation(l, s, time.UTC); err == nil {
+			t.Time = p.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("scan time: cannot parse %q", s)
+}
+
+// messageCols are the chat_messages columns scanMessage reads, for the
+// alias m.
+const messageCols = `m.id, m.conversation_key, m.seq, m.sender_type, m.sender_name, m.kind, m.body,
+  m.payload, m.source_id, m.intent, m.confidence, m.suggestion, m.created_at, m.client_id`
+
+// messageScan holds one message's columns, all nullable so that it also
+// serves a LEFT JOIN that found nothing.
+type messageScan struct {
+	id, seq, sourceID                 sql.NullInt64
+	key, senderType, senderName, kind sql.NullString
+	body, payload, intent, suggestion sql.NullString
+	clientID                          sql.NullString
+	confidence                        sql.NullFloat64
+	createdAt                         dbTime
+}
+
+func (m *messageScan) dest() []any {
+	return []any{&m.id, &m.key, &m.seq, &m.senderType, &m.senderName, &m.kind, &m.body,
+		&m.payload, &m.sourceID, &m.intent, &m.confidence, &m.suggestion, &m.createdAt, &m.clientID}
+}
+
+func (m *messageScan) message() *chatcore.Message {
+	if !m.id.Valid {
+		return nil
+	}
+	out := &chatcore.Message{ClientID: m.clientID.String, Message: chat.Message{
+		ID: m.id.Int64, ConversationKey: m.key.String, Seq: m.seq.Int64,
+		SenderType: chat.SenderType(m.senderType.String), SenderName: m.senderName.String,
+		Kind: m.kind.String, Body: m.body.String, SourceID: m.sourceID.Int64,
+		Intent: m.intent.String, Confidence: m.confidence.Float64, Suggestion: m.suggestion.String,
+		CreatedAt: m.createdAt.Time,
+	}}
+	if p := m.payload.String; m.payload.Valid && p != "" {
+		if json.Valid([]byte(p)) {
+			out.Payload = json.RawMessage(p)
+		} else { // the legacy application wrote text that is not JSON
+			q, _ := json.Marshal(p)
+			out.Payload = q
+		}
+	}
+	return out
+}
+
+// conversationCols are the columns scanConversation reads: the conversation
+// (alias c), the agent's read marker (read_seq), the last message (alias m).
+const conversationCols = `c.id, c.conversation_key, c.state, c.assignee, c.last_seq,
+  c.last_message_at, c.waiting_since, c.updated_at, ` + "%s AS read_seq, " + messageCols
+
+// conversationFrom is the FROM clause for conversationCols; the read marker
+// join needs the username as its first argument when withReads is set.
+func conversationFrom(withReads bool) (cols, from string) {
+	if !withReads {
+		return fmt.Sprintf(conversationCols, "0"), `FROM conversations c
+LEFT JOIN chat_messages m ON m.conversation_key = c.conversation_key AND m.seq = c.last_seq`
+	}
+	return fmt.Sprintf(conversationCols, "COALESCE(r.read_seq, 0)"), `FROM conversations c
+LEFT JOIN console_reads r ON r.conversation_key = c.conversation_key AND r.username = ?
+LEFT JOIN chat_messages m ON m.conversation_key = c.conversation_key AND m.seq = c.last_seq`
+}
+
+func scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) {
+	defer rows.Close()
+	var out []chatcore.Conversation
+	for rows.Next() {
+		var (
+			cv                   chatcore.Conversation
+			state, assignee      sql.NullString
+			lastAt, waiting, upd dbTime
+			readSeq              int64
+			m                    messageScan
+		)
+		dest := append([]any{&cv.ID, &cv.Key, &state, &assignee, &cv.LastSeq, &lastAt, &waiting, &upd, &readSeq}, m.dest()...)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("scan conversation: %w", err)
+		}
+		cv.State = chatcore.State(state.String)
+		cv.Assignee = assignee.String
+		cv.LastMessageAt, cv.WaitingSince, cv.UpdatedAt = lastAt.Time, waiting.Time, upd.Time
+		cv.LastMessage = m.message()
+		out = append(out, cv.ForAgent(readSeq))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read conversations: %w", err)
+	}
+	return out, nil
+}
+
+func scanMessages(rows *sql.Rows) ([]chatcore.Message, error) {
+	defer rows.Close()
+	var out []chatcore.Message
+	for rows.Next() {
+		var m messageScan
+		if err := rows.Scan(m.dest()...); err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		out = append(out, *m.message())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read messages: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,97 @@
+package chatstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+
+	"github.com/syncd-dev/syncd/chatcore"
+)
+
+var _ chatcore.Store = (*Store)(nil)
+
+// Store implements chatcore.Store on a gorm database.
+type Store struct {
+	db     *gorm.DB
+	sqlite bool
+}
+
+// New returns a Store on db, whose dialect must be mysql (also MariaDB) or
+// sqlite. The schema must be applied (sql/schema.go).
+func New(db *gorm.DB) (*Store, error) {
+	switch name := db.Dialector.Name(); name {
+	case "mysql":
+		return &Store{db: db}, nil
+	case "sqlite":
+		return &Store{db: db, sqlite: true}, nil
+	default:
+		return nil, fmt.Errorf("chatstore: unsupported database dialect %q", name)
+	}
+}
+
+// sqliteTime is how times are written to SQLite: UTC text that sorts like
+// the defaults of 0001_relay.sql.
+const sqliteTime = "2006-01-02 15:04:05.000000"
+
+// at returns t as a query argument for the dialect.
+func (s *Store) at(t time.Time) any {
+	if s.sqlite {
+		return t.UTC().Format(sqliteTime)
+	}
+	return t.UTC()
+}
+
+// tx runs fn in a transaction: READ COMMITTED on MySQL, so that a check
+// made after taking a row lock sees what others committed; on SQLite the
+// connection's _txlock=immediate takes the write lock at BEGIN.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	db := s.db.WithContext(ctx)
+	if s.sqlite {
+		return db.Transaction(fn)
+	}
+	return db.Transaction(fn, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+}
+
+// insert runs an INSERT in tx and returns the new row's id.
+func insert(tx *gorm.DB, query string, args ...any) (int64, error) {
+	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// isDuplicate reports a unique-key violation.
+func isDuplicate(err error) bool {
+	var me *mysqldrv.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1062
+	}
+	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// isRetryable reports a MySQL deadlock or lock wait timeout, after which the
+// whole transaction may simply run again.
+func isRetryable(err error) bool {
+	var me *mysqldrv.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+// chunks splits xs into slices of at most n, for IN lists.
+func chunks[T any](xs []T, n int) [][]T {
+	var out [][]T
+	for len(xs) > n {
+		out = append(out, xs[:n])
+		xs = xs[n:]
+	}
+	if len(xs) > 0 {
+		out = append(out, xs)
+	}
+	return out
+}

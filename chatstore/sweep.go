@@ -1,0 +1,64 @@
+package chatstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/syncd-dev/syncd/chatcore"
+)
+
+// LatestUpdate returns the newest conversations.updated_at.
+func (s *Store) LatestUpdate(ctx context.Context) (time.Time, error) {
+	var t dbTime
+	if err := s.db.WithContext(ctx).Raw(`SELECT MAX(updated_at) FROM conversations`).Row().Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("read latest conversation update: %w", err)
+	}
+	return t.Time, nil
+}
+
+// ChangedConversations returns up to limit conversations updated after the
+// cursor, in (updated_at, id) order, with their last message. The query
+// walks ix_conversations_updated.
+func (s *Store) ChangedConversations(ctx context.Context, after chatcore.SweepCursor, limit int) ([]chatcore.Conversation, error) {
+	cols, from := conversationFrom(false)
+	at := s.at(after.UpdatedAt)
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT `+cols+`
+`+from+`
+WHERE c.updated_at > ? OR (c.updated_at = ? AND c.id > ?)
+ORDER BY c.updated_at, c.id LIMIT ?`, at, at, after.ID, limit).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read changed conversations: %w", err)
+	}
+	return scanConversations(rows)
+}
+
+// ReadMarkers returns the read_seq of the given agents in the given
+// conversations.
+func (s *Store) ReadMarkers(ctx context.Context, keys, usernames []string) (map[chatcore.ReadKey]int64, error) {
+	out := make(map[chatcore.ReadKey]int64)
+	for _, ks := range chunks(keys, 500) {
+		for _, us := range chunks(usernames, 500) {
+			rows, err := s.db.WithContext(ctx).Raw(`SELECT username, conversation_key, read_seq FROM console_reads
+WHERE conversation_key IN ? AND username IN ?`, ks, us).Rows()
+			if err != nil {
+				return nil, fmt.Errorf("read markers: %w", err)
+			}
+			for rows.Next() {
+				var k chatcore.ReadKey
+				var seq int64
+				if err := rows.Scan(&k.Username, &k.ConversationKey, &seq); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("scan read marker: %w", err)
+				}
+				out[k] = seq
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return nil, fmt.Errorf("read markers: %w", err)
+			}
+		}
+	}
+	return out, nil
+}
