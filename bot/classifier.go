@@ -13,10 +13,17 @@ import (
 	"github.com/syncd-dev/syncd/bot/onnxrt"
 )
 
-// maxTextBytes caps the text a message is classified on. The intent of a
-// customer message is in its first sentences; a 64 KiB paste would cost
-// milliseconds to featurise and only dilute the features.
+// maxTextBytes caps the text a message is classified on, and so the cache
+// key. The intent of a customer message is in its first sentences; a 64 KiB
+// paste would cost milliseconds to featurise, dilute the features and bloat
+// the cache.
 const maxTextBytes = 2000
+
+// key is the normalised, truncated text a message is classified (and
+// cached) by; "" means there is nothing to classify.
+func key(body string) string {
+	return truncate(featurize.Normalize(body), maxTextBytes)
+}
 
 // Result is the model's verdict on one text.
 type Result struct {
@@ -90,7 +97,7 @@ func (c *classifier) retire() error {
 	return c.sess.Close()
 }
 
-// classify returns a Result per normalised text: cached ones from the LRU,
+// classify returns a Result per key: cached ones from the LRU,
 // the rest from one batched ONNX Runtime run. The caller holds c.
 func (c *classifier) classify(texts []string) ([]Result, error) {
 	out := make([]Result, len(texts))
@@ -148,7 +155,7 @@ func (c *classifier) featurize(texts []string, miss []int, x []float32) [][]int3
 		var v featurize.Vector
 		set := make([]int32, 0, (hi-lo)*128)
 		for r := lo; r < hi; r++ {
-			c.feat.TransformNormalized(truncate(texts[miss[r]], maxTextBytes), &v)
+			c.feat.TransformNormalized(texts[miss[r]], &v)
 			row := x[r*d : (r+1)*d]
 			for k, j := range v.Index {
 				row[j] = v.Value[k]

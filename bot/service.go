@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/syncd-dev/syncd/bot/featurize"
 	"github.com/syncd-dev/syncd/bot/model"
 	"github.com/syncd-dev/syncd/bot/onnxrt"
 	"github.com/syncd-dev/syncd/bridge"
@@ -102,7 +101,7 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 			}
 			continue
 		}
-		if t := featurize.Normalize(m.Body); t != "" {
+		if t := key(m.Body); t != "" {
 			texts = append(texts, t)
 			pos = append(pos, i)
 		}
@@ -133,11 +132,11 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 
 // Classify returns the intent and confidence for each text.
 func (s *Service) Classify(ctx context.Context, texts []string) ([]Result, error) {
-	norm := make([]string, len(texts))
+	keys := make([]string, len(texts))
 	for i, t := range texts {
-		norm[i] = featurize.Normalize(t)
+		keys[i] = key(t)
 	}
-	return s.classify(ctx, norm)
+	return s.classify(ctx, keys)
 }
 
 // Answers returns the answers in force.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/chat"
@@ -180,5 +182,17 @@ func TestCacheServesRepeatsAndResetsOnSwap(t *testing.T) {
 	c.release()
 	if n != 0 {
 		t.Errorf("cache holds %d entries after a model swap, want 0", n)
+	}
+}
+
+func TestKeyTruncatesOnARuneBoundary(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("退款", maxTextBytes) // 3 bytes a rune
+	k := key(long)
+	if len(k) > maxTextBytes || !utf8.ValidString(k) || !strings.HasPrefix(long, k) {
+		t.Errorf("key of a long text: %d bytes, valid UTF-8 %v", len(k), utf8.ValidString(k))
+	}
+	if got := key("  Where IS my order  "); got != "where is my order" {
+		t.Errorf("key = %q", got)
 	}
 }

@@ -75,9 +75,9 @@ type Console struct {
 
 type Bot struct {
 	Enabled   bool    `yaml:"enabled"`
-	Model     string  `yaml:"model"`   // empty: the model built into the binary
-	Answers   string  `yaml:"answers"` // empty: the answers built into the binary
-	Threshold float64 `yaml:"threshold"`
+	Model     string  `yaml:"model"`     // empty: the model built into the binary
+	Answers   string  `yaml:"answers"`   // empty: the answers built into the binary
+	Threshold float64 `yaml:"threshold"` // 0: the answers file's threshold
 	CacheSize int     `yaml:"cache_size"`
 	Library   string  `yaml:"library"` // libonnxruntime.so; empty: SYNCD_ONNXRUNTIME_LIB, then the cache
 }
@@ -100,7 +100,7 @@ func Default() Config {
 		},
 		Relay:   Relay{MaxBodyBytes: 64 << 10},
 		Console: Console{SessionTTL: 12 * time.Hour, SendQueueBytes: 1 << 20, SweepInterval: 2 * time.Second},
-		Bot:     Bot{Enabled: true, Threshold: 0.7, CacheSize: 10000},
+		Bot:     Bot{Enabled: true, CacheSize: 10000},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }

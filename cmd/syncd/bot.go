@@ -17,6 +17,7 @@ import (
 	"github.com/syncd-dev/syncd/bot/featurize"
 	"github.com/syncd-dev/syncd/bot/train"
 	"github.com/syncd-dev/syncd/config"
+	"github.com/syncd-dev/syncd/configs"
 )
 
 // Paths of the shipped bot files, relative to the repository root.
@@ -53,7 +54,7 @@ func botCommand() *cli.Command {
 				ArgsUsage: "TEXT...",
 				Flags: []cli.Flag{
 					modelFlag, libFlag,
-					&cli.StringFlag{Name: "answers", Aliases: []string{"a"}, Value: shippedAnswers, Usage: "answers YAML (intent → reply)"},
+					&cli.StringFlag{Name: "answers", Aliases: []string{"a"}, Value: shippedAnswers, Usage: "answers YAML (intent → reply); when the default is missing, the copy built into syncd"},
 				},
 				Action: botAsk,
 			},
@@ -173,7 +174,7 @@ func botAsk(c *cli.Context) error {
 	answers := c.String("answers")
 	if !c.IsSet("answers") {
 		if _, err := os.Stat(answers); err != nil {
-			answers = "" // not in the repository root: intents only
+			answers = "" // not in the repository root: the built-in copy
 		}
 	}
 	svc, err := openBotCLI(c, answers)
@@ -202,10 +203,12 @@ func botAsk(c *cli.Context) error {
 }
 
 // openBotCLI starts a bot for one command: no file watching, no cache.
+// An empty answers path means the answers built into syncd.
 func openBotCLI(c *cli.Context, answers string) (*bot.Service, error) {
 	svc, err := bot.New(c.Context, bot.Options{
 		ModelPath:    c.String("model"),
 		AnswersPath:  answers,
+		Answers:      configs.BotAnswers,
 		LibraryPath:  c.String("onnxruntime"),
 		CacheSize:    -1,
 		PollInterval: -1,
