@@ -22,8 +22,9 @@ type Options struct {
 	Broker Broker
 	// Logger receives the core's logs. Default slog.Default().
 	Logger *slog.Logger
-	// Instance names this process in the hello frame and on the broker, so
-	// that it skips its own broadcasts. Default "hostname-pid".
+	// Instance names this Core in the hello frame and on the broker, where
+	// it skips its own events; it must differ between the Cores that share
+	// a broker. Default "hostname-pid".
 	Instance string
 
 	// SessionSecret signs session cookies; every instance needs the same

@@ -203,3 +203,18 @@ func websocketDial(b *bundle, c *client) (*websocket.Conn, string, error) {
 	}
 	return ws, status, err
 }
+
+// A frame over the read limit ends the connection with 1009.
+func TestReadLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{mutate: func(o *chatcore.Options) { o.MaxFrameBytes = 1024 }})
+	w := b.login(t, "alice").dial()
+	big := `{"type":"ping","pad":"` + strings.Repeat("x", 2048) + `"}`
+	if err := w.ws.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	if code := w.closeCode(5 * time.Second); code != websocket.CloseMessageTooBig {
+		t.Fatalf("closed with %d, want 1009", code)
+	}
+	eventually(t, 5*time.Second, "socket gone", func() bool { return b.core.Stats().Connections == 0 })
+}
