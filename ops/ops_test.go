@@ -1,0 +1,72 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestReadinessFollowsDependencies(t *testing.T) {
+	var dbDown atomic.Bool
+	reg := prometheus.NewRegistry()
+	r := NewReadiness(reg, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour,
+		Check{Name: "database", Probe: func(context.Context) error {
+			if dbDown.Load() {
+				return errors.New("dial tcp 127.0.0.1:3306: connection refused")
+			}
+			return nil
+		}},
+		Check{Name: "redis", Probe: func(context.Context) error { return nil }},
+	)
+	srv := httptest.NewServer(Mux(r, reg))
+	defer srv.Close()
+	get := func() (int, map[string]any) {
+		resp, err := http.Get(srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body
+	}
+	if code, _ := get(); code != http.StatusServiceUnavailable {
+		t.Fatalf("before the first probe: %d, want 503", code)
+	}
+	r.ProbeNow(context.Background())
+	if code, body := get(); code != http.StatusOK || body["ready"] != true {
+		t.Fatalf("all up: %d %v", code, body)
+	}
+	dbDown.Store(true)
+	r.ProbeNow(context.Background())
+	code, body := get()
+	checks := body["checks"].(map[string]any)
+	if code != http.StatusServiceUnavailable || checks["redis"] != "ok" || checks["database"] == "ok" {
+		t.Fatalf("database down: %d %v", code, body)
+	}
+	if up := testutil.ToFloat64(r.up.WithLabelValues("database")); up != 0 {
+		t.Fatalf("syncd_dependency_up{database} = %v", up)
+	}
+	dbDown.Store(false)
+	r.ProbeNow(context.Background())
+	if code, _ := get(); code != http.StatusOK {
+		t.Fatalf("after recovery: %d", code)
+	}
+	resp, err := http.Get(srv.URL + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
