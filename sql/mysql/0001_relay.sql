@@ -35,7 +35,8 @@ CREATE TABLE message_sync (
   shard_bucket     SMALLINT UNSIGNED AS (CRC32(conversation_key) % 1024) STORED,
   PRIMARY KEY (id),
   -- The claim: status='pending' AND shard_bucket range, oldest id first.
-  KEY ix_message_sync_claim (status, shard_bucket, id),
+  -- It covers next_attempt_at too, so a claim reads only the index.
+  KEY ix_message_sync_claim (status, shard_bucket, id, next_attempt_at),
   -- Rows waiting for a retry (few): they hold back their conversation.
   KEY ix_message_sync_retry (status, next_attempt_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

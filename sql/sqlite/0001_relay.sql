@@ -40,7 +40,7 @@ CREATE TABLE message_sync (
                      coalesce(unicode(substr(conversation_key, 1, 1)), 0) * 131 +
                      length(conversation_key) * 17) % 1024) STORED
 );
-CREATE INDEX ix_message_sync_claim ON message_sync (status, shard_bucket, id);
+CREATE INDEX ix_message_sync_claim ON message_sync (status, shard_bucket, id, next_attempt_at);
 CREATE INDEX ix_message_sync_retry ON message_sync (status, next_attempt_at);
 
 CREATE TABLE conversations (
