@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/syncd-dev/syncd/bridge"
 	"io"
 	"log/slog"
 	"strings"
@@ -47,6 +48,9 @@ type Config struct {
 	NaiveRows      int
 	// SyncdOnly skips every naive run, for profiling syncd alone.
 	SyncdOnly bool
+	// Bot, when set, assesses every batch as the intent bot does in
+	// production; nil relays without a bot.
+	Bot bridge.Bot
 
 	// Timeout bounds each relay run; a run still draining after it fails.
 	// [30m]

@@ -111,7 +111,7 @@ func (s *Scratch) newInstance(ctx context.Context, name string) (*instance, erro
 		Locker: lock.NewRedis(rc, lock.RedisOptions{
 			Prefix: s.prefix, Owner: name, Logger: s.cfg.Logger,
 		}),
-		Converter: bridge.New(bridge.Options{Bot: bridge.NoBot{}, Logger: s.cfg.Logger}),
+		Converter: bridge.New(bridge.Options{Bot: s.bot(), Logger: s.cfg.Logger}),
 		Logger:    s.cfg.Logger.With("instance", name),
 		Instance:  name,
 		Schedule:  s.cfg.Schedule,
@@ -223,4 +223,11 @@ func sumSteps(insts []*instance) []Step {
 		}
 	}
 	return steps
+}
+
+func (s *Scratch) bot() bridge.Bot {
+	if s.cfg.Bot == nil {
+		return bridge.NoBot{}
+	}
+	return s.cfg.Bot
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/syncd-dev/syncd/bench"
+	"github.com/syncd-dev/syncd/config"
+	"github.com/syncd-dev/syncd/configs"
 )
 
 func benchCommand() *cli.Command {
@@ -44,6 +46,7 @@ func benchRelayCommand() *cli.Command {
 			&cli.IntFlag{Name: "naive-instances", Value: 2, Usage: "naive pollers run at once in the double-relay step; 0 skips it"},
 			&cli.IntFlag{Name: "naive-rows", Value: 5000, Usage: "backlog of the double-relay step"},
 			&cli.BoolFlag{Name: "syncd-only", Usage: "skip the naive poller runs (for profiling syncd)"},
+			&cli.BoolFlag{Name: "bot", Usage: "relay with the intent bot on (built-in model and answers; needs ONNX Runtime)"},
 			&cli.DurationFlag{Name: "timeout", Value: bench.DefaultTimeout, Usage: "give up on a relay run after this long"},
 			&cli.BoolFlag{Name: "keep", Usage: "keep the scratch database"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the syncd run to `file`"},
@@ -85,6 +88,17 @@ func benchRelay(c *cli.Context) error {
 		if c.Int(name) <= 0 {
 			return cli.Exit(fmt.Sprintf("invalid flag: --%s must be positive", name), 2)
 		}
+	}
+	if c.Bool("bot") {
+		svc, err := newBotService(c.Context, config.Bot{Enabled: true}, configs.BotAnswers, cfg.Logger)
+		if err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+		if svc == nil {
+			return cli.Exit("--bot: the intent bot is off (see the log line above)", 1)
+		}
+		defer svc.Close()
+		cfg.Bot = svc
 	}
 	if path := c.String("cpuprofile"); path != "" {
 		f, err := os.Create(path)
