@@ -244,7 +244,10 @@ func newBotService(ctx context.Context, cfg config.Bot, answers []byte, log *slo
 		Threshold:   cfg.Threshold,
 		CacheSize:   cfg.CacheSize,
 		LibraryPath: cfg.Library,
-		Logger:      log.With(slog.String("component", "bot")),
+		// One thread: a relay batch is small work, and ONNX Runtime's pool
+		// of spinning threads would take the cores the database needs.
+		IntraOpThreads: 1,
+		Logger:         log.With(slog.String("component", "bot")),
 	})
 	if errors.Is(err, bot.ErrNoRuntime) {
 		log.WarnContext(ctx, "intent bot off: ONNX Runtime not found; "+botOffHint, slog.Any("error", err))
