@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/syncd-dev/syncd/bridge"
 	"io"
 	"log/slog"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/syncd-dev/syncd/bridge"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
