@@ -21,11 +21,11 @@ var banking77Config = train.Config{
 
 // TestBanking77Accuracy trains on banking77's train split and evaluates on
 // its test split through ONNX Runtime, as `syncd bot train` and `syncd bot
-// eval` do. The data set (CC BY 4.0, PolyAI) lives in ../shared, outside
-// the repository.
+// eval` do. The data set (CC BY 4.0, PolyAI) is copied, with its licence
+// and source, into testdata/banking77.
 func TestBanking77Accuracy(t *testing.T) {
 	requireRuntime(t)
-	dir := findUp(t, filepath.Join("shared", "eval", "datasets", "banking77"))
+	dir := filepath.Join("testdata", "banking77")
 	trainSet, err := train.ReadCSVFile(filepath.Join(dir, "train.csv"))
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -51,25 +49,4 @@ func newTestService(t testing.TB, opts Options) *Service {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// findUp looks for rel in the working directory and its parents, so tests
-// find ../shared from a checkout and from CI's clone alike.
-func findUp(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("%s not found in any parent of the working directory; it is expected at ../shared from the repository root", rel)
-		}
-		dir = parent
-	}
 }
