@@ -132,6 +132,10 @@ func newDeployment(t *testing.T, redisDB int, origin string) *deployment {
 		"SYNCD_DATABASE_DSN=" + dsn,
 		"SYNCD_REDIS_ADDR=" + testdb.RedisAddr(),
 		fmt.Sprintf("SYNCD_REDIS_DB=%d", redisDB),
+		// Pub/sub ignores the db number: a prefix of its own keeps other
+		// deployments' console events (other test packages run at the
+		// same time) off this one's screens.
+		"SYNCD_REDIS_PREFIX=syncd-e2e-" + randHex(6) + ":",
 		"SYNCD_REDIS_LOCK_TTL=2s",
 		"SYNCD_CONSOLE_SESSION_SECRET=" + randHex(32),
 		"SYNCD_CONSOLE_SWEEP_INTERVAL=1s",

@@ -151,6 +151,9 @@ func (b *bundle) env(extra ...string) []string {
 		"SYNCD_DATABASE_MAX_OPEN_CONNS=8",
 		"SYNCD_REDIS_ADDR="+testdb.RedisAddr(),
 		"SYNCD_REDIS_DB="+strconv.Itoa(b.redisDB),
+		// Pub/sub ignores the db number; the test database's name keeps
+		// this bundle's console events to itself.
+		"SYNCD_REDIS_PREFIX=syncd-relay-"+databaseName(b.dsn)+":",
 		"SYNCD_REDIS_LOCK_TTL=2s",
 		"SYNCD_HTTP_ADDR=127.0.0.1:0",
 		"SYNCD_POLLER_SCHEDULE=@every 100ms",
@@ -223,7 +226,7 @@ func claimRedisDB(t *testing.T) int {
 		t.Cleanup(func() {
 			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			iter := rc.Scan(c, 0, "syncd:*", 100).Iterator()
+			iter := rc.Scan(c, 0, "syncd*", 100).Iterator()
 			for iter.Next(c) {
 				rc.Del(c, iter.Val())
 			}
@@ -660,4 +663,11 @@ func (b *bundle) stopAll(timeout time.Duration) {
 		}()
 	}
 	wg.Wait()
+}
+
+// databaseName is the database part of a go-sql-driver DSN.
+func databaseName(dsn string) string {
+	rest := dsn[strings.LastIndex(dsn, "/")+1:]
+	name, _, _ := strings.Cut(rest, "?")
+	return name
 }
