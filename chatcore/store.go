@@ -74,21 +74,23 @@ func (c Conversation) ForAgent(readSeq int64) Conversation {
 	return c
 }
 
+// conversationWire is a Conversation as docs/protocol.md writes it.
+type conversationWire struct {
+	Key           string     `json:"conversation_key"`
+	State         State      `json:"state"`
+	Assignee      *string    `json:"assignee"`
+	LastSeq       int64      `json:"last_seq"`
+	ReadSeq       int64      `json:"read_seq"`
+	Unread        int64      `json:"unread"`
+	LastMessage   *Message   `json:"last_message"`
+	LastMessageAt *time.Time `json:"last_message_at"`
+	WaitingSince  *time.Time `json:"waiting_since"`
+}
+
 // MarshalJSON writes the Conversation of docs/protocol.md, with nulls for
 // the unset assignee and times.
 func (c Conversation) MarshalJSON() ([]byte, error) {
-	type wire struct {
-		Key           string     `json:"conversation_key"`
-		State         State      `json:"state"`
-		Assignee      *string    `json:"assignee"`
-		LastSeq       int64      `json:"last_seq"`
-		ReadSeq       int64      `json:"read_seq"`
-		Unread        int64      `json:"unread"`
-		LastMessage   *Message   `json:"last_message"`
-		LastMessageAt *time.Time `json:"last_message_at"`
-		WaitingSince  *time.Time `json:"waiting_since"`
-	}
-	w := wire{Key: c.Key, State: c.State, LastSeq: c.LastSeq, ReadSeq: c.ReadSeq,
+	w := conversationWire{Key: c.Key, State: c.State, LastSeq: c.LastSeq, ReadSeq: c.ReadSeq,
 		Unread: c.Unread, LastMessage: c.LastMessage}
 	if c.Assignee != "" {
 		w.Assignee = &c.Assignee
@@ -107,17 +109,7 @@ func (c Conversation) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads what MarshalJSON writes; the broker carries
 // conversations between instances in this form.
 func (c *Conversation) UnmarshalJSON(b []byte) error {
-	var w struct {
-		Key           string     `json:"conversation_key"`
-		State         State      `json:"state"`
-		Assignee      *string    `json:"assignee"`
-		LastSeq       int64      `json:"last_seq"`
-		ReadSeq       int64      `json:"read_seq"`
-		Unread        int64      `json:"unread"`
-		LastMessage   *Message   `json:"last_message"`
-		LastMessageAt *time.Time `json:"last_message_at"`
-		WaitingSince  *time.Time `json:"waiting_since"`
-	}
+	var w conversationWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}

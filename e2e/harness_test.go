@@ -6,14 +6,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +20,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 
+	"github.com/syncd-dev/syncd/internal/syncdbin"
 	"github.com/syncd-dev/syncd/internal/testdb"
 )
 
@@ -45,49 +44,15 @@ var build struct {
 func syncdBinary(t *testing.T) string {
 	t.Helper()
 	build.once.Do(func() {
-		root, err := repoRoot()
-		if err != nil {
-			build.err = err
-			return
-		}
-		build.dir, err = os.MkdirTemp("", "syncd-e2e-bin-")
-		if err != nil {
-			build.err = err
-			return
-		}
-		build.bin = filepath.Join(build.dir, "syncd")
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			gobin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		}
-		cmd := exec.Command(gobin, "build", "-o", build.bin, "./cmd/syncd")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			build.err = fmt.Errorf("go build ./cmd/syncd: %w\n%s", err, out)
+		build.dir, build.err = os.MkdirTemp("", "syncd-e2e-bin-")
+		if build.err == nil {
+			build.bin, build.err = syncdbin.Build(build.dir)
 		}
 	})
 	if build.err != nil {
 		t.Fatal(build.err)
 	}
 	return build.bin
-}
-
-// repoRoot walks up from the working directory to the folder with go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 func TestMain(m *testing.M) {

@@ -27,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/syncd-dev/syncd/internal/syncdbin"
 	"github.com/syncd-dev/syncd/internal/testdb"
 )
 
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		syncdBin, err = buildSyncd(dir)
+		syncdBin, err = syncdbin.Build(dir)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -55,45 +56,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-// buildSyncd builds ./cmd/syncd into dir. It is built without -race even
-// when the tests run with it: the binary is the thing under test, not the
-// test's code.
-func buildSyncd(dir string) (string, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("find the go command: %w", err)
-	}
-	bin := filepath.Join(dir, "syncd")
-	cmd := exec.Command(gobin, "build", "-o", bin, "./cmd/syncd")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/syncd: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// repoRoot walks up from the working directory to the folder with go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // cleanEnv is the test's environment without any SYNCD_* variable, so
