@@ -50,9 +50,10 @@ func (r Result) RowsPerSecond() float64 {
 type Step struct {
 	Name   string
 	Calls  int64
-	Empty  int64 // calls that found no rows
-	Errors int64 // calls that failed (a deadlock, a lost claim)
-	Rows   int64 // rows claimed, committed or taken back by those calls
+	Empty  int64  // calls that found no rows
+	Errors int64  // calls that failed (a deadlock, a lost claim)
+	Rows   int64  // rows claimed, committed or taken back by those calls
+	Unit   string // what Rows counts: "rows", or "shards due" for the probe
 	Total  time.Duration
 }
 

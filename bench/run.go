@@ -112,8 +112,8 @@ func (r Result) writeText(w io.Writer) {
 		if st.Calls == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "  %-9s %6d calls (%d found nothing, %d failed), %d rows, %s summed over workers, %.1f ms a call\n",
-			st.Name, st.Calls, st.Empty, st.Errors, st.Rows,
+		fmt.Fprintf(w, "  %-9s %6d calls (%d found nothing, %d failed), %d %s, %s summed over workers, %.1f ms a call\n",
+			st.Name, st.Calls, st.Empty, st.Errors, st.Rows, st.Unit,
 			st.Total.Round(time.Millisecond), float64(st.Total.Microseconds())/1000/float64(st.Calls))
 	}
 	sc := r.Server

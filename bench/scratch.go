@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/syncd-dev/syncd/bridge"
+	"github.com/syncd-dev/syncd/config"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
@@ -35,11 +36,12 @@ type Config struct {
 	Conversations int // conversations the backlog is spread over, round robin [1000]
 	BodyBytes     int // length of every body, 1 to 65536 [200]
 
-	Instances int    // syncd instances relaying at once [3]
+	Instances int // syncd instances relaying at once [3]
+	// The pollers' settings; zero means syncd's own default (config.Default).
 	BatchSize int    // rows per claim [500]
 	Shards    int    // shard count, a divisor of store.Buckets [16]
-	Workers   int    // shards relayed at once per instance [4]
-	Schedule  string // poller schedule [@every 50ms]
+	Workers   int    // shards relayed at once per instance [2]
+	Schedule  string // poller schedule [@every 1s]
 
 	// NaiveInstances naive pollers run at once on a backlog of NaiveRows
 	// in the extra step that counts double relays; negative skips it.
@@ -93,13 +95,14 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Conversations, 1000)
 	def(&c.BodyBytes, 200)
 	def(&c.Instances, 3)
-	def(&c.BatchSize, 500)
-	def(&c.Shards, 16)
-	def(&c.Workers, 4)
+	d := config.Default().Poller
+	def(&c.BatchSize, d.BatchSize)
+	def(&c.Shards, d.Shards)
+	def(&c.Workers, d.Workers)
 	def(&c.NaiveInstances, 2)
 	def(&c.NaiveRows, 5000)
 	if c.Schedule == "" {
-		c.Schedule = "@every 50ms"
+		c.Schedule = d.Schedule
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout

@@ -165,7 +165,7 @@ var _ poller.Store = (*timedStore)(nil)
 // the poller makes.
 type timedStore struct {
 	*store.Store
-	claim, commit, takeBack stopwatch
+	claim, commit, takeBack, probe stopwatch
 }
 
 type stopwatch struct{ calls, empty, errors, rows, nanos atomic.Int64 }
@@ -200,6 +200,13 @@ func (t *timedStore) TakeBack(ctx context.Context, shard store.Shard, which stor
 	return n, err
 }
 
+func (t *timedStore) DueShards(ctx context.Context, shards []store.Shard) ([]store.Shard, error) {
+	start := time.Now()
+	due, err := t.Store.DueShards(ctx, shards)
+	t.probe.since(start, len(due), err)
+	return due, err
+}
+
 func (t *timedStore) Commit(ctx context.Context, c *store.Claim, out store.Outcome) ([]chat.Message, error) {
 	start := time.Now()
 	msgs, err := t.Store.Commit(ctx, c, out)
@@ -212,9 +219,9 @@ func (t *timedStore) Commit(ctx context.Context, c *store.Claim, out store.Outco
 }
 
 func sumSteps(insts []*instance) []Step {
-	steps := []Step{{Name: "claim"}, {Name: "commit"}, {Name: "take back"}}
+	steps := []Step{{Name: "claim", Unit: "rows"}, {Name: "commit", Unit: "rows"}, {Name: "take back", Unit: "rows"}, {Name: "probe", Unit: "shards due"}}
 	for _, in := range insts {
-		for i, w := range []*stopwatch{&in.timed.claim, &in.timed.commit, &in.timed.takeBack} {
+		for i, w := range []*stopwatch{&in.timed.claim, &in.timed.commit, &in.timed.takeBack, &in.timed.probe} {
 			steps[i].Calls += w.calls.Load()
 			steps[i].Empty += w.empty.Load()
 			steps[i].Errors += w.errors.Load()

@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"unicode/utf8"
 
@@ -44,11 +45,6 @@ type classifier struct {
 	sess   *onnxrt.Session
 	cache  *lru.Cache[string, Result] // nil: caching off
 
-	// bufs holds dense input buffers that are all zeros between uses:
-	// run sets the few non-zero features and clears exactly those again,
-	// rather than zeroing N×Dims floats per batch.
-	bufs sync.Pool
-
 	mu     sync.RWMutex
 	closed bool
 }
@@ -62,7 +58,15 @@ func newClassifier(data []byte, source string, stamp fileStamp, cacheSize int, o
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", source, err)
 	}
-	sess, err := onnxrt.NewSession(data, nn.InputName, nn.OutputName, m.Features.Dims, m.Classes(), opt)
+	// The session always gets the current format (sparse input); a model
+	// file in an older format has the same weights.
+	current := data
+	if m.FromOldFormat {
+		if current, err = m.MarshalONNX(); err != nil {
+			return nil, fmt.Errorf("load model %s: %w", source, err)
+		}
+	}
+	sess, err := onnxrt.NewSession(current, nn.IndicesName, nn.ValuesName, nn.OutputName, m.Classes(), opt)
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", source, err)
 	}
@@ -114,18 +118,15 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 	if len(miss) == 0 {
 		return out, nil
 	}
-	d, classes := c.feat.Dims(), c.model.Classes()
-	x := c.buffer(len(miss) * d)
-	defer c.bufs.Put(x)
-	touched := c.featurize(texts, miss, *x)
-	y := make([]float32, len(miss)*classes)
-	err := c.sess.Run(*x, len(miss), y)
-	for _, t := range touched {
-		for _, j := range t {
-			(*x)[j] = 0
-		}
-	}
-	if err != nil {
+	classes := c.model.Classes()
+	b := batches.Get().(*batch)
+	defer batches.Put(b)
+	b.vecs = c.featurize(texts, miss, b.vecs)
+	var nnz int
+	b.idx, b.val, nnz = sparseBatch(b.vecs, b.idx, b.val)
+	b.y = slices.Grow(b.y[:0], len(miss)*classes)[:len(miss)*classes]
+	y := b.y
+	if err := c.sess.Run(b.idx, b.val, len(miss), nnz, y); err != nil {
 		return nil, err
 	}
 	for r, i := range miss {
@@ -142,43 +143,62 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 // takes ~10µs, starting a goroutine ~1µs.
 const rowsPerWorker = 64
 
-// featurize writes the features of texts[miss[r]] into row r of the dense
-// x and returns the indices it set. A big batch is split over the cores:
-// at 500 messages featurising costs more than the inference.
-func (c *classifier) featurize(texts []string, miss []int, x []float32) [][]int32 {
-	d := c.feat.Dims()
+// batch holds one classify call's buffers. They are pooled: a relay batch
+// of 500 messages of 200 bytes needs a few MiB of them, and allocating
+// them per call kept the garbage collector busy on the relay's cores.
+type batch struct {
+	vecs []featurize.Vector
+	idx  []int64
+	val  []float32
+	y    []float32
+}
+
+var batches = sync.Pool{New: func() any { return new(batch) }}
+
+// sparseBatch lays out feature vectors as the model's inputs, reusing idx
+// and val: n rows of nnz (index, value) pairs, nnz the longest vector's
+// length, shorter rows padded with feature 0 at value 0.
+func sparseBatch(vecs []featurize.Vector, idx []int64, val []float32) ([]int64, []float32, int) {
+	nnz := 1
+	for _, v := range vecs {
+		nnz = max(nnz, len(v.Index))
+	}
+	n := len(vecs) * nnz
+	idx = slices.Grow(idx[:0], n)[:n]
+	val = slices.Grow(val[:0], n)[:n]
+	for r, v := range vecs {
+		ri, rv := idx[r*nnz:(r+1)*nnz], val[r*nnz:(r+1)*nnz]
+		for k, j := range v.Index {
+			ri[k] = int64(j)
+		}
+		copy(rv, v.Value)
+		clear(ri[len(v.Index):])
+		clear(rv[len(v.Value):])
+	}
+	return idx, val, nnz
+}
+
+// featurize writes the features of texts[miss[r]] into vecs[r], reusing
+// vecs and their storage, and returns vecs. A big batch is split over the
+// cores.
+func (c *classifier) featurize(texts []string, miss []int, vecs []featurize.Vector) []featurize.Vector {
+	if cap(vecs) < len(miss) {
+		vecs = append(vecs[:cap(vecs)], make([]featurize.Vector, len(miss)-cap(vecs))...)
+	}
+	vecs = vecs[:len(miss)]
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(miss)/rowsPerWorker))
-	touched := make([][]int32, workers)
 	var wg sync.WaitGroup
 	rows := func(w int) {
-		lo, hi := len(miss)*w/workers, len(miss)*(w+1)/workers
-		var v featurize.Vector
-		set := make([]int32, 0, (hi-lo)*128)
-		for r := lo; r < hi; r++ {
-			c.feat.TransformNormalized(texts[miss[r]], &v)
-			row := x[r*d : (r+1)*d]
-			for k, j := range v.Index {
-				row[j] = v.Value[k]
-				set = append(set, int32(r*d)+j)
-			}
+		for r := len(miss) * w / workers; r < len(miss)*(w+1)/workers; r++ {
+			c.feat.TransformNormalized(texts[miss[r]], &vecs[r])
 		}
-		touched[w] = set
 	}
 	for w := 1; w < workers; w++ {
 		wg.Go(func() { rows(w) })
 	}
 	rows(0)
 	wg.Wait()
-	return touched
-}
-
-// buffer returns a zeroed float32 slice of at least n elements.
-func (c *classifier) buffer(n int) *[]float32 {
-	if b, ok := c.bufs.Get().(*[]float32); ok && len(*b) >= n {
-		return b
-	}
-	b := make([]float32, n)
-	return &b
+	return vecs
 }
 
 // truncate cuts s to at most n bytes at a rune boundary.

@@ -43,20 +43,19 @@ func TestONNXRuntimeMatchesGoForward(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sess, err := onnxrt.NewSession(tc.data, nn.InputName, nn.OutputName, m.Features.Dims, m.Classes(), onnxrt.SessionOptions{})
+			sess, err := onnxrt.NewSession(tc.data, nn.IndicesName, nn.ValuesName, nn.OutputName, m.Classes(), onnxrt.SessionOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer sess.Close()
-			d, c := m.Features.Dims, m.Classes()
-			x := make([]float32, len(texts)*d)
+			c := m.Classes()
 			vs := make([]featurize.Vector, len(texts))
 			for i, s := range texts {
 				f.Transform(s, &vs[i])
-				vs[i].AddTo(x[i*d : (i+1)*d])
 			}
+			idx, val, nnz := sparseBatch(vs, nil, nil)
 			y := make([]float32, len(texts)*c)
-			if err := sess.Run(x, len(texts), y); err != nil {
+			if err := sess.Run(idx, val, len(texts), nnz, y); err != nil {
 				t.Fatal(err)
 			}
 			hidden, want := make([]float32, m.Hidden()), make([]float32, c)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/syncd-dev/syncd/chatcore"
@@ -48,7 +49,7 @@ func (s *Store) Agent(ctx context.Context, username string) (chatcore.Agent, err
 // Agents returns those of the named agents that exist.
 func (s *Store) Agents(ctx context.Context, usernames []string) ([]chatcore.Agent, error) {
 	var out []chatcore.Agent
-	for _, part := range chunks(usernames, 500) {
+	for part := range slices.Chunk(usernames, 500) {
 		rows, err := s.db.WithContext(ctx).Raw(`SELECT `+agentCols+` FROM console_agents WHERE username IN ?`, part).Rows()
 		if err != nil {
 			return nil, fmt.Errorf("load agents: %w", err)

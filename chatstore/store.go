@@ -82,16 +82,3 @@ func isRetryable(err error) bool {
 	var me *mysqldrv.MySQLError
 	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
-
-// chunks splits xs into slices of at most n, for IN lists.
-func chunks[T any](xs []T, n int) [][]T {
-	var out [][]T
-	for len(xs) > n {
-		out = append(out, xs[:n])
-		xs = xs[n:]
-	}
-	if len(xs) > 0 {
-		out = append(out, xs)
-	}
-	return out
-}

@@ -3,6 +3,7 @@ package chatstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/syncd-dev/syncd/chatcore"
@@ -37,8 +38,8 @@ ORDER BY c.updated_at, c.id LIMIT ?`, at, at, after.ID, limit).Rows()
 // conversations.
 func (s *Store) ReadMarkers(ctx context.Context, keys, usernames []string) (map[chatcore.ReadKey]int64, error) {
 	out := make(map[chatcore.ReadKey]int64)
-	for _, ks := range chunks(keys, 500) {
-		for _, us := range chunks(usernames, 500) {
+	for ks := range slices.Chunk(keys, 500) {
+		for us := range slices.Chunk(usernames, 500) {
 			rows, err := s.db.WithContext(ctx).Raw(`SELECT username, conversation_key, read_seq FROM console_reads
 WHERE conversation_key IN ? AND username IN ?`, ks, us).Rows()
 			if err != nil {

@@ -95,7 +95,7 @@ func Default() Config {
 		Redis:    Redis{LockTTL: 8 * time.Second, Prefix: "syncd:"},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
 		Poller: Poller{
-			Schedule: "@every 1s", Shards: 16, BatchSize: 500, Workers: 4, MaxAttempts: 8,
+			Schedule: "@every 1s", Shards: 16, BatchSize: 500, Workers: 2, MaxAttempts: 8,
 			BackoffBase: time.Second, BackoffMax: 5 * time.Minute, Lease: 30 * time.Second,
 		},
 		Relay:   Relay{MaxBodyBytes: 64 << 10},

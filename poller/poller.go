@@ -23,6 +23,7 @@ type Store interface {
 	Claim(ctx context.Context, shard store.Shard, claimer string, limit int, lease time.Duration) (*store.Claim, error)
 	TakeBack(ctx context.Context, shard store.Shard, which store.Abandoned) (int64, error)
 	Commit(ctx context.Context, c *store.Claim, out store.Outcome) ([]chat.Message, error)
+	DueShards(ctx context.Context, shards []store.Shard) ([]store.Shard, error)
 }
 
 // Converter decides what becomes of claimed rows (the bridge).
@@ -48,7 +49,7 @@ type Options struct {
 	Schedule     string        // [@every 1s]
 	Shards       int           // [16]; must divide store.Buckets
 	BatchSize    int           // [500]
-	Workers      int           // [4] shards relayed at once by this instance
+	Workers      int           // [2] shards relayed at once by this instance
 	MaxAttempts  int           // [8]
 	BackoffBase  time.Duration // [1s]
 	BackoffMax   time.Duration // [5m]
@@ -81,7 +82,7 @@ func (o *Options) defaults() error {
 	}
 	def(&o.Shards, 16)
 	def(&o.BatchSize, 500)
-	def(&o.Workers, 4)
+	def(&o.Workers, 2)
 	def(&o.MaxAttempts, 8)
 	defDur(&o.BackoffBase, time.Second)
 	defDur(&o.BackoffMax, 5*time.Minute)
@@ -139,8 +140,9 @@ func (p *Poller) Start(ctx context.Context) {
 			p.wg.Add(1)
 			go p.worker()
 		}
-		p.cron = cron.New(cron.WithLocation(time.UTC))
-		p.cron.Schedule(p.schedule, cron.FuncJob(p.Kick))
+		// A slow probe (database trouble) must not pile up ticks behind it.
+		p.cron = cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+		p.cron.Schedule(p.schedule, cron.FuncJob(p.tick))
 		p.cron.Start()
 		p.started.Store(true)
 		p.log.Info("poller started", slog.String("schedule", p.o.Schedule), slog.Int("shards", p.o.Shards),
@@ -148,17 +150,59 @@ func (p *Poller) Start(ctx context.Context) {
 	})
 }
 
-// Kick queues every shard that is not already queued or running. The cron
-// schedule calls it; tests and benchmarks may call it to skip a tick.
+// Kick queues every shard that is not already queued or running, without
+// asking the database which have work: at start, so that rows left
+// processing by a previous run are taken back at once. Tests and benchmarks
+// may call it to skip a tick.
 func (p *Poller) Kick() {
+	p.enqueue(p.idleShards())
+}
+
+// tick is the schedule's job. It queues only the shards that have work, so
+// that an idle or drained database costs one statement per tick rather
+// than a lock and three queries per shard. If that statement fails, every
+// shard is queued, and the shard runs report and retry the outage.
+func (p *Poller) tick() {
 	if p.stopping.Load() {
 		return
 	}
+	idle := p.idleShards()
+	if len(idle) == 0 {
+		return // every shard is queued or running here already
+	}
+	ctx, cancel := context.WithTimeout(p.runCtx, p.o.BatchTimeout)
+	due, err := p.o.Store.DueShards(ctx, idle)
+	cancel()
+	if err != nil {
+		p.m.Errors.WithLabelValues("probe").Inc()
+		p.warn(p.log, "probe", "find shards with work; trying every shard", err)
+		due = idle
+	} else {
+		p.ok(p.log, "probe")
+	}
+	p.enqueue(due)
+}
+
+// idleShards lists the shards this instance neither queued nor is running.
+func (p *Poller) idleShards() []store.Shard {
+	idle := make([]store.Shard, 0, p.o.Shards)
+	for i := range p.queued {
+		if !p.queued[i].Load() {
+			idle = append(idle, store.Shard{Index: i, Count: p.o.Shards})
+		}
+	}
+	return idle
+}
+
+func (p *Poller) enqueue(shards []store.Shard) {
+	if p.stopping.Load() || len(shards) == 0 {
+		return
+	}
 	// Start at a random shard so that instances ticking together spread
-	// over the shards instead of all racing for shard 0 first.
-	first := rand.IntN(p.o.Shards)
-	for i := 0; i < p.o.Shards; i++ {
-		s := (first + i) % p.o.Shards
+	// over the shards instead of all racing for the same one first.
+	first := rand.IntN(len(shards))
+	for i := range shards {
+		s := shards[(first+i)%len(shards)].Index
 		if p.queued[s].CompareAndSwap(false, true) {
 			p.queue <- s // never blocks: capacity is the shard count
 		}

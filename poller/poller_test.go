@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -277,5 +278,82 @@ func TestScheduleParsing(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("schedule %q: err %v, want ok=%v", tc.spec, err, tc.ok)
 		}
+	}
+}
+
+// watchingStore records which shards the poller claims from.
+type watchingStore struct {
+	*store.Store
+	mu      sync.Mutex
+	claimed map[int]int // shard index → claims
+	probes  atomic.Int32
+}
+
+func (w *watchingStore) Claim(ctx context.Context, shard store.Shard, claimer string, limit int, lease time.Duration) (*store.Claim, error) {
+	w.mu.Lock()
+	w.claimed[shard.Index]++
+	w.mu.Unlock()
+	return w.Store.Claim(ctx, shard, claimer, limit, lease)
+}
+
+func (w *watchingStore) DueShards(ctx context.Context, shards []store.Shard) ([]store.Shard, error) {
+	w.probes.Add(1)
+	return w.Store.DueShards(ctx, shards)
+}
+
+func (w *watchingStore) claims() map[int]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.claimed)
+}
+
+// An idle database costs the schedule one probe a tick; only a shard that
+// has work is locked and claimed from.
+func TestTickClaimsOnlyShardsWithWork(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(d, func(t *testing.T) {
+			b := &bundle{db: testdb.New(t, d)}
+			ws := &watchingStore{Store: b.db.Store, claimed: map[int]int{}}
+			newPoller(t, b, ws, lock.NewLocal(), bridge.New(bridge.Options{}), "solo")
+			eventually(t, "three ticks", 10*time.Second, func() bool { return ws.probes.Load() >= 3 })
+			if c := ws.claims(); len(c) != 0 {
+				t.Fatalf("claims on an empty table: %v", c)
+			}
+			if n := testutil.ToFloat64(b.metrics.LockAcquired); n != 0 {
+				t.Fatalf("%v shard locks taken on an empty table", n)
+			}
+
+			id := b.db.Insert(t, "conv-1", "hello")
+			eventually(t, "row sent", 10*time.Second, func() bool {
+				return countWhere(t, b.db, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent'`) == 1
+			})
+			bucket := countWhere(t, b.db, `SELECT shard_bucket FROM message_sync WHERE id = ?`, id)
+			shard := bucket / (store.Buckets / 4) // newPoller uses 4 shards
+			if c := ws.claims(); len(c) != 1 || c[shard] == 0 {
+				t.Fatalf("claims by shard %v; want only shard %d, the row's", c, shard)
+			}
+		})
+	}
+}
+
+type blindStore struct{ *store.Store }
+
+func (blindStore) DueShards(context.Context, []store.Shard) ([]store.Shard, error) {
+	return nil, errors.New("injected: probe failed")
+}
+
+// When the probe fails every shard is tried, so a probe that cannot run
+// (a statement the server refuses) never stops the relay.
+func TestFailedProbeTriesEveryShard(t *testing.T) {
+	b := &bundle{db: testdb.New(t, "sqlite")}
+	newPoller(t, b, blindStore{b.db.Store}, lock.NewLocal(), bridge.New(bridge.Options{}), "solo")
+	for i := 0; i < 8; i++ {
+		b.db.Insert(t, fmt.Sprintf("conv-%d", i), "hello")
+	}
+	eventually(t, "rows sent", 10*time.Second, func() bool {
+		return countWhere(t, b.db, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent'`) == 8
+	})
+	if n := testutil.ToFloat64(b.metrics.Errors.WithLabelValues("probe")); n < 1 {
+		t.Fatalf("probe errors counted: %v", n)
 	}
 }

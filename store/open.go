@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -21,7 +22,8 @@ import (
 type Store struct {
 	db      *gorm.DB
 	sqlDB   *sql.DB
-	dialect string // schema.MySQL or schema.SQLite
+	dialect string   // schema.MySQL or schema.SQLite
+	cursors sync.Map // Shard → the bucket its next claim starts at
 }
 
 // Open connects to the database. For MySQL it forces UTC, parsed times,

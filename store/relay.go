@@ -20,7 +20,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -64,6 +66,8 @@ type Claim struct {
 	Claimer string
 	Shard   Shard
 	Rows    []Row
+
+	resolved int // rows written back so far
 }
 
 // Claim marks up to limit due rows of the shard as processing and returns
@@ -71,53 +75,47 @@ type Claim struct {
 // retry are left alone, so nothing overtakes it.
 func (s *Store) Claim(ctx context.Context, shard Shard, claimer string, limit int, lease time.Duration) (*Claim, error) {
 	now := time.Now()
-	lo, hi := shard.bounds()
-	// Conversations that must wait: one of their rows waits for a retry, or
-	// is still claimed by a claim that may yet be taken back (its holder
-	// died or lost its lock). Either row must go first.
-	var blocked []string
-	err := s.db.WithContext(ctx).Raw(`SELECT conversation_key FROM message_sync
-WHERE status = 'pending' AND next_attempt_at > ? AND shard_bucket >= ? AND shard_bucket < ?
-UNION
-SELECT conversation_key FROM message_sync
-WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ?`,
-		s.ts(now), lo, hi, lo, hi).Scan(&blocked).Error
+	blocked, err := s.waitingConversations(ctx, shard, now)
 	if err != nil {
-		return nil, fmt.Errorf("find conversations that must wait: %w", err)
+		return nil, err
 	}
 	token, err := newToken()
 	if err != nil {
 		return nil, err
 	}
-	where := `status = 'pending' AND shard_bucket >= ? AND shard_bucket < ?
-AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
-	args := []any{lo, hi, s.ts(now)}
-	if len(blocked) > 0 {
-		where += ` AND conversation_key NOT IN ?`
-		args = append(args, blocked)
-	}
-	// Pick candidates with a plain (non-locking) read, then claim them by
-	// primary key. A claim UPDATE that scanned the status index itself would
-	// wait on a legacy writer's uncommitted insert (InnoDB locks the index
-	// entry, and semi-consistent reads only cover the clustered index), so
-	// one long legacy transaction could stall its whole shard.
-	var ids []int64
-	if err := s.db.WithContext(ctx).Raw(`SELECT id FROM message_sync `+s.claimIndex()+` WHERE `+where+` ORDER BY id LIMIT ?`,
-		append(args, limit)...).Scan(&ids).Error; err != nil {
+	ids, err := s.dueIDs(ctx, shard, blocked, now, limit)
+	if err != nil {
 		return nil, fmt.Errorf("find due rows of shard %s: %w", shard, err)
 	}
 	c := &Claim{Token: token, Claimer: claimer, Shard: shard}
 	if len(ids) == 0 {
 		return c, nil
 	}
-	// status = 'pending' again: a row another claimer took meanwhile is skipped.
-	res := s.db.WithContext(ctx).Exec(`UPDATE message_sync SET status = 'processing', claim_token = ?, claimed_by = ?, lease_until = ?
-WHERE status = 'pending' AND id IN ?`, token, claimer, s.ts(now.Add(lease)), ids)
-	if res.Error != nil {
-		return nil, fmt.Errorf("claim rows of shard %s: %w", shard, res.Error)
-	}
-	if res.RowsAffected == 0 {
+	// The claim and its entry in message_sync_claims commit together, so a
+	// claim whose holder dies is always found by TakeBack.
+	lo, hi := shard.bounds()
+	leaseUntil := s.ts(now.Add(lease))
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO message_sync_claims (claim_token, claimed_by, bucket_lo, bucket_hi, lease_until)
+VALUES (?, ?, ?, ?, ?)`, token, claimer, lo, hi, leaseUntil).Error; err != nil {
+			return fmt.Errorf("record claim of shard %s: %w", shard, err)
+		}
+		// status = 'pending' again: a row another claimer took meanwhile is skipped.
+		res := tx.Exec(`UPDATE message_sync SET status = 'processing', claim_token = ?, claimed_by = ?, lease_until = ?
+WHERE status = 'pending' AND id IN ?`, token, claimer, leaseUntil, ids)
+		if res.Error != nil {
+			return fmt.Errorf("claim rows of shard %s: %w", shard, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return errNothingClaimed
+		}
+		return nil
+	}, s.txOptions())
+	if errors.Is(err, errNothingClaimed) {
 		return c, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.db.WithContext(ctx).Raw(`SELECT id, conversation_key, body, sender_name, kind, payload, attempts, created_at
 FROM message_sync WHERE claim_token = ? AND status = 'processing' AND id IN ? ORDER BY id`, token, ids).Rows()
@@ -146,13 +144,149 @@ FROM message_sync WHERE claim_token = ? AND status = 'processing' AND id IN ? OR
 	return c, nil
 }
 
-// claimIndex pins the claim's index: with ORDER BY id LIMIT n an optimizer
-// may prefer walking the primary key, which crosses the whole sent history.
-func (s *Store) claimIndex() string {
-	if s.dialect == schema.MySQL {
-		return "FORCE INDEX (ix_message_sync_claim)"
+// errNothingClaimed rolls back a claim whose rows were all taken by
+// another claimer between the pick and the UPDATE.
+var errNothingClaimed = errors.New("nothing claimed")
+
+// waitingConversations lists the conversations of the shard that must
+// wait: one of their rows waits for a retry, or is held by a claim in
+// flight that may yet be taken back (its holder died or lost its lock).
+// Either row must go first. Claims in flight are found through
+// message_sync_claims, not through the processing rows themselves (see
+// sql/mysql/0004_claims.sql); their rows are read only when there is one,
+// which is rare: this shard's own claims are committed by now.
+func (s *Store) waitingConversations(ctx context.Context, shard Shard, now time.Time) ([]string, error) {
+	lo, hi := shard.bounds()
+	var keys []string
+	err := s.db.WithContext(ctx).Raw(`SELECT conversation_key FROM message_sync `+s.forceIndex("ix_message_sync_retry")+`
+WHERE status = 'pending' AND next_attempt_at > ? AND shard_bucket >= ? AND shard_bucket < ?
+UNION
+SELECT m.conversation_key FROM message_sync_claims c
+JOIN message_sync m `+s.forceIndex("ix_message_sync_claim")+`
+  ON m.status = 'processing' AND m.shard_bucket >= ? AND m.shard_bucket < ? AND m.claim_token = c.claim_token
+WHERE c.bucket_lo < ? AND c.bucket_hi > ?`,
+		s.ts(now), lo, hi, lo, hi, hi, lo).Scan(&keys).Error
+	if err != nil {
+		return nil, fmt.Errorf("find conversations that must wait: %w", err)
 	}
-	return "INDEXED BY ix_message_sync_claim"
+	return keys, nil
+}
+
+// dueIDs picks up to limit due rows of the shard with a plain (non-locking)
+// read; the claim then takes them by primary key. A claim UPDATE that
+// scanned the status index itself would wait on a legacy writer's
+// uncommitted insert (InnoDB locks the index entry, and semi-consistent
+// reads only cover the clustered index), so one long legacy transaction
+// could stall its whole shard.
+//
+// Rows come in index order, (shard_bucket, id): oldest first within each
+// bucket, which holds every row of its conversations, so a claim always
+// takes a conversation's oldest rows. Ordering by id across the shard
+// instead made the server sort every pending row of the shard on each
+// claim, which grows with the backlog. Successive claims of a shard start
+// where the last full one stopped and wrap around, so every bucket gets
+// its turn; each still starts at its bucket's oldest pending row, so a row
+// that committed late is found on the next turn.
+func (s *Store) dueIDs(ctx context.Context, shard Shard, blocked []string, now time.Time, limit int) ([]int64, error) {
+	lo, hi := shard.bounds()
+	from := lo
+	if v, ok := s.cursors.Load(shard); ok {
+		from = v.(int)
+	}
+	if from < lo || from >= hi {
+		from = lo
+	}
+	var picked []struct {
+		ID          int64
+		ShardBucket int
+	}
+	pick := func(first, end, n int) error {
+		where := `status = 'pending' AND shard_bucket >= ? AND shard_bucket < ?
+AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
+		args := []any{first, end, s.ts(now)}
+		if len(blocked) > 0 {
+			where += ` AND conversation_key NOT IN ?`
+			args = append(args, blocked)
+		}
+		var part []struct {
+			ID          int64
+			ShardBucket int
+		}
+		err := s.db.WithContext(ctx).Raw(`SELECT id, shard_bucket FROM message_sync `+s.forceIndex("ix_message_sync_claim")+
+			` WHERE `+where+` ORDER BY shard_bucket, id LIMIT ?`, append(args, n)...).Scan(&part).Error
+		picked = append(picked, part...)
+		return err
+	}
+	if err := pick(from, hi, limit); err != nil {
+		return nil, err
+	}
+	if len(picked) < limit && from > lo {
+		if err := pick(lo, from, limit-len(picked)); err != nil {
+			return nil, err
+		}
+	}
+	if len(picked) == limit {
+		// The last bucket may hold more; it waits for its next turn.
+		next := picked[len(picked)-1].ShardBucket + 1
+		if next >= hi {
+			next = lo
+		}
+		s.cursors.Store(shard, next)
+	}
+	ids := make([]int64, len(picked))
+	for i, p := range picked {
+		ids[i] = p.ID
+	}
+	return ids, nil
+}
+
+// forceIndex pins an index: with ORDER BY … LIMIT n an optimizer may prefer
+// walking the primary key, which crosses the whole sent history.
+func (s *Store) forceIndex(name string) string {
+	if s.dialect == schema.MySQL {
+		return "FORCE INDEX (" + name + ")"
+	}
+	return "INDEXED BY " + name
+}
+
+// DueShards returns those of the given shards that may have work: a
+// pending row that is due, or a claim in flight (which may be abandoned).
+// One statement answers for many shards with an index dive each, so that a
+// poller ticking often does not take the lock of, and run its claim
+// queries on, every shard that is empty.
+func (s *Store) DueShards(ctx context.Context, shards []Shard) ([]Shard, error) {
+	now := s.ts(time.Now())
+	var due []Shard
+	// SQLite allows 2,000 result columns; 128 keeps statements short too.
+	for part := range slices.Chunk(shards, 128) {
+		var q strings.Builder
+		q.WriteString("SELECT ")
+		args := make([]any, 0, 5*len(part))
+		for i, sh := range part {
+			lo, hi := sh.bounds()
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, `(EXISTS (SELECT 1 FROM message_sync %[1]s WHERE status = 'pending'
+AND shard_bucket >= ? AND shard_bucket < ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
+OR EXISTS (SELECT 1 FROM message_sync_claims WHERE bucket_lo < ? AND bucket_hi > ?))`, s.forceIndex("ix_message_sync_claim"))
+			args = append(args, lo, hi, now, hi, lo)
+		}
+		flags := make([]bool, len(part))
+		dest := make([]any, len(part))
+		for i := range flags {
+			dest[i] = &flags[i]
+		}
+		if err := s.db.WithContext(ctx).Raw(q.String(), args...).Row().Scan(dest...); err != nil {
+			return nil, fmt.Errorf("find shards with work: %w", err)
+		}
+		for i, f := range flags {
+			if f {
+				due = append(due, part[i])
+			}
+		}
+	}
+	return due, nil
 }
 
 // Abandoned says which processing rows of a shard TakeBack returns.
@@ -173,15 +307,16 @@ const (
 func (s *Store) TakeBack(ctx context.Context, shard Shard, which Abandoned) (int64, error) {
 	now := time.Now()
 	lo, hi := shard.bounds()
-	q := `SELECT DISTINCT claim_token, claimed_by FROM message_sync WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ?`
-	args := []any{lo, hi}
+	q := `SELECT claim_token, claimed_by, bucket_lo, bucket_hi FROM message_sync_claims WHERE bucket_lo < ? AND bucket_hi > ?`
+	args := []any{hi, lo}
 	if which == LeaseExpired {
 		q += ` AND lease_until < ?`
 		args = append(args, s.ts(now))
 	}
 	type claimRow struct {
-		ClaimToken sql.NullString
-		ClaimedBy  sql.NullString
+		ClaimToken         string
+		ClaimedBy          string
+		BucketLo, BucketHi int
 	}
 	var claims []claimRow
 	if err := s.db.WithContext(ctx).Raw(q, args...).Scan(&claims).Error; err != nil {
@@ -189,14 +324,23 @@ func (s *Store) TakeBack(ctx context.Context, shard Shard, which Abandoned) (int
 	}
 	var total int64
 	for _, c := range claims {
-		res := s.db.WithContext(ctx).Exec(`UPDATE message_sync
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			res := tx.Exec(`UPDATE message_sync
 SET status = 'pending', attempts = attempts + 1, claim_token = NULL, lease_until = NULL, last_error = ?
 WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ? AND claim_token = ?`,
-			"claim abandoned by "+c.ClaimedBy.String, lo, hi, c.ClaimToken)
-		if res.Error != nil {
-			return total, fmt.Errorf("take back abandoned claim of shard %s: %w", shard, res.Error)
+				"claim abandoned by "+c.ClaimedBy, c.BucketLo, c.BucketHi, c.ClaimToken)
+			if res.Error != nil {
+				return res.Error
+			}
+			if err := tx.Exec(`DELETE FROM message_sync_claims WHERE claim_token = ?`, c.ClaimToken).Error; err != nil {
+				return err
+			}
+			total += res.RowsAffected
+			return nil
+		}, s.txOptions())
+		if err != nil {
+			return total, fmt.Errorf("take back abandoned claim of shard %s: %w", shard, err)
 		}
-		total += res.RowsAffected
 	}
 	return total, nil
 }
@@ -235,10 +379,19 @@ type Retry struct {
 // ErrClaimLost means nothing was written.
 func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Message, error) {
 	var added []chat.Message
+	n := len(out.Relayed) + len(out.Failed) + len(out.Retry) + len(out.Release)
+	// The claim's entry goes with the write-back of its last rows. A claim
+	// committed in parts (after a failed batch) keeps it until then.
+	last := c.resolved+n >= len(c.Rows)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := time.Now()
 		if err := s.fence(tx, c, out, now); err != nil {
 			return err
+		}
+		if last {
+			if err := tx.Exec(`DELETE FROM message_sync_claims WHERE claim_token = ?`, c.Token).Error; err != nil {
+				return fmt.Errorf("close claim: %w", err)
+			}
 		}
 		if len(out.Relayed) == 0 {
 			return nil
@@ -250,6 +403,7 @@ func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Messa
 	if err != nil {
 		return nil, err
 	}
+	c.resolved += n
 	return added, nil
 }
 
@@ -278,7 +432,7 @@ func (s *Store) fence(tx *gorm.DB, c *Claim, out Outcome, now time.Time) error {
 		for i, r := range out.Relayed {
 			ids[i] = r.Message.SourceID
 		}
-		for _, chunk := range chunks(ids, 1000) {
+		for chunk := range slices.Chunk(ids, 1000) {
 			res := tx.Exec(`UPDATE message_sync SET status = 'sent', processed_at = ?, lease_until = NULL,
     next_attempt_at = NULL, last_error = NULL
 WHERE claim_token = ? AND status = 'processing' AND id IN ?`, s.ts(now), c.Token, chunk)
@@ -303,7 +457,7 @@ WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(r.At), truncat
 			return err
 		}
 	}
-	for _, chunk := range chunks(out.Release, 1000) {
+	for chunk := range slices.Chunk(out.Release, 1000) {
 		res := tx.Exec(`UPDATE message_sync SET status = 'pending', claim_token = NULL, lease_until = NULL
 WHERE claim_token = ? AND status = 'processing' AND id IN ?`, c.Token, chunk)
 		if err := check("release", res, len(chunk)); err != nil {
@@ -565,18 +719,6 @@ func newToken() (string, error) {
 		return "", fmt.Errorf("make claim token: %w", err)
 	}
 	return hex.EncodeToString(b[:]), nil
-}
-
-func chunks(ids []int64, n int) [][]int64 {
-	var out [][]int64
-	for len(ids) > n {
-		out = append(out, ids[:n])
-		ids = ids[n:]
-	}
-	if len(ids) > 0 {
-		out = append(out, ids)
-	}
-	return out
 }
 
 func uniq(ids []int64) []int64 {

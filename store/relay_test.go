@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/syncd-dev/syncd/chat"
 	"github.com/syncd-dev/syncd/internal/testdb"
+	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
 
@@ -70,9 +73,10 @@ func TestClaimCommitSequences(t *testing.T) {
 			ids = append(ids, db.Insert(t, "conv-b", "hi"))
 		}
 		c := claim(t, db.Store, 4)
-		if len(c.Rows) != 4 || c.Rows[0].ID != ids[0] {
-			t.Fatalf("claimed %d rows starting at %v, want 4 from id %d", len(c.Rows), c.Rows, ids[0])
+		if len(c.Rows) != 4 {
+			t.Fatalf("claimed %d rows, want 4", len(c.Rows))
 		}
+		assertOldestFirst(t, db, c)
 		msgs, err := db.Store.Commit(ctx, c, relayAll(c))
 		if err != nil {
 			t.Fatalf("commit: %v", err)
@@ -109,6 +113,105 @@ func TestClaimCommitSequences(t *testing.T) {
 		}
 		if c3 := claim(t, db.Store, 100); len(c3.Rows) != 0 {
 			t.Fatalf("claimed %d rows after everything was sent", len(c3.Rows))
+		}
+	})
+}
+
+// assertOldestFirst checks that a claim holds, for each of its
+// conversations, that conversation's oldest unsent rows, in id order.
+func assertOldestFirst(t *testing.T, db *testdb.DB, c *store.Claim) {
+	t.Helper()
+	byConv := map[string][]int64{}
+	for _, r := range c.Rows {
+		byConv[r.ConversationKey] = append(byConv[r.ConversationKey], r.ID)
+	}
+	for key, got := range byConv {
+		rows, err := db.Raw.Query(`SELECT id FROM message_sync WHERE conversation_key = ? AND status IN ('pending', 'processing') ORDER BY id LIMIT ?`, key, len(got))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, id)
+		}
+		rows.Close()
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: claimed rows %v, want its oldest %v", key, got, want)
+		}
+	}
+}
+
+// Claims of a shard take turns over its buckets: a conversation with a
+// large backlog cannot keep the others waiting until it is drained, and a
+// row that commits late behind the turn is found when the turn comes back.
+func TestClaimsTakeTurnsOverBuckets(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		bucket := func(key string) int {
+			var b int
+			if err := db.Raw.QueryRow(`SELECT shard_bucket FROM message_sync WHERE conversation_key = ? LIMIT 1`, key).Scan(&b); err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		// Three conversations in three buckets.
+		var keys []string
+		used := map[int]bool{}
+		for i := 0; len(keys) < 3; i++ {
+			key := fmt.Sprintf("conv-%d", i)
+			db.Insert(t, key, "first")
+			if b := bucket(key); !used[b] {
+				used[b] = true
+				keys = append(keys, key)
+			} else if _, err := db.Raw.Exec(`DELETE FROM message_sync WHERE conversation_key = ?`, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.SortFunc(keys, func(a, b string) int { return bucket(a) - bucket(b) })
+		if _, err := db.Raw.Exec(`DELETE FROM message_sync`); err != nil {
+			t.Fatal(err)
+		}
+		// The backlog is older than the small conversations' rows, so a
+		// claim in id order would take 60 backlog rows first.
+		for i := 0; i < 60; i++ {
+			db.Insert(t, keys[0], fmt.Sprintf("backlog %d", i))
+		}
+		db.Insert(t, keys[1], "small")
+		db.Insert(t, keys[2], "small")
+		seen := map[string]int{}
+		for i := 0; i < 4; i++ {
+			c := claim(t, db.Store, 10)
+			assertOldestFirst(t, db, c)
+			for _, r := range c.Rows {
+				seen[r.ConversationKey]++
+			}
+			if _, err := db.Store.Commit(ctx, c, relayAll(c)); err != nil {
+				t.Fatal(err)
+			}
+			if i == 1 {
+				// Behind the turn now: the lowest bucket's conversation
+				// gets a row while later buckets are being claimed.
+				db.Insert(t, keys[0], "late")
+			}
+		}
+		if seen[keys[1]] != 1 || seen[keys[2]] != 1 {
+			t.Fatalf("after 4 claims of 10: rows per conversation %v; the small conversations waited behind the backlog", seen)
+		}
+		for c := claim(t, db.Store, 10); len(c.Rows) > 0; c = claim(t, db.Store, 10) {
+			if _, err := db.Store.Commit(ctx, c, relayAll(c)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var left int
+		if err := db.Raw.QueryRow(`SELECT COUNT(*) FROM message_sync WHERE status <> 'sent'`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 {
+			t.Fatalf("%d rows not sent after draining", left)
 		}
 	})
 }
@@ -309,7 +412,8 @@ func TestLeaseExpiredTakeBack(t *testing.T) {
 		if n, _ := db.Store.TakeBack(ctx, all, store.LeaseExpired); n != 0 {
 			t.Fatalf("took back %d rows whose lease runs", n)
 		}
-		if _, err := db.Raw.Exec(`UPDATE message_sync SET lease_until = ? WHERE id = ?`, "2000-01-01 00:00:00", id); err != nil {
+		// Time passes: the claim's lease runs out.
+		if _, err := db.Raw.Exec(`UPDATE message_sync_claims SET lease_until = ?`, "2000-01-01 00:00:00"); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := db.Store.TakeBack(ctx, all, store.LeaseExpired); err != nil || n != 1 {
@@ -337,6 +441,172 @@ func TestSettingIsGeneratedOnce(t *testing.T) {
 		}
 		if a != "secret-1" || b != a {
 			t.Fatalf("got %q then %q", a, b)
+		}
+	})
+}
+
+func TestDueShards(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		const count = 256 // more shards than one probe statement asks about
+		shardOf := func(id int64) int {
+			var bucket int
+			if err := db.Raw.QueryRow(`SELECT shard_bucket FROM message_sync WHERE id = ?`, id).Scan(&bucket); err != nil {
+				t.Fatal(err)
+			}
+			return bucket / (store.Buckets / count)
+		}
+		// Four rows in four different shards.
+		var ids []int64
+		used := map[int]bool{}
+		for i := 0; len(ids) < 4; i++ {
+			id := db.Insert(t, fmt.Sprintf("conv-%d", i), "x")
+			if s := shardOf(id); !used[s] {
+				used[s] = true
+				ids = append(ids, id)
+			} else if _, err := db.Raw.Exec(`DELETE FROM message_sync WHERE id = ?`, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		due, waiting, processing, sent := ids[0], ids[1], ids[2], ids[3]
+		for _, q := range []struct {
+			sql string
+			id  int64
+		}{
+			{`UPDATE message_sync SET next_attempt_at = '2999-01-01 00:00:00' WHERE id = ?`, waiting},
+			{`UPDATE message_sync SET status = 'sent' WHERE id = ?`, sent},
+		} {
+			if _, err := db.Raw.Exec(q.sql, q.id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A claim in flight, as a holder that died would leave it.
+		if c, err := db.Store.Claim(ctx, store.Shard{Index: shardOf(processing), Count: count}, "crashed", 10, time.Minute); err != nil || len(c.Rows) != 1 {
+			t.Fatalf("claim the processing row: %v", err)
+		}
+		everyShard := make([]store.Shard, count)
+		for i := range everyShard {
+			everyShard[i] = store.Shard{Index: i, Count: count}
+		}
+		probe := func() []int {
+			got, err := db.Store.DueShards(ctx, everyShard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var idx []int
+			for _, s := range got {
+				idx = append(idx, s.Index)
+			}
+			slices.Sort(idx)
+			return idx
+		}
+		want := []int{shardOf(due), shardOf(processing)}
+		slices.Sort(want)
+		if got := probe(); !slices.Equal(got, want) {
+			t.Fatalf("due shards %v, want %v (the due row's and the claimed row's)", got, want)
+		}
+
+		if _, err := db.Raw.Exec(`UPDATE message_sync SET next_attempt_at = '2000-01-01 00:00:00' WHERE id = ?`, waiting); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, shardOf(waiting))
+		slices.Sort(want)
+		if got := probe(); !slices.Equal(got, want) {
+			t.Fatalf("after the retry came due: due shards %v, want %v", got, want)
+		}
+
+		// Asked about some shards only, it answers about those only.
+		some, err := db.Store.DueShards(ctx, []store.Shard{{Index: shardOf(sent), Count: count}, {Index: shardOf(due), Count: count}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(some) != 1 || some[0].Index != shardOf(due) {
+			t.Fatalf("asked about the sent row's and the due row's shards, got %v", some)
+		}
+	})
+}
+
+func claimEntries(t *testing.T, db *testdb.DB) int {
+	t.Helper()
+	var n int
+	if err := db.Raw.QueryRow(`SELECT COUNT(*) FROM message_sync_claims`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A claim has an entry in message_sync_claims from its UPDATE until the
+// write-back of its last row or its take-back.
+func TestClaimEntryLifecycle(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		var ids []int64
+		for i := 0; i < 3; i++ {
+			ids = append(ids, db.Insert(t, fmt.Sprintf("conv-%d", i), "x"))
+		}
+		c := claim(t, db.Store, 10)
+		if n := claimEntries(t, db); n != 1 {
+			t.Fatalf("%d claim entries after a claim", n)
+		}
+		part := relayAll(c)
+		part.Relayed = part.Relayed[:1]
+		if _, err := db.Store.Commit(ctx, c, part); err != nil {
+			t.Fatal(err)
+		}
+		if n := claimEntries(t, db); n != 1 {
+			t.Fatalf("%d claim entries with 2 of 3 rows still claimed", n)
+		}
+		if _, err := db.Store.Commit(ctx, c, store.Outcome{
+			Failed: []store.Failed{{ID: ids[1], Reason: "bad"}}, Release: []int64{ids[2]},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n := claimEntries(t, db); n != 0 {
+			t.Fatalf("%d claim entries after every row was written back", n)
+		}
+
+		claim(t, db.Store, 10) // the released row, by a holder that dies
+		if n, err := db.Store.TakeBack(ctx, all, store.AllProcessing); err != nil || n != 1 {
+			t.Fatalf("take back: %d, %v", n, err)
+		}
+		if n := claimEntries(t, db); n != 0 {
+			t.Fatalf("%d claim entries after take-back", n)
+		}
+	})
+}
+
+// Rows an older syncd left processing, which has no claim entries, get one
+// when 0004_claims is applied, so they are still taken back.
+func TestClaimsMigrationRecordsClaimsInFlight(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		id := db.Insert(t, "conv", "x")
+		claim(t, db.Store, 10)
+		if _, err := db.Raw.Exec(`DELETE FROM message_sync_claims`); err != nil {
+			t.Fatal(err)
+		}
+		ms, err := schema.Migrations(db.Driver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var backfill string
+		for _, m := range ms {
+			if m.Name == "0004_claims" {
+				stmts := schema.Statements(m.SQL)
+				backfill = stmts[len(stmts)-1]
+			}
+		}
+		if !strings.HasPrefix(backfill, "INSERT INTO message_sync_claims") {
+			t.Fatalf("0004_claims does not end with its backfill: %q", backfill)
+		}
+		if _, err := db.Raw.Exec(backfill); err != nil {
+			t.Fatalf("backfill: %v", err)
+		}
+		if n, err := db.Store.TakeBack(ctx, all, store.AllProcessing); err != nil || n != 1 {
+			t.Fatalf("take back after the backfill: %d, %v", n, err)
+		}
+		if rs := rowStatus(t, db, id); rs.Status != "pending" {
+			t.Fatalf("row is %s after take-back", rs.Status)
 		}
 	})
 }

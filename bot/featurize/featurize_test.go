@@ -2,7 +2,12 @@ package featurize
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestNormalize(t *testing.T) {
@@ -131,9 +136,53 @@ func TestConfig(t *testing.T) {
 
 func BenchmarkTransform(b *testing.B) {
 	f, _ := New(Config{})
-	var v Vector
-	b.ReportAllocs()
-	for b.Loop() {
-		f.Transform("Hi, I ordered a blue jacket last week and it still hasn't arrived, where is it?", &v)
+	for _, tc := range []struct{ name, text string }{
+		{"80B", "Hi, I ordered a blue jacket last week and it still hasn't arrived, where is it?"},
+		// The relay benchmark's body (bench/scratch.go), 200 bytes.
+		{"200B", "#12345 Hello, I ordered a blue kettle last week and it has still not arrived; could you tell me where it is? Hello, I ordered a blue kettle last week and it has still not arrived; could you"},
+		{"zh", "你好，我上周订购的蓝色水壶还没有到，请问现在到哪里了？我想申请退款。"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var v Vector
+			b.ReportAllocs()
+			for b.Loop() {
+				f.Transform(tc.text, &v)
+			}
+		})
+	}
+}
+
+func TestRadixSortSortsLikeSlicesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, maxKey := range []uint32{1, 255, 256, 1<<15 - 1, 1<<16 - 1, 1<<24 + 5, 1<<31 - 1, 1<<32 - 1} {
+		for _, n := range []int{0, 1, 2, 3, 100, 1000} {
+			keys := make([]uint32, n)
+			for i := range keys {
+				keys[i] = uint32(r.Uint64N(uint64(maxKey) + 1))
+			}
+			want := slices.Sorted(slices.Values(keys))
+			radixSort(keys, make([]uint32, n), maxKey)
+			if !slices.Equal(keys, want) {
+				t.Fatalf("max %d, %d keys: radix sort differs from slices.Sort", maxKey, n)
+			}
+		}
+	}
+}
+
+// The ASCII fast path of Normalize agrees with the general one.
+func TestNormalizeASCIIMatchesGeneralPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "aZ 9?\t\n\v\f\r.,!'-_xYq "
+	general := func(s string) string {
+		return strings.Join(strings.Fields(strings.ToLower(norm.NFKC.String(s))), " ")
+	}
+	for range 2000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		if got, want := Normalize(string(b)), general(string(b)); got != want {
+			t.Fatalf("Normalize(%q) = %q, want %q", b, got, want)
+		}
 	}
 }

@@ -34,6 +34,9 @@ type Model struct {
 	// Meta is extra metadata written to the model file (training settings,
 	// data checksum); it is informational only.
 	Meta map[string]string
+	// FromOldFormat is set by UnmarshalONNX for a file whose graph is not
+	// the one MarshalONNX writes now (format 1, dense input).
+	FromOldFormat bool
 }
 
 // ErrInvalid marks a model whose shapes, labels or settings do not fit

@@ -11,11 +11,22 @@ import (
 	"github.com/syncd-dev/syncd/bot/onnxpb"
 )
 
-// Names in the ONNX graph. The bot binds InputName and OutputName when it
-// creates a session.
+// Names in the ONNX graph. The bot binds them when it creates a session.
+//
+// The input is the sparse feature vector of each text, padded to the
+// batch's longest with index 0 and value 0: a message sets a few hundred
+// of the Dims features, so gathering those rows of the first layer's
+// weights costs about nnz×Out multiply-adds per message, where a dense
+// [batch, Dims] input cost Dims×Out (2^15×15 ≈ 500,000) and a 32 MiB
+// input buffer per batch of 500.
 const (
-	InputName  = "features"      // float32 [batch, Dims]
-	OutputName = "probabilities" // float32 [batch, len(Labels)]
+	IndicesName = "indices"       // int64 [batch, nnz]: feature indices
+	ValuesName  = "values"        // float32 [batch, 1, nnz]: their values
+	OutputName  = "probabilities" // float32 [batch, len(Labels)]
+
+	// InputName is format 1's dense input, float32 [batch, Dims]. Models
+	// in that format still load: their weights are the same.
+	InputName = "features"
 )
 
 // Metadata keys. Format changes when the graph's contract does, so an old
@@ -24,7 +35,8 @@ const (
 	MetaFormat   = "syncd.format"
 	MetaLabels   = "syncd.labels"
 	MetaFeatures = "syncd.features"
-	formatV1     = "intent-classifier/1"
+	formatV1     = "intent-classifier/1" // dense input
+	formatV2     = "intent-classifier/2" // sparse input
 )
 
 // opset 17 has Gemm, Relu and Softmax over the last axis (since 13), and
@@ -34,8 +46,9 @@ const (
 	opset     = 17
 )
 
-// MarshalONNX encodes m as an ONNX model: Gemm (+ Relu + Gemm) + Softmax on
-// a dense float32 [N, Dims] input. The bytes depend only on m.
+// MarshalONNX encodes m as an ONNX model in format 2: the first layer on
+// the sparse input (Gather, MatMul, Flatten, Add), then Relu + Gemm for a
+// hidden layer, then Softmax. The bytes depend only on m.
 func (m *Model) MarshalONNX() ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -49,11 +62,14 @@ func (m *Model) MarshalONNX() ([]byte, error) {
 		return nil, fmt.Errorf("encode features: %w", err)
 	}
 	g := onnxpb.Graph{
-		Name:    "syncd_intent",
-		Inputs:  []onnxpb.ValueInfo{{Name: InputName, ElemType: onnxpb.Float, Shape: []onnxpb.Dim{{Param: "batch"}, {Value: int64(m.Features.Dims)}}}},
+		Name: "syncd_intent",
+		Inputs: []onnxpb.ValueInfo{
+			{Name: IndicesName, ElemType: onnxpb.Int64, Shape: []onnxpb.Dim{{Param: "batch"}, {Param: "nnz"}}},
+			{Name: ValuesName, ElemType: onnxpb.Float, Shape: []onnxpb.Dim{{Param: "batch"}, {Value: 1}, {Param: "nnz"}}},
+		},
 		Outputs: []onnxpb.ValueInfo{{Name: OutputName, ElemType: onnxpb.Float, Shape: []onnxpb.Dim{{Param: "batch"}, {Value: int64(len(m.Labels))}}}},
 	}
-	x := InputName
+	x := ""
 	for i, l := range m.Layers {
 		name := fmt.Sprintf("fc%d", i+1)
 		g.Initializers = append(g.Initializers,
@@ -63,7 +79,21 @@ func (m *Model) MarshalONNX() ([]byte, error) {
 		if i == len(m.Layers)-1 {
 			out = "logits"
 		}
-		g.Nodes = append(g.Nodes, onnxpb.Node{Name: name, OpType: "Gemm", Inputs: []string{x, name + ".weight", name + ".bias"}, Outputs: []string{out}})
+		if i == 0 {
+			// x·W for a sparse x: the rows of W the indices name
+			// [batch, nnz, Out], weighted by the values [batch, 1, nnz]
+			// and summed by one batched MatMul, then flattened to
+			// [batch, Out] and biased.
+			g.Nodes = append(g.Nodes,
+				onnxpb.Node{Name: name + ".gather", OpType: "Gather", Inputs: []string{name + ".weight", IndicesName}, Outputs: []string{name + ".rows"},
+					Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: 0}}},
+				onnxpb.Node{Name: name + ".matmul", OpType: "MatMul", Inputs: []string{ValuesName, name + ".rows"}, Outputs: []string{name + ".sum3"}},
+				onnxpb.Node{Name: name + ".flatten", OpType: "Flatten", Inputs: []string{name + ".sum3"}, Outputs: []string{name + ".sum"},
+					Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: 1}}},
+				onnxpb.Node{Name: name + ".add", OpType: "Add", Inputs: []string{name + ".sum", name + ".bias"}, Outputs: []string{out}})
+		} else {
+			g.Nodes = append(g.Nodes, onnxpb.Node{Name: name, OpType: "Gemm", Inputs: []string{x, name + ".weight", name + ".bias"}, Outputs: []string{out}})
+		}
 		x = out
 		if i < len(m.Layers)-1 {
 			g.Nodes = append(g.Nodes, onnxpb.Node{Name: name + ".relu", OpType: "Relu", Inputs: []string{x}, Outputs: []string{name + ".act"}})
@@ -74,7 +104,7 @@ func (m *Model) MarshalONNX() ([]byte, error) {
 		Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: -1}}})
 
 	meta := []onnxpb.KV{
-		{Key: MetaFormat, Value: formatV1},
+		{Key: MetaFormat, Value: formatV2},
 		{Key: MetaLabels, Value: string(labels)},
 		{Key: MetaFeatures, Value: string(features)},
 	}
@@ -93,17 +123,19 @@ func (m *Model) MarshalONNX() ([]byte, error) {
 	return pm.Marshal(), nil
 }
 
-// UnmarshalONNX reads a model that MarshalONNX wrote. Metadata keys with the
-// "syncd." prefix other than the three it interprets land in Meta.
+// UnmarshalONNX reads a model that MarshalONNX wrote, in format 2 or in
+// format 1 (dense input; same weights). Metadata keys with the "syncd."
+// prefix other than the three it interprets land in Meta.
 func UnmarshalONNX(b []byte) (*Model, error) {
 	pm, err := onnxpb.Unmarshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("decode onnx: %w", err)
 	}
-	if f, _ := pm.Meta(MetaFormat); f != formatV1 {
-		return nil, fmt.Errorf("%w: metadata %s is %q, want %q", ErrInvalid, MetaFormat, f, formatV1)
+	f, _ := pm.Meta(MetaFormat)
+	if f != formatV1 && f != formatV2 {
+		return nil, fmt.Errorf("%w: metadata %s is %q, want %q or %q", ErrInvalid, MetaFormat, f, formatV2, formatV1)
 	}
-	m := &Model{Meta: map[string]string{}}
+	m := &Model{Meta: map[string]string{}, FromOldFormat: f != formatV2}
 	for _, kv := range pm.Metadata {
 		switch kv.Key {
 		case MetaFormat:

@@ -12,16 +12,19 @@ type SessionOptions struct {
 	IntraOpThreads int
 }
 
-// Session is one loaded model with a single float32 input [N, In] and a
-// single float32 output [N, Out]. Run is safe for concurrent use; Close must
-// not race with Run (the bot's model bundle guarantees that).
+// Session is one loaded intent model: sparse rows in (int64 indices
+// [N, nnz] and float32 values [N, 1, nnz]), float32 [N, Out] out. Run is
+// safe for concurrent use; Close must not race with Run (the bot's model
+// bundle guarantees that).
 type Session struct {
-	s       *ort.DynamicAdvancedSession
-	in, out int
+	s   *ort.DynamicAdvancedSession
+	out int
 }
 
-// NewSession creates a session for model bytes. Init must have succeeded.
-func NewSession(model []byte, input, output string, in, out int, opt SessionOptions) (*Session, error) {
+// NewSession creates a session for model bytes whose inputs are named
+// indices and values and whose output, of out columns, is named output.
+// Init must have succeeded.
+func NewSession(model []byte, indices, values, output string, out int, opt SessionOptions) (*Session, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
@@ -37,31 +40,38 @@ func NewSession(model []byte, input, output string, in, out int, opt SessionOpti
 	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
 	}
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{input}, []string{output}, so)
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{indices, values}, []string{output}, so)
 	if err != nil {
 		return nil, fmt.Errorf("create onnx session: %w", err)
 	}
-	return &Session{s: s, in: in, out: out}, nil
+	return &Session{s: s, out: out}, nil
 }
 
-// Run computes the output for n rows of x (len n*In, row-major) into y (len
-// n*Out). Both slices must stay untouched until Run returns: ONNX Runtime
-// reads and writes them in place.
-func (s *Session) Run(x []float32, n int, y []float32) error {
-	if len(x) < n*s.in || len(y) < n*s.out {
-		return fmt.Errorf("run onnx session: %d inputs and %d outputs for %d rows of [%d]->[%d]", len(x), len(y), n, s.in, s.out)
+// Run computes the output for n rows of nnz (index, value) pairs each,
+// row-major, into y (len n*Out). Padding pairs are (0, 0). The slices
+// must stay untouched until Run returns: ONNX Runtime reads and writes
+// them in place.
+func (s *Session) Run(indices []int64, values []float32, n, nnz int, y []float32) error {
+	if n < 1 || nnz < 1 || len(indices) < n*nnz || len(values) < n*nnz || len(y) < n*s.out {
+		return fmt.Errorf("run onnx session: %d indices, %d values and %d outputs for %d rows of %d features -> [%d]",
+			len(indices), len(values), len(y), n, nnz, s.out)
 	}
-	xt, err := ort.NewTensor(ort.NewShape(int64(n), int64(s.in)), x)
+	it, err := ort.NewTensor(ort.NewShape(int64(n), int64(nnz)), indices[:n*nnz])
 	if err != nil {
-		return fmt.Errorf("input tensor: %w", err)
+		return fmt.Errorf("indices tensor: %w", err)
 	}
-	defer xt.Destroy()
-	yt, err := ort.NewTensor(ort.NewShape(int64(n), int64(s.out)), y)
+	defer it.Destroy()
+	vt, err := ort.NewTensor(ort.NewShape(int64(n), 1, int64(nnz)), values[:n*nnz])
+	if err != nil {
+		return fmt.Errorf("values tensor: %w", err)
+	}
+	defer vt.Destroy()
+	yt, err := ort.NewTensor(ort.NewShape(int64(n), int64(s.out)), y[:n*s.out])
 	if err != nil {
 		return fmt.Errorf("output tensor: %w", err)
 	}
 	defer yt.Destroy()
-	if err := s.s.Run([]ort.Value{xt}, []ort.Value{yt}); err != nil {
+	if err := s.s.Run([]ort.Value{it, vt}, []ort.Value{yt}); err != nil {
 		return fmt.Errorf("run onnx session: %w", err)
 	}
 	return nil

@@ -24,6 +24,7 @@ func benchCommand() *cli.Command {
 }
 
 func benchRelayCommand() *cli.Command {
+	def := config.Default().Poller // the daemon's own settings, so the defaults measure what users run
 	return &cli.Command{
 		Name:  "relay",
 		Usage: "relay a backlog with in-process syncd instances, then with a naive poller, in a scratch database",
@@ -37,16 +38,17 @@ func benchRelayCommand() *cli.Command {
 			&cli.StringFlag{Name: "redis", Value: bench.DefaultRedis, Usage: "Redis `address` for the shard locks"},
 			&cli.IntFlag{Name: "rows", Value: 100000, Usage: "backlog size"},
 			&cli.IntFlag{Name: "conversations", Value: 1000, Usage: "conversations the backlog is spread over"},
-			&cli.IntFlag{Name: "batch", Value: 500, Usage: "rows per claim"},
-			&cli.IntFlag{Name: "shards", Value: 16, Usage: "shard count (divides 1024)"},
+			&cli.IntFlag{Name: "batch", Value: def.BatchSize, Usage: "rows per claim"},
+			&cli.IntFlag{Name: "shards", Value: def.Shards, Usage: "shard count (divides 1024)"},
 			&cli.IntFlag{Name: "instances", Value: 3, Usage: "syncd instances"},
-			&cli.IntFlag{Name: "workers", Value: 4, Usage: "shards relayed at once per instance"},
+			&cli.IntFlag{Name: "workers", Value: def.Workers, Usage: "shards relayed at once per instance"},
 			&cli.IntFlag{Name: "body-bytes", Value: 200, Usage: "length of every message body"},
-			&cli.StringFlag{Name: "schedule", Value: "@every 50ms", Usage: "poller schedule"},
+			&cli.StringFlag{Name: "schedule", Value: def.Schedule, Usage: "poller schedule"},
 			&cli.IntFlag{Name: "naive-instances", Value: 2, Usage: "naive pollers run at once in the double-relay step; 0 skips it"},
 			&cli.IntFlag{Name: "naive-rows", Value: 5000, Usage: "backlog of the double-relay step"},
 			&cli.BoolFlag{Name: "syncd-only", Usage: "skip the naive poller runs (for profiling syncd)"},
 			&cli.BoolFlag{Name: "bot", Usage: "relay with the intent bot on (built-in model and answers; needs ONNX Runtime)"},
+			&cli.Float64Flag{Name: "bot-threshold", Usage: "with --bot, the auto-reply confidence (bot.threshold); 0 keeps the answers file's, 1 turns auto-replies off so only suggestions are written"},
 			&cli.DurationFlag{Name: "timeout", Value: bench.DefaultTimeout, Usage: "give up on a relay run after this long"},
 			&cli.BoolFlag{Name: "keep", Usage: "keep the scratch database"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the syncd run to `file`"},
@@ -90,7 +92,11 @@ func benchRelay(c *cli.Context) error {
 		}
 	}
 	if c.Bool("bot") {
-		svc, err := newBotService(c.Context, config.Bot{Enabled: true}, configs.BotAnswers, cfg.Logger)
+		th := c.Float64("bot-threshold")
+		if th < 0 || th > 1 {
+			return cli.Exit("invalid flag: --bot-threshold must be between 0 and 1", 2)
+		}
+		svc, err := newBotService(c.Context, config.Bot{Enabled: true, Threshold: th}, configs.BotAnswers, cfg.Logger)
 		if err != nil {
 			return cli.Exit(err.Error(), 1)
 		}

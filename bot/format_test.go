@@ -1,0 +1,104 @@
+package bot
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/syncd-dev/syncd/bot/nn"
+	"github.com/syncd-dev/syncd/bot/onnxpb"
+	"github.com/syncd-dev/syncd/bot/onnxrt"
+	"github.com/syncd-dev/syncd/bot/train"
+)
+
+// A model file in format 1 (a dense [batch, Dims] input and Gemm, as syncd
+// wrote models before format 2) still loads, and classifies exactly as the
+// same weights in format 2.
+func TestFormat1ModelStillLoads(t *testing.T) {
+	requireRuntime(t)
+	lib, _ := onnxrt.LibraryPath("")
+	if err := onnxrt.Init(lib); err != nil {
+		t.Fatal(err)
+	}
+	v2 := smallModel(t, 0, 5)
+	pm, err := onnxpb.Unmarshal(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := nn.UnmarshalONNX(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm.Graph.Inputs = []onnxpb.ValueInfo{{Name: nn.InputName, ElemType: onnxpb.Float,
+		Shape: []onnxpb.Dim{{Param: "batch"}, {Value: int64(m.Features.Dims)}}}}
+	pm.Graph.Nodes = []onnxpb.Node{
+		{Name: "fc1", OpType: "Gemm", Inputs: []string{nn.InputName, "fc1.weight", "fc1.bias"}, Outputs: []string{"logits"}},
+		{Name: "softmax", OpType: "Softmax", Inputs: []string{"logits"}, Outputs: []string{nn.OutputName},
+			Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: -1}}},
+	}
+	for i := range pm.Metadata {
+		if pm.Metadata[i].Key == nn.MetaFormat {
+			pm.Metadata[i].Value = "intent-classifier/1"
+		}
+	}
+	v1 := pm.Marshal()
+
+	ex, err := train.ReadCSVFile("model/train.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, e := range ex {
+		texts = append(texts, key(e.Text))
+	}
+	var results [2][]Result
+	for i, data := range [][]byte{v1, v2} {
+		c, err := newClassifier(data, "test", fileStamp{}, 0, onnxrt.SessionOptions{})
+		if err != nil {
+			t.Fatalf("load format %d: %v", i+1, err)
+		}
+		results[i], err = c.classify(texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.retire(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for j := range texts {
+		if results[0][j] != results[1][j] {
+			t.Fatalf("%q: format 1 gives %+v, format 2 %+v", texts[j], results[0][j], results[1][j])
+		}
+	}
+}
+
+// Batches reuse pooled buffers; a long batch followed by a short one must
+// classify the short one exactly as it would alone, with no features left
+// over from the long one.
+func TestPooledBuffersDoNotLeak(t *testing.T) {
+	s := newTestService(t, Options{CacheSize: -1})
+	long := strings.Repeat("I want a refund for my order, the parcel never arrived and nobody answers. ", 20)
+	short := []string{"hi", "where is my order", "我要退款", "thanks"}
+	alone := make([]Result, len(short))
+	for i, text := range short {
+		r, err := s.Classify(context.Background(), []string{text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone[i] = r[0]
+	}
+	for range 3 {
+		if _, err := s.Classify(context.Background(), []string{long, long + " again", long + " and again"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Classify(context.Background(), short)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range short {
+			if got[i] != alone[i] {
+				t.Fatalf("%q after a long batch: %+v, alone %+v", short[i], got[i], alone[i])
+			}
+		}
+	}
+}
