@@ -12,7 +12,24 @@ import (
 type Stats struct {
 	ByStatus      map[string]int64 `json:"by_status"`
 	OldestPending time.Time        `json:"oldest_pending,omitempty"` // zero when nothing is pending
+	Claims        []ClaimInFlight  `json:"claims"`                   // oldest first, at most maxClaimsListed
 }
+
+// ClaimInFlight is a claimed batch whose rows are not all written back: a
+// batch being relayed, or one whose holder died and that the shard's next
+// holder (or its lease) will take back.
+type ClaimInFlight struct {
+	Token      string    `json:"token"`
+	ClaimedBy  string    `json:"claimed_by"`
+	BucketLo   int       `json:"bucket_lo"`
+	BucketHi   int       `json:"bucket_hi"` // exclusive
+	LeaseUntil time.Time `json:"lease_until"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// maxClaimsListed bounds Stats.Claims; live claims are at most
+// instances × workers, so more means claims are being abandoned.
+const maxClaimsListed = 100
 
 // Statuses lists message_sync.status values in lifecycle order.
 var Statuses = []string{"pending", "processing", "sent", "failed"}
@@ -20,7 +37,7 @@ var Statuses = []string{"pending", "processing", "sent", "failed"}
 // Stats counts rows by status. Counting 'sent' walks the whole history, so
 // callers that run often (metrics) pass withSent=false.
 func (s *Store) Stats(ctx context.Context, withSent bool) (Stats, error) {
-	st := Stats{ByStatus: map[string]int64{}}
+	st := Stats{ByStatus: map[string]int64{}, Claims: []ClaimInFlight{}}
 	want := []string{"pending", "processing", "failed"}
 	if withSent {
 		want = Statuses
@@ -47,6 +64,24 @@ func (s *Store) Stats(ctx context.Context, withSent bool) (Stats, error) {
 			return st, fmt.Errorf("find oldest pending row: %w", err)
 		}
 		st.OldestPending = oldest.Time
+	}
+	rows, err := s.sqlDB.QueryContext(ctx, `SELECT claim_token, claimed_by, bucket_lo, bucket_hi, lease_until, created_at
+FROM message_sync_claims ORDER BY created_at LIMIT ?`, maxClaimsListed)
+	if err != nil {
+		return st, fmt.Errorf("list claims in flight: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c ClaimInFlight
+		var lease, created dbTime
+		if err := rows.Scan(&c.Token, &c.ClaimedBy, &c.BucketLo, &c.BucketHi, &lease, &created); err != nil {
+			return st, fmt.Errorf("list claims in flight: %w", err)
+		}
+		c.LeaseUntil, c.CreatedAt = lease.Time, created.Time
+		st.Claims = append(st.Claims, c)
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("list claims in flight: %w", err)
 	}
 	return st, nil
 }

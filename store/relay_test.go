@@ -544,9 +544,20 @@ func TestClaimEntryLifecycle(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			ids = append(ids, db.Insert(t, fmt.Sprintf("conv-%d", i), "x"))
 		}
+		before := time.Now().Add(-time.Second)
 		c := claim(t, db.Store, 10)
 		if n := claimEntries(t, db); n != 1 {
 			t.Fatalf("%d claim entries after a claim", n)
+		}
+		// Operators see it in `syncd status`.
+		st, err := db.Store.Stats(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Claims) != 1 || st.Claims[0].Token != c.Token || st.Claims[0].ClaimedBy != "test" ||
+			st.Claims[0].BucketLo != 0 || st.Claims[0].BucketHi != store.Buckets ||
+			st.Claims[0].CreatedAt.Before(before) || !st.Claims[0].LeaseUntil.After(time.Now()) {
+			t.Fatalf("claims in flight: %+v", st.Claims)
 		}
 		part := relayAll(c)
 		part.Relayed = part.Relayed[:1]

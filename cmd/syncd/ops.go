@@ -17,7 +17,7 @@ import (
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
-		Usage: "show rows by status, the oldest pending row's age and who holds each shard",
+		Usage: "show rows by status, the oldest pending row's age, the claims in flight and who holds each shard",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
 		Action: func(c *cli.Context) error {
 			cfg, _, err := loadConfig(c)
@@ -60,7 +60,7 @@ func statusCommand() *cli.Command {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{
-					"rows": stats.ByStatus, "oldest_pending_age_seconds": oldestAge, "shards": holders,
+					"rows": stats.ByStatus, "oldest_pending_age_seconds": oldestAge, "shards": holders, "claims": stats.Claims,
 					"locks": map[bool]string{true: "redis", false: "in-process"}[locker.Distributed()],
 				})
 			}
@@ -74,6 +74,17 @@ func statusCommand() *cli.Command {
 				fmt.Fprintln(c.App.Writer, "oldest pending: none")
 			} else {
 				fmt.Fprintf(c.App.Writer, "oldest pending: %s ago\n", time.Duration(oldestAge*float64(time.Second)).Round(time.Millisecond))
+			}
+			if len(stats.Claims) == 0 {
+				fmt.Fprintln(c.App.Writer, "claims in flight: none")
+			} else {
+				w = tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "CLAIMED BY\tBUCKETS\tAGE\tLEASE LEFT")
+				for _, cl := range stats.Claims {
+					fmt.Fprintf(w, "%s\t%d-%d\t%s\t%s\n", cl.ClaimedBy, cl.BucketLo, cl.BucketHi-1,
+						time.Since(cl.CreatedAt).Round(time.Millisecond), time.Until(cl.LeaseUntil).Round(time.Millisecond))
+				}
+				w.Flush()
 			}
 			if !locker.Distributed() {
 				fmt.Fprintln(c.App.Writer, "shard locks: in-process (no redis.addr): each instance holds its own")
