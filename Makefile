@@ -24,7 +24,7 @@ onnxruntime:
 
 # Rebuilds the default intent model reproducibly (same data, same bytes).
 model:
-	$(GO) run ./cmd/syncd bot train --data bot/model/train.csv --out bot/model/default.onnx --seed 1
+	$(GO) run ./cmd/syncd bot train --data bot/model/train.csv --out bot/model/default.onnx --seed 1 --char-min 3
 
 bench:
 	SYNCD_ONNXRUNTIME_LIB="$$(scripts/onnxruntime.sh)" $(GO) test -run '^$$' -bench . -benchtime 1x ./...
