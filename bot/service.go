@@ -130,6 +130,20 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 	return out, nil
 }
 
+// Suggestion is what agents see beside a customer message the bot labelled
+// intent with confidence and did not answer itself: the intent's reply in
+// the answers now in force, or "" when it has none or would have sent it.
+// The console asks for it when it reads history, rather than the relay
+// storing the reply's text in every history row.
+func (s *Service) Suggestion(intent string, confidence float64) string {
+	ans := s.answers.Load()
+	a := ans.Intents[intent]
+	if a.Reply == "" || (a.AutoReply && confidence >= s.threshold(ans)) {
+		return ""
+	}
+	return a.Reply
+}
+
 // Classify returns the intent and confidence for each text.
 func (s *Service) Classify(ctx context.Context, texts []string) ([]Result, error) {
 	keys := make([]string, len(texts))

@@ -196,3 +196,30 @@ func TestKeyTruncatesOnARuneBoundary(t *testing.T) {
 		t.Errorf("key = %q", got)
 	}
 }
+
+// Suggestion is what Assess would have put beside a message: the reply,
+// unless the intent auto-replies and the bot was sure enough to send it.
+func TestSuggestionFollowsAnswersAndThreshold(t *testing.T) {
+	t.Parallel()
+	s := newTestService(t, Options{})
+	ans := s.Answers()
+	shipping, refund := ans.Intents["shipping"], ans.Intents["refund"]
+	if !shipping.AutoReply || refund.AutoReply || shipping.Reply == "" || refund.Reply == "" {
+		t.Fatalf("configs/bot.yaml changed: shipping %+v, refund %+v", shipping, refund)
+	}
+	th := s.Threshold()
+	for _, tc := range []struct {
+		intent     string
+		confidence float64
+		want       string
+	}{
+		{"shipping", th, ""},                 // answered by the bot itself
+		{"shipping", th / 2, shipping.Reply}, // not sure enough: the agent decides
+		{"refund", 0.99, refund.Reply},       // never answered automatically
+		{"no_such_intent", 0.99, ""},         // nothing to suggest
+	} {
+		if got := s.Suggestion(tc.intent, tc.confidence); got != tc.want {
+			t.Errorf("Suggestion(%q, %v) = %q, want %q", tc.intent, tc.confidence, got, tc.want)
+		}
+	}
+}

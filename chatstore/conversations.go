@@ -40,7 +40,7 @@ func (s *Store) Conversations(ctx context.Context, q chatcore.ConversationQuery)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
-	return scanConversations(rows)
+	return s.scanConversations(rows)
 }
 
 // Conversation returns one conversation as username sees it.
@@ -50,7 +50,7 @@ func (s *Store) Conversation(ctx context.Context, key, username string) (chatcor
 	if err != nil {
 		return chatcore.Conversation{}, fmt.Errorf("load conversation %s: %w", key, err)
 	}
-	cs, err := scanConversations(rows)
+	cs, err := s.scanConversations(rows)
 	if err != nil {
 		return chatcore.Conversation{}, err
 	}

@@ -30,7 +30,7 @@ func (s *Store) Messages(ctx context.Context, q chatcore.MessageQuery) ([]chatco
 	if err != nil {
 		return nil, fmt.Errorf("list messages of %s: %w", q.ConversationKey, err)
 	}
-	msgs, err := scanMessages(rows)
+	msgs, err := s.scanMessages(rows)
 	if err != nil {
 		return nil, err
 	}

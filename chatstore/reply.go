@@ -123,7 +123,7 @@ func (s *Store) messageByClientID(db *gorm.DB, key, clientID string) (*chatcore.
 	if err != nil {
 		return nil, fmt.Errorf("find reply by client_id: %w", err)
 	}
-	msgs, err := scanMessages(rows)
+	msgs, err := s.scanMessages(rows)
 	if err != nil || len(msgs) == 0 {
 		return nil, err
 	}

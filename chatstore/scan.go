@@ -71,7 +71,9 @@ func (m *messageScan) dest() []any {
 		&m.payload, &m.sourceID, &m.intent, &m.confidence, &m.suggestion, &m.createdAt, &m.clientID}
 }
 
-func (m *messageScan) message() *chatcore.Message {
+// message builds the message; suggest, when set, supplies the bot's
+// suggestion for a classified customer message that has none stored.
+func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Message {
 	if !m.id.Valid {
 		return nil
 	}
@@ -82,6 +84,9 @@ func (m *messageScan) message() *chatcore.Message {
 		Intent: m.intent.String, Confidence: m.confidence.Float64, Suggestion: m.suggestion.String,
 		CreatedAt: m.createdAt.Time,
 	}}
+	if out.Suggestion == "" && suggest != nil && out.SenderType == chat.SenderCustomer && out.Intent != "" {
+		out.Suggestion = suggest(out.Intent, out.Confidence)
+	}
 	if p := m.payload.String; m.payload.Valid && p != "" {
 		if json.Valid([]byte(p)) {
 			out.Payload = json.RawMessage(p)
@@ -110,7 +115,7 @@ LEFT JOIN console_reads r ON r.conversation_key = c.conversation_key AND r.usern
 LEFT JOIN chat_messages m ON m.conversation_key = c.conversation_key AND m.seq = c.last_seq`
 }
 
-func scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) {
+func (s *Store) scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) {
 	defer rows.Close()
 	var out []chatcore.Conversation
 	for rows.Next() {
@@ -128,7 +133,7 @@ func scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) {
 		cv.State = chatcore.State(state.String)
 		cv.Assignee = assignee.String
 		cv.LastMessageAt, cv.WaitingSince, cv.UpdatedAt = lastAt.Time, waiting.Time, upd.Time
-		cv.LastMessage = m.message()
+		cv.LastMessage = m.message(s.suggest)
 		out = append(out, cv.ForAgent(readSeq))
 	}
 	if err := rows.Err(); err != nil {
@@ -137,7 +142,7 @@ func scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) {
 	return out, nil
 }
 
-func scanMessages(rows *sql.Rows) ([]chatcore.Message, error) {
+func (s *Store) scanMessages(rows *sql.Rows) ([]chatcore.Message, error) {
 	defer rows.Close()
 	var out []chatcore.Message
 	for rows.Next() {
@@ -145,7 +150,7 @@ func scanMessages(rows *sql.Rows) ([]chatcore.Message, error) {
 		if err := rows.Scan(m.dest()...); err != nil {
 			return nil, fmt.Errorf("scan message: %w", err)
 		}
-		out = append(out, *m.message())
+		out = append(out, *m.message(s.suggest))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read messages: %w", err)

@@ -18,8 +18,16 @@ var _ chatcore.Store = (*Store)(nil)
 
 // Store implements chatcore.Store on a gorm database.
 type Store struct {
-	db     *gorm.DB
-	sqlite bool
+	db      *gorm.DB
+	sqlite  bool
+	suggest func(intent string, confidence float64) string
+}
+
+// SetSuggester gives the store the bot's suggestion for a classified
+// customer message (the relay stores the intent, not the reply's text).
+// Call it before the store is used; nil leaves stored suggestions only.
+func (s *Store) SetSuggester(suggest func(intent string, confidence float64) string) {
+	s.suggest = suggest
 }
 
 // New returns a Store on db, whose dialect must be mysql (also MariaDB) or

@@ -416,3 +416,46 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// History holds the bot's intent, not its suggestion's text; the store asks
+// the suggester when it reads a classified customer message, and keeps a
+// suggestion stored by an older syncd.
+func TestSuggestionsComeFromTheSuggester(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, b bundle) {
+		msgs := chatstoretest.Relay(t, b.db, "k", "where is my refund", "hello", "old row")
+		for _, q := range []struct {
+			sql string
+			id  int64
+		}{
+			{`UPDATE chat_messages SET intent = 'refund', confidence = 0.4 WHERE id = ?`, msgs[0].ID},
+			{`UPDATE chat_messages SET intent = 'refund', confidence = 0.4, suggestion = 'stored text' WHERE id = ?`, msgs[2].ID},
+		} {
+			if err := b.db.Exec(q.sql, q.id).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var asked []string
+		b.store.SetSuggester(func(intent string, confidence float64) string {
+			asked = append(asked, fmt.Sprintf("%s@%.1f", intent, confidence))
+			return "Refunds take 5 days."
+		})
+		got, err := b.store.Messages(b.ctx, chatcore.MessageQuery{ConversationKey: "k", Limit: 10})
+		must(t, err)
+		if len(got) != 3 || got[0].Suggestion != "Refunds take 5 days." || got[1].Suggestion != "" || got[2].Suggestion != "stored text" {
+			t.Fatalf("suggestions %q, %q, %q; want the suggester's, none, the stored one",
+				got[0].Suggestion, got[1].Suggestion, got[2].Suggestion)
+		}
+		if fmt.Sprint(asked) != "[refund@0.4]" {
+			t.Fatalf("suggester asked %v, want once for the classified message without a stored suggestion", asked)
+		}
+		// The conversation list shows the last message the same way.
+		if err := b.db.Exec(`UPDATE chat_messages SET suggestion = NULL WHERE id = ?`, msgs[2].ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		convs, err := b.store.Conversations(b.ctx, chatcore.ConversationQuery{Username: "alice", Tab: chatcore.TabAll, Limit: 10})
+		must(t, err)
+		if len(convs) != 1 || convs[0].LastMessage == nil || convs[0].LastMessage.Suggestion != "Refunds take 5 days." {
+			t.Fatalf("conversation list: %+v", convs)
+		}
+	})
+}

@@ -31,7 +31,7 @@ ORDER BY c.updated_at, c.id LIMIT ?`, at, at, after.ID, limit).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("read changed conversations: %w", err)
 	}
-	return scanConversations(rows)
+	return s.scanConversations(rows)
 }
 
 // ReadMarkers returns the read_seq of the given agents in the given

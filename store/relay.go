@@ -632,6 +632,10 @@ func sourceTable(m chat.Message) string {
 // maxInsertBytes keeps a multi-row INSERT well under max_allowed_packet.
 const maxInsertBytes = 4 << 20
 
+// insertMessages writes history rows. A bot suggestion is not stored (the
+// column stays NULL): it is the reply of the stored intent, which the
+// console looks up when it reads the message; writing its text into every
+// row cost the relay about 5 % (docs/benchmarks-bot.md).
 func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 	const cols = 13
 	flush := func(batch []chat.Message) error {
@@ -649,7 +653,7 @@ func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 				payload = string(m.Payload)
 			}
 			args = append(args, m.ConversationKey, m.Seq, string(m.SenderType), nullString(m.SenderName), m.Kind, m.Body,
-				payload, sourceTable(m), m.SourceID, nullString(m.Intent), conf, nullString(m.Suggestion), s.ts(m.CreatedAt))
+				payload, sourceTable(m), m.SourceID, nullString(m.Intent), conf, nil, s.ts(m.CreatedAt))
 		}
 		q := `INSERT INTO chat_messages (conversation_key, seq, sender_type, sender_name, kind, body, payload,
  source_table, source_id, intent, confidence, suggestion, created_at) VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(batch))
@@ -660,7 +664,7 @@ func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 	}
 	start, size := 0, 0
 	for i, m := range msgs {
-		n := len(m.Body) + len(m.Payload) + len(m.Suggestion) + 256
+		n := len(m.Body) + len(m.Payload) + 256
 		if i > start && size+n > maxInsertBytes {
 			if err := flush(msgs[start:i]); err != nil {
 				return err

@@ -621,3 +621,30 @@ func TestClaimsMigrationRecordsClaimsInFlight(t *testing.T) {
 		}
 	})
 }
+
+// The relay stores the bot's intent and confidence but not the suggestion's
+// text; the console looks the suggestion up from the intent.
+func TestSuggestionTextIsNotStored(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		id := db.Insert(t, "conv", "refund please")
+		c := claim(t, db.Store, 10)
+		out := relayAll(c)
+		out.Relayed[0].Message.Intent, out.Relayed[0].Message.Confidence = "refund", 0.4
+		out.Relayed[0].Message.Suggestion = "Refunds take 5 days."
+		msgs, err := db.Store.Commit(context.Background(), c, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 1 || msgs[0].Suggestion != "Refunds take 5 days." {
+			t.Fatalf("committed messages %+v: the live push should still carry the suggestion", msgs)
+		}
+		var intent string
+		var suggestion *string
+		if err := db.Raw.QueryRow(`SELECT intent, suggestion FROM chat_messages WHERE source_id = ?`, id).Scan(&intent, &suggestion); err != nil {
+			t.Fatal(err)
+		}
+		if intent != "refund" || suggestion != nil {
+			t.Fatalf("stored intent %q, suggestion %v; want the intent and no suggestion text", intent, suggestion)
+		}
+	})
+}

@@ -258,3 +258,6 @@ func newBotService(ctx context.Context, cfg config.Bot, answers []byte, log *slo
 	}
 	return svc, nil
 }
+
+// The console asks the bot for suggestions (wire.go, startConsole).
+var _ interface{ Suggestion(string, float64) string } = (*bot.Service)(nil)

@@ -132,7 +132,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		return cli.Exit(err.Error(), 2)
 	}
 	defer closeBot()
-	publisher, handler, closeConsole, err := startConsole(bg, cfg, s, rc, instance, log, &wg)
+	publisher, handler, closeConsole, err := startConsole(bg, cfg, s, rc, instance, bot, log, &wg)
 	if err != nil {
 		shutdownHTTP(srv, log)
 		return cli.Exit(err.Error(), 1)

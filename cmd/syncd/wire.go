@@ -56,7 +56,7 @@ func startBot(ctx context.Context, cfg config.Config, log *slog.Logger, wg *sync
 // instances (Redis pub/sub, or in-process without Redis), and the console's
 // HTTP API. The returned func stops it and waits.
 func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *redis.Client, instance string,
-	log *slog.Logger, wg *sync.WaitGroup) (bridge.Publisher, http.Handler, func(), error) {
+	b bridge.Bot, log *slog.Logger, wg *sync.WaitGroup) (bridge.Publisher, http.Handler, func(), error) {
 	secret := cfg.Console.SessionSecret
 	if secret == "" {
 		var err error
@@ -74,6 +74,11 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 	cs, err := chatstore.New(st.Gorm())
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open console store: %w", err)
+	}
+	// History stores the bot's intent, not its suggestion's text; the
+	// console gets the suggestion from the bot when it reads a message.
+	if sg, ok := b.(interface{ Suggestion(string, float64) string }); ok {
+		cs.SetSuggester(sg.Suggestion)
 	}
 	core, err := chatcore.New(chatcore.Options{
 		Store:          cs,
