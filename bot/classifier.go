@@ -107,7 +107,7 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 	out := make([]Result, len(texts))
 	var miss []int
 	for i, t := range texts {
-		if c.cache != nil {
+		if c.cache != nil && len(t) <= maxCachedBytes {
 			if r, ok := c.cache.Get(t); ok {
 				out[i] = r
 				continue
@@ -132,12 +132,18 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 	for r, i := range miss {
 		best, p := nn.Argmax(y[r*classes : (r+1)*classes])
 		out[i] = Result{Intent: c.model.Labels[best], Confidence: float64(p)}
-		if c.cache != nil {
+		if c.cache != nil && len(texts[i]) <= maxCachedBytes {
 			c.cache.Add(texts[i], out[i])
 		}
 	}
 	return out, nil
 }
+
+// maxCachedBytes is the longest normalised text the answer cache keeps.
+// The messages customers repeat word for word are short ("hi", "thanks",
+// "where is my order?"); a long one almost never comes again, and caching
+// it only churns the cache and the garbage collector.
+const maxCachedBytes = 128
 
 // rowsPerWorker is the least work worth a goroutine: featurising a message
 // takes ~10µs, starting a goroutine ~1µs.

@@ -223,3 +223,21 @@ func TestSuggestionFollowsAnswersAndThreshold(t *testing.T) {
 		}
 	}
 }
+
+// Long texts are classified but not cached: they rarely come again.
+func TestCacheKeepsOnlyShortTexts(t *testing.T) {
+	t.Parallel()
+	s := newTestService(t, Options{})
+	ctx := context.Background()
+	long := strings.Repeat("my parcel has not arrived yet ", 5) // 150 bytes
+	for range 2 {
+		if _, err := s.Classify(ctx, []string{long, "thanks"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _ := s.acquire()
+	defer c.release()
+	if n := c.cache.Len(); n != 1 || !c.cache.Contains("thanks") {
+		t.Fatalf("cache holds %d entries (%v), want only the short text", n, c.cache.Keys())
+	}
+}
