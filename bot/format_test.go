@@ -2,18 +2,22 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/syncd-dev/syncd/bot/featurize"
 	"github.com/syncd-dev/syncd/bot/nn"
 	"github.com/syncd-dev/syncd/bot/onnxpb"
 	"github.com/syncd-dev/syncd/bot/onnxrt"
 	"github.com/syncd-dev/syncd/bot/train"
 )
 
-// A model file in format 1 (a dense [batch, Dims] input and Gemm, as syncd
-// wrote models before format 2) still loads, and classifies exactly as the
-// same weights in format 2.
+// A model file in format 1 (a dense float32 [batch, Dims] input named
+// "features" and Gemm, as syncd wrote models before format 2) still loads:
+// its weights are read and re-encoded as format 2, so it classifies exactly
+// as the same weights written in format 2. (That ONNX Runtime computes what
+// the weights say is TestONNXRuntimeMatchesGoForward's job.)
 func TestFormat1ModelStillLoads(t *testing.T) {
 	requireRuntime(t)
 	lib, _ := onnxrt.LibraryPath("")
@@ -29,10 +33,10 @@ func TestFormat1ModelStillLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm.Graph.Inputs = []onnxpb.ValueInfo{{Name: nn.InputName, ElemType: onnxpb.Float,
+	pm.Graph.Inputs = []onnxpb.ValueInfo{{Name: "features", ElemType: onnxpb.Float,
 		Shape: []onnxpb.Dim{{Param: "batch"}, {Value: int64(m.Features.Dims)}}}}
 	pm.Graph.Nodes = []onnxpb.Node{
-		{Name: "fc1", OpType: "Gemm", Inputs: []string{nn.InputName, "fc1.weight", "fc1.bias"}, Outputs: []string{"logits"}},
+		{Name: "fc1", OpType: "Gemm", Inputs: []string{"features", "fc1.weight", "fc1.bias"}, Outputs: []string{"logits"}},
 		{Name: "softmax", OpType: "Softmax", Inputs: []string{"logits"}, Outputs: []string{nn.OutputName},
 			Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: -1}}},
 	}
@@ -100,5 +104,23 @@ func TestPooledBuffersDoNotLeak(t *testing.T) {
 				t.Fatalf("%q after a long batch: %+v, alone %+v", short[i], got[i], alone[i])
 			}
 		}
+	}
+}
+
+// sparseBatch reuses the buffers it is given: rows shorter than the
+// longest are padded with (0, 0) whatever the buffers held before.
+func TestSparseBatchPadsReusedBuffers(t *testing.T) {
+	dirtyIdx := []int64{7, 7, 7, 7, 7, 7, 7, 7}
+	dirtyVal := []float32{9, 9, 9, 9, 9, 9, 9, 9}
+	vecs := []featurize.Vector{
+		{Index: []int32{1, 4, 5}, Value: []float32{0.5, 0.25, 0.25}},
+		{Index: []int32{2}, Value: []float32{1}},
+	}
+	idx, val, nnz := sparseBatch(vecs, dirtyIdx, dirtyVal)
+	if nnz != 3 || !slices.Equal(idx, []int64{1, 4, 5, 2, 0, 0}) || !slices.Equal(val, []float32{0.5, 0.25, 0.25, 1, 0, 0}) {
+		t.Fatalf("nnz %d, indices %v, values %v", nnz, idx, val)
+	}
+	if &idx[0] != &dirtyIdx[0] || &val[0] != &dirtyVal[0] {
+		t.Error("sparseBatch allocated although the buffers were large enough")
 	}
 }

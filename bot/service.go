@@ -144,13 +144,30 @@ func (s *Service) Suggestion(intent string, confidence float64) string {
 	return a.Reply
 }
 
-// Classify returns the intent and confidence for each text.
+// Classify returns the intent and confidence for each text; a text with
+// nothing to classify (empty or only spaces) gets the zero Result, as in
+// Assess.
 func (s *Service) Classify(ctx context.Context, texts []string) ([]Result, error) {
-	keys := make([]string, len(texts))
+	out := make([]Result, len(texts))
+	var keys []string
+	var pos []int
 	for i, t := range texts {
-		keys[i] = key(t)
+		if k := key(t); k != "" {
+			keys = append(keys, k)
+			pos = append(pos, i)
+		}
 	}
-	return s.classify(ctx, keys)
+	if len(keys) == 0 {
+		return out, nil
+	}
+	res, err := s.classify(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range pos {
+		out[i] = res[k]
+	}
+	return out, nil
 }
 
 // Answers returns the answers in force.

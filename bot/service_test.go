@@ -241,3 +241,16 @@ func TestCacheKeepsOnlyShortTexts(t *testing.T) {
 		t.Fatalf("cache holds %d entries (%v), want only the short text", n, c.cache.Keys())
 	}
 }
+
+// Text with nothing in it is not classified, as in Assess.
+func TestClassifyLeavesEmptyTextAlone(t *testing.T) {
+	t.Parallel()
+	s := newTestService(t, Options{})
+	got, err := s.Classify(context.Background(), []string{"   ", "where is my order", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != (Result{}) || got[2] != (Result{}) || got[1].Intent == "" {
+		t.Fatalf("got %+v; want zero results for the empty texts and an intent for the other", got)
+	}
+}

@@ -101,11 +101,12 @@ func (s *sweeper) runOnce(ctx context.Context) error {
 		return s.c.checkSessions(ctx)
 	}
 	changed, err := s.changed(ctx)
-	if err != nil {
-		return err
+	if err == nil {
+		s.c.deliverConversations(ctx, changed, "")
 	}
-	s.c.deliverConversations(ctx, changed, "")
-	return s.c.checkSessions(ctx)
+	// Sessions are checked even when the window could not be read: a
+	// disabled agent must not keep a socket because one query failed.
+	return errors.Join(err, s.c.checkSessions(ctx))
 }
 
 // changed reads the window and returns what moved since it was last seen.

@@ -4,51 +4,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/syncd-dev/syncd/chat"
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/internal/dbtime"
 )
 
-// dbTime scans a time as either driver gives it: time.Time (MySQL with
-// parseTime, SQLite DATETIME columns) or text (SQLite expressions, MySQL
-// without parseTime). NULL leaves it zero.
-type dbTime struct{ time.Time }
-
-var timeLayouts = []string{
-	"2006-01-02 15:04:05.999999999-07:00",
-	"2006-01-02T15:04:05.999999999-07:00",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999Z",
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05",
-}
-
-func (t *dbTime) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
-		t.Time = time.Time{}
-		return nil
-	case time.Time:
-		t.Time = x.UTC()
-		return nil
-	case []byte:
-		return t.parse(string(x))
-	case string:
-		return t.parse(x)
-	}
-	return fmt.Errorf("scan time: unexpected %T", v)
-}
-
-func (t *dbTime) parse(s string) error {
-	for _, l := range timeLayouts {
-		if p, err := time.ParseInLocation(l, s, time.UTC); err == nil {
-			t.Time = p.UTC()
-			return nil
-		}
-	}
-	return fmt.Errorf("scan time: cannot parse %q", s)
-}
+type dbTime = dbtime.Time
 
 // messageCols are the chat_messages columns scanMessage reads, for the
 // alias m.
@@ -72,7 +34,8 @@ func (m *messageScan) dest() []any {
 }
 
 // message builds the message; suggest, when set, supplies the bot's
-// suggestion for a classified customer message that has none stored.
+// suggestion for a classified customer message whose suggestion the relay
+// left to be looked up.
 func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Message {
 	if !m.id.Valid {
 		return nil
@@ -84,7 +47,9 @@ func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Me
 		Intent: m.intent.String, Confidence: m.confidence.Float64, Suggestion: m.suggestion.String,
 		CreatedAt: m.createdAt.Time,
 	}}
-	if out.Suggestion == "" && suggest != nil && out.SenderType == chat.SenderCustomer && out.Intent != "" {
+	// NULL means the relay left the suggestion to be looked up (see
+	// store.suggestionColumn); "" that there was none.
+	if !m.suggestion.Valid && suggest != nil && out.SenderType == chat.SenderCustomer && out.Intent != "" {
 		out.Suggestion = suggest(out.Intent, out.Confidence)
 	}
 	if p := m.payload.String; m.payload.Valid && p != "" {

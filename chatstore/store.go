@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/internal/dbtime"
 )
 
 var _ chatcore.Store = (*Store)(nil)
@@ -43,17 +44,8 @@ func New(db *gorm.DB) (*Store, error) {
 	}
 }
 
-// sqliteTime is how times are written to SQLite: UTC text that sorts like
-// the defaults of 0001_relay.sql.
-const sqliteTime = "2006-01-02 15:04:05.000000"
-
 // at returns t as a query argument for the dialect.
-func (s *Store) at(t time.Time) any {
-	if s.sqlite {
-		return t.UTC().Format(sqliteTime)
-	}
-	return t.UTC()
-}
+func (s *Store) at(t time.Time) any { return dbtime.Arg(s.sqlite, t) }
 
 // tx runs fn in a transaction: READ COMMITTED on MySQL, so that a check
 // made after taking a row lock sees what others committed; on SQLite the

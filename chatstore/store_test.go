@@ -428,6 +428,8 @@ func TestSuggestionsComeFromTheSuggester(t *testing.T) {
 			id  int64
 		}{
 			{`UPDATE chat_messages SET intent = 'refund', confidence = 0.4 WHERE id = ?`, msgs[0].ID},
+			// answered by the bot itself: nothing to look up
+			{`UPDATE chat_messages SET intent = 'shipping', confidence = 0.9, suggestion = '' WHERE id = ?`, msgs[1].ID},
 			{`UPDATE chat_messages SET intent = 'refund', confidence = 0.4, suggestion = 'stored text' WHERE id = ?`, msgs[2].ID},
 		} {
 			if err := b.db.Exec(q.sql, q.id).Error; err != nil {
@@ -446,7 +448,7 @@ func TestSuggestionsComeFromTheSuggester(t *testing.T) {
 				got[0].Suggestion, got[1].Suggestion, got[2].Suggestion)
 		}
 		if fmt.Sprint(asked) != "[refund@0.4]" {
-			t.Fatalf("suggester asked %v, want once for the classified message without a stored suggestion", asked)
+			t.Fatalf("suggester asked %v, want once: for the classified message whose suggestion was left to look up", asked)
 		}
 		// The conversation list shows the last message the same way.
 		if err := b.db.Exec(`UPDATE chat_messages SET suggestion = NULL WHERE id = ?`, msgs[2].ID).Error; err != nil {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -108,11 +107,6 @@ func (r *Readiness) Ready() (bool, map[string]string) {
 
 func (r *Readiness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	ok, st := r.Ready()
-	names := make([]string, 0, len(st))
-	for k := range st {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if !ok {

@@ -292,8 +292,9 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 	}
 
 	for !p.stopping.Load() && lctx.Err() == nil {
-		// The claim is not cancelled half-way: between its UPDATE and its
-		// read-back it would leave rows claimed that nobody knows about.
+		// The claim runs to its end, bounded by the batch timeout, rather
+		// than stop with the lock: it is one short transaction, and a lost
+		// lock is noticed by the loop right after it.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(lctx), p.o.BatchTimeout)
 		claim, err := p.o.Store.Claim(cctx, shard, p.o.Instance, p.o.BatchSize, p.o.Lease)
 		cancel()
@@ -447,6 +448,10 @@ func (p *Poller) recover(ctx context.Context, log *slog.Logger, c *store.Claim, 
 			return e
 		}
 	}
+	// What the converter itself sent back for a retry or released goes
+	// with the retries, so that every row of the claim is written back.
+	retry.Retry = append(retry.Retry, out.Retry...)
+	retry.Release = append(retry.Release, out.Release...)
 	if len(retry.Retry)+len(retry.Failed)+len(retry.Release) == 0 {
 		return nil
 	}

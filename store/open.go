@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/syncd-dev/syncd/internal/dbtime"
 	schema "github.com/syncd-dev/syncd/sql"
 )
 
@@ -143,45 +144,10 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	return schema.Check(ctx, s.sqlDB, s.dialect)
 }
 
-// ts binds a time the way each dialect compares it: SQLite keeps times as
-// text, so they must all share one format to compare correctly.
-func (s *Store) ts(t time.Time) any {
-	if s.dialect == schema.SQLite {
-		return t.UTC().Format(sqliteTime)
-	}
-	return t.UTC()
-}
+// ts binds a time the way each dialect compares it.
+func (s *Store) ts(t time.Time) any { return dbtime.Arg(s.dialect == schema.SQLite, t) }
 
-const sqliteTime = "2006-01-02 15:04:05.000000"
-
-// dbTime scans a DATETIME from either dialect.
-type dbTime struct{ time.Time }
-
-func (t *dbTime) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
-		t.Time = time.Time{}
-	case time.Time:
-		t.Time = x.UTC()
-	case string:
-		return t.parse(x)
-	case []byte:
-		return t.parse(string(x))
-	default:
-		return fmt.Errorf("scan time from %T", v)
-	}
-	return nil
-}
-
-func (t *dbTime) parse(s string) error {
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999", time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02T15:04:05.999999999"} {
-		if p, err := time.Parse(layout, s); err == nil {
-			t.Time = p.UTC()
-			return nil
-		}
-	}
-	return fmt.Errorf("scan time %q: unknown format", s)
-}
+type dbTime = dbtime.Time
 
 var _ driver.Valuer = (*nullString)(nil)
 

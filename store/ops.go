@@ -12,7 +12,6 @@ import (
 type Stats struct {
 	ByStatus      map[string]int64 `json:"by_status"`
 	OldestPending time.Time        `json:"oldest_pending,omitempty"` // zero when nothing is pending
-	Claims        []ClaimInFlight  `json:"claims"`                   // oldest first, at most maxClaimsListed
 }
 
 // ClaimInFlight is a claimed batch whose rows are not all written back: a
@@ -27,7 +26,7 @@ type ClaimInFlight struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-// maxClaimsListed bounds Stats.Claims; live claims are at most
+// maxClaimsListed bounds ClaimsInFlight; live claims are at most
 // instances × workers, so more means claims are being abandoned.
 const maxClaimsListed = 100
 
@@ -37,7 +36,7 @@ var Statuses = []string{"pending", "processing", "sent", "failed"}
 // Stats counts rows by status. Counting 'sent' walks the whole history, so
 // callers that run often (metrics) pass withSent=false.
 func (s *Store) Stats(ctx context.Context, withSent bool) (Stats, error) {
-	st := Stats{ByStatus: map[string]int64{}, Claims: []ClaimInFlight{}}
+	st := Stats{ByStatus: map[string]int64{}}
 	want := []string{"pending", "processing", "failed"}
 	if withSent {
 		want = Statuses
@@ -65,25 +64,32 @@ func (s *Store) Stats(ctx context.Context, withSent bool) (Stats, error) {
 		}
 		st.OldestPending = oldest.Time
 	}
+	return st, nil
+}
+
+// ClaimsInFlight lists the claims not yet written back, oldest first, for
+// `syncd status`.
+func (s *Store) ClaimsInFlight(ctx context.Context) ([]ClaimInFlight, error) {
 	rows, err := s.sqlDB.QueryContext(ctx, `SELECT claim_token, claimed_by, bucket_lo, bucket_hi, lease_until, created_at
 FROM message_sync_claims ORDER BY created_at LIMIT ?`, maxClaimsListed)
 	if err != nil {
-		return st, fmt.Errorf("list claims in flight: %w", err)
+		return nil, fmt.Errorf("list claims in flight: %w", err)
 	}
 	defer rows.Close()
+	claims := []ClaimInFlight{}
 	for rows.Next() {
 		var c ClaimInFlight
 		var lease, created dbTime
 		if err := rows.Scan(&c.Token, &c.ClaimedBy, &c.BucketLo, &c.BucketHi, &lease, &created); err != nil {
-			return st, fmt.Errorf("list claims in flight: %w", err)
+			return nil, fmt.Errorf("list claims in flight: %w", err)
 		}
 		c.LeaseUntil, c.CreatedAt = lease.Time, created.Time
-		st.Claims = append(st.Claims, c)
+		claims = append(claims, c)
 	}
 	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("list claims in flight: %w", err)
+		return nil, fmt.Errorf("list claims in flight: %w", err)
 	}
-	return st, nil
+	return claims, nil
 }
 
 // RequeueFilter narrows `syncd requeue`; zero fields match everything.

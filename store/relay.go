@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -79,18 +80,19 @@ func (s *Store) Claim(ctx context.Context, shard Shard, claimer string, limit in
 	if err != nil {
 		return nil, err
 	}
-	token, err := newToken()
-	if err != nil {
-		return nil, err
-	}
 	ids, err := s.dueIDs(ctx, shard, blocked, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find due rows of shard %s: %w", shard, err)
 	}
-	c := &Claim{Token: token, Claimer: claimer, Shard: shard}
+	c := &Claim{Claimer: claimer, Shard: shard}
 	if len(ids) == 0 {
 		return c, nil
 	}
+	token, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	c.Token = token
 	// The claim and its entry in message_sync_claims commit together, so a
 	// claim whose holder dies is always found by TakeBack.
 	lo, hi := shard.bounds()
@@ -109,6 +111,32 @@ WHERE status = 'pending' AND id IN ?`, token, claimer, leaseUntil, ids)
 		if res.RowsAffected == 0 {
 			return errNothingClaimed
 		}
+		// Read back inside the transaction: if this fails, the claim rolls
+		// back instead of leaving rows claimed that nobody will relay.
+		rows, err := tx.Raw(`SELECT id, conversation_key, body, sender_name, kind, payload, attempts, created_at
+FROM message_sync WHERE claim_token = ? AND status = 'processing' AND id IN ? ORDER BY id`, token, ids).Rows()
+		if err != nil {
+			return fmt.Errorf("read claimed rows: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r Row
+			var sender, payload sql.NullString
+			var created dbTime
+			if err := rows.Scan(&r.ID, &r.ConversationKey, &r.Body, &sender, &r.Kind, &payload, &r.Attempts, &created); err != nil {
+				return fmt.Errorf("read claimed rows: %w", err)
+			}
+			r.SenderName = sender.String
+			if payload.Valid {
+				p := payload.String
+				r.Payload = &p
+			}
+			r.CreatedAt = created.Time
+			c.Rows = append(c.Rows, r)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read claimed rows: %w", err)
+		}
 		return nil
 	}, s.txOptions())
 	if errors.Is(err, errNothingClaimed) {
@@ -116,30 +144,6 @@ WHERE status = 'pending' AND id IN ?`, token, claimer, leaseUntil, ids)
 	}
 	if err != nil {
 		return nil, err
-	}
-	rows, err := s.db.WithContext(ctx).Raw(`SELECT id, conversation_key, body, sender_name, kind, payload, attempts, created_at
-FROM message_sync WHERE claim_token = ? AND status = 'processing' AND id IN ? ORDER BY id`, token, ids).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("read claimed rows: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r Row
-		var sender, payload sql.NullString
-		var created dbTime
-		if err := rows.Scan(&r.ID, &r.ConversationKey, &r.Body, &sender, &r.Kind, &payload, &r.Attempts, &created); err != nil {
-			return nil, fmt.Errorf("read claimed rows: %w", err)
-		}
-		r.SenderName = sender.String
-		if payload.Valid {
-			p := payload.String
-			r.Payload = &p
-		}
-		r.CreatedAt = created.Time
-		c.Rows = append(c.Rows, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read claimed rows: %w", err)
 	}
 	return c, nil
 }
@@ -332,7 +336,7 @@ WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ? AND claim
 			if res.Error != nil {
 				return res.Error
 			}
-			if err := tx.Exec(`DELETE FROM message_sync_claims WHERE claim_token = ?`, c.ClaimToken).Error; err != nil {
+			if err := closeClaim(tx, c.ClaimToken); err != nil {
 				return err
 			}
 			total += res.RowsAffected
@@ -343,6 +347,15 @@ WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ? AND claim
 		}
 	}
 	return total, nil
+}
+
+// closeClaim removes a claim's entry in message_sync_claims, in the
+// transaction that writes back (or takes back) its last rows.
+func closeClaim(tx *gorm.DB, token string) error {
+	if err := tx.Exec(`DELETE FROM message_sync_claims WHERE claim_token = ?`, token).Error; err != nil {
+		return fmt.Errorf("close claim: %w", err)
+	}
+	return nil
 }
 
 // Outcome is what the relay decided for every row of a claim.
@@ -389,8 +402,8 @@ func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Messa
 			return err
 		}
 		if last {
-			if err := tx.Exec(`DELETE FROM message_sync_claims WHERE claim_token = ?`, c.Token).Error; err != nil {
-				return fmt.Errorf("close claim: %w", err)
+			if err := closeClaim(tx, c.Token); err != nil {
+				return err
 			}
 		}
 		if len(out.Relayed) == 0 {
@@ -632,10 +645,20 @@ func sourceTable(m chat.Message) string {
 // maxInsertBytes keeps a multi-row INSERT well under max_allowed_packet.
 const maxInsertBytes = 4 << 20
 
-// insertMessages writes history rows. A bot suggestion is not stored (the
-// column stays NULL): it is the reply of the stored intent, which the
-// console looks up when it reads the message; writing its text into every
-// row cost the relay about 5 % (docs/benchmarks-bot.md).
+// suggestionColumn is what chat_messages.suggestion gets. The text of a
+// bot suggestion is not stored: it is the reply of the stored intent, which
+// the console looks up when it reads the message (writing it into every
+// row cost the relay about 5 %, docs/benchmarks-bot.md). NULL means "look
+// it up"; "" means the bot suggested nothing (it answered by itself, or the
+// intent has no reply), so that a later change of threshold or answers
+// cannot put a suggestion beside a message the bot already answered.
+func suggestionColumn(m chat.Message) any {
+	if m.Intent != "" && m.Suggestion == "" {
+		return ""
+	}
+	return nil
+}
+
 func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 	const cols = 13
 	flush := func(batch []chat.Message) error {
@@ -653,7 +676,7 @@ func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 				payload = string(m.Payload)
 			}
 			args = append(args, m.ConversationKey, m.Seq, string(m.SenderType), nullString(m.SenderName), m.Kind, m.Body,
-				payload, sourceTable(m), m.SourceID, nullString(m.Intent), conf, nil, s.ts(m.CreatedAt))
+				payload, sourceTable(m), m.SourceID, nullString(m.Intent), conf, suggestionColumn(m), s.ts(m.CreatedAt))
 		}
 		q := `INSERT INTO chat_messages (conversation_key, seq, sender_type, sender_name, kind, body, payload,
  source_table, source_id, intent, confidence, suggestion, created_at) VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(batch))
@@ -752,10 +775,8 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n]
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

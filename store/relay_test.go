@@ -409,8 +409,8 @@ func TestLeaseExpiredTakeBack(t *testing.T) {
 		if _, err := db.Store.Claim(ctx, all, "crashed", 10, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := db.Store.TakeBack(ctx, all, store.LeaseExpired); n != 0 {
-			t.Fatalf("took back %d rows whose lease runs", n)
+		if n, err := db.Store.TakeBack(ctx, all, store.LeaseExpired); err != nil || n != 0 {
+			t.Fatalf("took back %d rows whose lease runs: %v", n, err)
 		}
 		// Time passes: the claim's lease runs out.
 		if _, err := db.Raw.Exec(`UPDATE message_sync_claims SET lease_until = ?`, "2000-01-01 00:00:00"); err != nil {
@@ -550,14 +550,14 @@ func TestClaimEntryLifecycle(t *testing.T) {
 			t.Fatalf("%d claim entries after a claim", n)
 		}
 		// Operators see it in `syncd status`.
-		st, err := db.Store.Stats(ctx, false)
+		cl, err := db.Store.ClaimsInFlight(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(st.Claims) != 1 || st.Claims[0].Token != c.Token || st.Claims[0].ClaimedBy != "test" ||
-			st.Claims[0].BucketLo != 0 || st.Claims[0].BucketHi != store.Buckets ||
-			st.Claims[0].CreatedAt.Before(before) || !st.Claims[0].LeaseUntil.After(time.Now()) {
-			t.Fatalf("claims in flight: %+v", st.Claims)
+		if len(cl) != 1 || cl[0].Token != c.Token || cl[0].ClaimedBy != "test" ||
+			cl[0].BucketLo != 0 || cl[0].BucketHi != store.Buckets ||
+			cl[0].CreatedAt.Before(before) || !cl[0].LeaseUntil.After(time.Now()) {
+			t.Fatalf("claims in flight: %+v", cl)
 		}
 		part := relayAll(c)
 		part.Relayed = part.Relayed[:1]
@@ -644,7 +644,29 @@ func TestSuggestionTextIsNotStored(t *testing.T) {
 			t.Fatal(err)
 		}
 		if intent != "refund" || suggestion != nil {
-			t.Fatalf("stored intent %q, suggestion %v; want the intent and no suggestion text", intent, suggestion)
+			t.Fatalf("stored intent %q, suggestion %v; want the intent and NULL (look it up)", intent, suggestion)
+		}
+	})
+}
+
+// A message the bot answered by itself is stored with an empty suggestion,
+// so a later change of threshold cannot put a suggestion beside it.
+func TestAutoAnsweredMessageHasNoSuggestionToLookUp(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		id := db.Insert(t, "conv", "where is my parcel")
+		c := claim(t, db.Store, 10)
+		out := relayAll(c)
+		out.Relayed[0].Message.Intent, out.Relayed[0].Message.Confidence = "shipping", 0.9
+		out.Relayed[0].AutoReply = "It ships in 3 days."
+		if _, err := db.Store.Commit(context.Background(), c, out); err != nil {
+			t.Fatal(err)
+		}
+		var suggestion *string
+		if err := db.Raw.QueryRow(`SELECT suggestion FROM chat_messages WHERE source_table = 'message_sync' AND source_id = ?`, id).Scan(&suggestion); err != nil {
+			t.Fatal(err)
+		}
+		if suggestion == nil || *suggestion != "" {
+			t.Fatalf("suggestion %v, want the empty string (nothing to look up)", suggestion)
 		}
 	})
 }

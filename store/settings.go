@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	schema "github.com/syncd-dev/syncd/sql"
@@ -11,10 +13,12 @@ import (
 // result first if there is none. Instances racing to create it all end up
 // with the one that was stored first.
 func (s *Store) Setting(ctx context.Context, name string, generate func() (string, error)) (string, error) {
-	var value string
-	err := s.sqlDB.QueryRowContext(ctx, `SELECT value FROM syncd_settings WHERE name = ?`, name).Scan(&value)
+	value, err := s.readSetting(ctx, name)
 	if err == nil {
 		return value, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", err
 	}
 	fresh, gerr := generate()
 	if gerr != nil {
@@ -27,6 +31,11 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 	if _, err := s.sqlDB.ExecContext(ctx, insert, name, fresh); err != nil {
 		return "", fmt.Errorf("store setting %s: %w", name, err)
 	}
+	return s.readSetting(ctx, name)
+}
+
+func (s *Store) readSetting(ctx context.Context, name string) (string, error) {
+	var value string
 	if err := s.sqlDB.QueryRowContext(ctx, `SELECT value FROM syncd_settings WHERE name = ?`, name).Scan(&value); err != nil {
 		return "", fmt.Errorf("read setting %s: %w", name, err)
 	}

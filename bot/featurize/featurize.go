@@ -216,8 +216,8 @@ func (f *Featurizer) TransformNormalized(text string, dst *Vector) {
 }
 
 // radixSort sorts keys, none above maxKey, in place: least significant
-// byte first, one counting pass per byte of maxKey (two for the default
-// 2^15 buckets). It replaced slices.Sort, which took half the featuriser's time
+// byte first, one counting pass per byte of maxKey (two for 2^14 or 2^15
+// buckets). It replaced slices.Sort, which took half the featuriser's time
 // (a message yields hundreds of keys) and, under the relay, more than the
 // model itself. tmp must be as long as keys.
 func radixSort(keys, tmp []uint32, maxKey uint32) {

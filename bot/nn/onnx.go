@@ -23,10 +23,6 @@ const (
 	IndicesName = "indices"       // int64 [batch, nnz]: feature indices
 	ValuesName  = "values"        // float32 [batch, 1, nnz]: their values
 	OutputName  = "probabilities" // float32 [batch, len(Labels)]
-
-	// InputName is format 1's dense input, float32 [batch, Dims]. Models
-	// in that format still load: their weights are the same.
-	InputName = "features"
 )
 
 // Metadata keys. Format changes when the graph's contract does, so an old

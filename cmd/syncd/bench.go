@@ -96,7 +96,9 @@ func benchRelay(c *cli.Context) error {
 		if th < 0 || th > 1 {
 			return cli.Exit("invalid flag: --bot-threshold must be between 0 and 1", 2)
 		}
-		svc, err := newBotService(c.Context, config.Bot{Enabled: true, Threshold: th}, configs.BotAnswers, cfg.Logger)
+		bc := config.Default().Bot // the daemon's bot settings, cache included
+		bc.Enabled, bc.Threshold = true, th
+		svc, err := newBotService(c.Context, bc, configs.BotAnswers, cfg.Logger)
 		if err != nil {
 			return cli.Exit(err.Error(), 1)
 		}

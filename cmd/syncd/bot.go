@@ -242,7 +242,7 @@ func newBotService(ctx context.Context, cfg config.Bot, answers []byte, log *slo
 		AnswersPath: cfg.Answers,
 		Answers:     answers,
 		Threshold:   cfg.Threshold,
-		CacheSize:   cfg.CacheSize,
+		CacheSize:   cacheSize(cfg.CacheSize),
 		LibraryPath: cfg.Library,
 		// One thread: a relay batch is small work, and ONNX Runtime's pool
 		// of spinning threads would take the cores the database needs.
@@ -261,3 +261,12 @@ func newBotService(ctx context.Context, cfg config.Bot, answers []byte, log *slo
 
 // The console asks the bot for suggestions (wire.go, startConsole).
 var _ interface{ Suggestion(string, float64) string } = (*bot.Service)(nil)
+
+// cacheSize maps bot.cache_size to bot.Options: 0 in the configuration
+// turns the cache off, where bot.Options reads 0 as "the default".
+func cacheSize(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}

@@ -33,6 +33,10 @@ func statusCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			claims, err := st.ClaimsInFlight(c.Context)
+			if err != nil {
+				return err
+			}
 			locker, rc := newLocker(cfg, "syncd-status")
 			if rc != nil {
 				defer rc.Close()
@@ -60,7 +64,7 @@ func statusCommand() *cli.Command {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{
-					"rows": stats.ByStatus, "oldest_pending_age_seconds": oldestAge, "shards": holders, "claims": stats.Claims,
+					"rows": stats.ByStatus, "oldest_pending_age_seconds": oldestAge, "shards": holders, "claims": claims,
 					"locks": map[bool]string{true: "redis", false: "in-process"}[locker.Distributed()],
 				})
 			}
@@ -75,12 +79,12 @@ func statusCommand() *cli.Command {
 			} else {
 				fmt.Fprintf(c.App.Writer, "oldest pending: %s ago\n", time.Duration(oldestAge*float64(time.Second)).Round(time.Millisecond))
 			}
-			if len(stats.Claims) == 0 {
+			if len(claims) == 0 {
 				fmt.Fprintln(c.App.Writer, "claims in flight: none")
 			} else {
 				w = tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "CLAIMED BY\tBUCKETS\tAGE\tLEASE LEFT")
-				for _, cl := range stats.Claims {
+				for _, cl := range claims {
 					fmt.Fprintf(w, "%s\t%d-%d\t%s\t%s\n", cl.ClaimedBy, cl.BucketLo, cl.BucketHi-1,
 						time.Since(cl.CreatedAt).Round(time.Millisecond), time.Until(cl.LeaseUntil).Round(time.Millisecond))
 				}

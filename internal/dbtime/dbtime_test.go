@@ -1,0 +1,33 @@
+package dbtime
+
+import (
+	"testing"
+	"time"
+)
+
+func TestScanEveryFormatTheDriversGive(t *testing.T) {
+	want := time.Date(2026, 11, 27, 14, 5, 6, 123456000, time.UTC)
+	for _, v := range []any{
+		want.In(time.FixedZone("CET", 3600)),
+		"2026-11-27 14:05:06.123456",
+		[]byte("2026-11-27 14:05:06.123456"),
+		"2026-11-27T14:05:06.123456Z",
+		"2026-11-27 15:05:06.123456+01:00",
+		"2026-11-27T14:05:06.123456",
+	} {
+		var got Time
+		if err := got.Scan(v); err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("Scan(%v) = %v, %v; want %v in UTC", v, got.Time, err, want)
+		}
+	}
+	var null Time
+	if err := null.Scan(nil); err != nil || !null.IsZero() {
+		t.Errorf("Scan(nil) = %v, %v", null.Time, err)
+	}
+	if err := null.Scan("yesterday"); err == nil {
+		t.Error("Scan accepted an unknown format")
+	}
+	if got := Arg(true, want); got != "2026-11-27 14:05:06.123456" {
+		t.Errorf("Arg(sqlite) = %v", got)
+	}
+}
