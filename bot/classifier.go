@@ -119,8 +119,8 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 		return out, nil
 	}
 	classes := c.model.Classes()
-	b := batches.Get().(*batch)
-	defer batches.Put(b)
+	b := freeBatches.get()
+	defer freeBatches.put(b)
 	b.vecs = c.featurize(texts, miss, b.vecs)
 	var nnz int
 	b.idx, b.val, nnz = sparseBatch(b.vecs, b.idx, b.val)
@@ -149,9 +149,10 @@ const maxCachedBytes = 128
 // takes ~10µs, starting a goroutine ~1µs.
 const rowsPerWorker = 64
 
-// batch holds one classify call's buffers. They are pooled: a relay batch
-// of 500 messages of 200 bytes needs a few MiB of them, and allocating
-// them per call kept the garbage collector busy on the relay's cores.
+// batch holds one classify call's buffers. They are kept between calls: a
+// relay batch of 500 messages of 200 bytes needs a few MiB of them, and
+// allocating them per call kept the garbage collector busy on the relay's
+// cores.
 type batch struct {
 	vecs []featurize.Vector
 	idx  []int64
@@ -159,7 +160,42 @@ type batch struct {
 	y    []float32
 }
 
-var batches = sync.Pool{New: func() any { return new(batch) }}
+// batchList keeps batches between classify calls. It is not a sync.Pool
+// because the relay collects garbage every few milliseconds, and a pool
+// emptied by every collection made nearly every batch allocate and clear
+// its buffers afresh.
+type batchList chan *batch
+
+// freeBatches holds about one batch per relay worker.
+var freeBatches = make(batchList, 4)
+
+// maxKeptBatchBytes keeps a batch of unusually long messages from pinning
+// its buffers for good.
+const maxKeptBatchBytes = 16 << 20
+
+func (l batchList) get() *batch {
+	select {
+	case b := <-l:
+		return b
+	default:
+		return new(batch)
+	}
+}
+
+// put keeps b for a later get unless it is too big or the list is full.
+func (l batchList) put(b *batch) {
+	size := 8*cap(b.idx) + 4*cap(b.val) + 4*cap(b.y)
+	for _, v := range b.vecs[:cap(b.vecs)] {
+		size += 4*cap(v.Index) + 4*cap(v.Value)
+	}
+	if size > maxKeptBatchBytes {
+		return
+	}
+	select {
+	case l <- b:
+	default:
+	}
+}
 
 // sparseBatch lays out feature vectors as the model's inputs, reusing idx
 // and val: n rows of nnz (index, value) pairs, nnz the longest vector's

@@ -124,3 +124,20 @@ func TestSparseBatchPadsReusedBuffers(t *testing.T) {
 		t.Error("sparseBatch allocated although the buffers were large enough")
 	}
 }
+
+// A kept batch comes back; an oversized one, or one beyond the list's
+// room, is left to the garbage collector.
+func TestBatchListKeepsOnlyWhatFits(t *testing.T) {
+	l := make(batchList, 1)
+	small := &batch{idx: make([]int64, 0, 1000)}
+	l.put(small)
+	l.put(&batch{}) // list full: dropped, and put does not block
+	if got := l.get(); got != small {
+		t.Fatal("the kept batch did not come back")
+	}
+	big := &batch{vecs: []featurize.Vector{{Index: make([]int32, 0, maxKeptBatchBytes/4+1)}}}
+	l.put(big)
+	if got := l.get(); got == big {
+		t.Fatal("a batch over maxKeptBatchBytes was kept")
+	}
+}

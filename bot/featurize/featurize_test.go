@@ -137,6 +137,7 @@ func TestConfig(t *testing.T) {
 func BenchmarkTransform(b *testing.B) {
 	f, _ := New(Config{})
 	for _, tc := range []struct{ name, text string }{
+		{"18B", "where is my order?"},
 		{"80B", "Hi, I ordered a blue jacket last week and it still hasn't arrived, where is it?"},
 		// The relay benchmark's body (bench/scratch.go), 200 bytes.
 		{"200B", "#12345 Hello, I ordered a blue kettle last week and it has still not arrived; could you tell me where it is? Hello, I ordered a blue kettle last week and it has still not arrived; could you"},
@@ -183,6 +184,37 @@ func TestNormalizeASCIIMatchesGeneralPath(t *testing.T) {
 		}
 		if got, want := Normalize(string(b)), general(string(b)); got != want {
 			t.Fatalf("Normalize(%q) = %q, want %q", b, got, want)
+		}
+	}
+}
+
+// The bitmap tally gives the very vector the sort gives, signs, collisions
+// that cancel and all, down to the float rounding.
+func TestCollectDenseMatchesCollect(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, cfg := range []Config{{Dims: 1 << 4, Signed: true}, {Dims: 1 << 10, Signed: true}, {Dims: 1 << 14}, {Dims: maxDenseDims, Signed: true}} {
+		f, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := new(scratch)
+		for _, n := range []int{1, 2, 50, 700, 5000} {
+			for range 20 {
+				keys := make([]uint32, n)
+				for i := range keys {
+					keys[i] = uint32(r.IntN(cfg.Dims))<<1 | uint32(r.IntN(2))
+				}
+				var dense, sorted Vector
+				f.collectDense(keys, s, &dense)
+				slices.Sort(keys)
+				f.collect(keys, &sorted)
+				if !slices.Equal(dense.Index, sorted.Index) || !slices.Equal(dense.Value, sorted.Value) {
+					t.Fatalf("dims %d, %d keys: collectDense differs from collect", cfg.Dims, n)
+				}
+			}
+			if slices.ContainsFunc(s.counts, func(c int32) bool { return c != 0 }) || slices.ContainsFunc(s.seen, func(w uint64) bool { return w != 0 }) {
+				t.Fatalf("dims %d: collectDense left its tallies dirty", cfg.Dims)
+			}
 		}
 	}
 }
