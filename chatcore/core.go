@@ -31,8 +31,9 @@ type Core struct {
 	logins   *loginLimiter
 	upgrader websocket.Upgrader
 	sweep    *sweeper
-	outbox   chan []byte // events for the broker
-	own      []byte      // how this instance's events start, to skip them
+	outbox   chan []byte            // events for the broker
+	heard    chan heardConversation // changes from other instances, to render
+	own      []byte                 // how this instance's events start, to skip them
 
 	mu     sync.Mutex
 	state  int // runNew, runRunning, runStopped
@@ -40,6 +41,7 @@ type Core struct {
 	done   chan struct{} // closed when Run (or Close before Run) is over
 
 	publishDropped atomic.Int64
+	heardDropped   atomic.Int64
 }
 
 const (
@@ -62,6 +64,7 @@ func New(opts Options) (*Core, error) {
 		sessions: newSessionCodec(o.SessionSecret, o.SessionTTL),
 		logins:   newLoginLimiter(o),
 		outbox:   make(chan []byte, o.PublishBuffer),
+		heard:    make(chan heardConversation, o.PublishBuffer),
 		done:     make(chan struct{}),
 	}
 	origin, _ := json.Marshal(o.Instance)
@@ -80,7 +83,8 @@ func New(opts Options) (*Core, error) {
 	return c, nil
 }
 
-// Run runs the broker subscription, the broker publisher and the sweep until
+// Run runs the broker subscription, the broker publisher, the renderer of
+// conversation changes heard from other instances and the sweep until
 // ctx is done; then it closes every WebSocket with 1001, waits for all its
 // goroutines and returns nil. It may be called once.
 func (c *Core) Run(ctx context.Context) error {
@@ -107,6 +111,7 @@ func (c *Core) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { c.publishLoop(ctx) })
+	wg.Go(func() { c.deliverHeard(ctx) })
 	wg.Go(func() { c.sweep.loop(ctx) })
 	<-ctx.Done()
 	c.hub.shutdown()
@@ -141,6 +146,7 @@ type Stats struct {
 	Connections    int   // open WebSockets
 	SlowClosed     int64 // closed with 4008 since start
 	PublishDropped int64 // events not handed to the broker (outage, full buffer)
+	HeardDropped   int64 // conversation changes from other instances not rendered (full buffer)
 }
 
 // Stats returns the current counters.
@@ -149,5 +155,6 @@ func (c *Core) Stats() Stats {
 		Connections:    c.hub.count(),
 		SlowClosed:     c.hub.slowClosed.Load(),
 		PublishDropped: c.publishDropped.Load(),
+		HeardDropped:   c.heardDropped.Load(),
 	}
 }

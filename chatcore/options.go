@@ -82,8 +82,10 @@ type Options struct {
 	LoginIPBurst int
 	LoginIPEvery time.Duration
 
-	// PublishBuffer is how many published batches may wait for the broker;
-	// beyond it batches are dropped (the sweep covers them). Default 4096.
+	// PublishBuffer is how many published batches may wait for the broker,
+	// and how many conversation changes heard from other instances may wait
+	// to be rendered; beyond it they are dropped (the sweep covers them).
+	// Default 4096.
 	PublishBuffer int
 }
 

@@ -136,8 +136,70 @@ func (c *Core) receive(ctx context.Context, p []byte) {
 		}
 	}
 	if ev.Conversation != nil {
-		c.deliverConversations(ctx, []Conversation{*ev.Conversation}, ev.Username)
+		// Rendering it reads the agents' read markers from the database,
+		// which must not hold up the messages behind it on the broker.
+		select {
+		case c.heard <- heardConversation{conv: *ev.Conversation, only: ev.Username}:
+		default:
+			if c.heardDropped.Add(1) == 1 {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "console: conversation changes from other instances arrive faster than they render; dropping some (the sweep covers them)")
+			}
+		}
 	}
+}
+
+// heardConversation is a conversation change another instance announced;
+// only, when set, limits it to one agent's sockets.
+type heardConversation struct {
+	conv Conversation
+	only string
+}
+
+// heardBatch is the most changes rendered with one read-marker query.
+const heardBatch = 64
+
+// deliverHeard renders the conversation changes receive queues, a batch
+// per read-marker query, until ctx is done. A change superseded in the
+// same batch by a later one of the same conversation is skipped.
+func (c *Core) deliverHeard(ctx context.Context) {
+	for {
+		var first heardConversation
+		select {
+		case <-ctx.Done():
+			return
+		case first = <-c.heard:
+		}
+		batch := []heardConversation{first}
+	drain:
+		for len(batch) < heardBatch {
+			select {
+			case h := <-c.heard:
+				batch = append(batch, h)
+			default:
+				break drain
+			}
+		}
+		for only, convs := range groupHeard(batch) {
+			c.deliverConversations(ctx, convs, only)
+		}
+	}
+}
+
+// groupHeard groups changes by audience, keeping each conversation's last
+// change in the place of its first.
+func groupHeard(batch []heardConversation) map[string][]Conversation {
+	groups := make(map[string][]Conversation)
+	at := make(map[[2]string]int)
+	for _, h := range batch {
+		k := [2]string{h.only, h.conv.Key}
+		if i, ok := at[k]; ok {
+			groups[h.only][i] = h.conv
+			continue
+		}
+		at[k] = len(groups[h.only])
+		groups[h.only] = append(groups[h.only], h.conv)
+	}
+	return groups
 }
 
 // announce tells every instance that a conversation changed; with username
