@@ -102,8 +102,9 @@ func (c *classifier) retire() error {
 }
 
 // classify returns a Result per key: cached ones from the LRU,
-// the rest from one batched ONNX Runtime run. The caller holds c.
-func (c *classifier) classify(texts []string) ([]Result, error) {
+// the rest from one batched ONNX Runtime run, and how many came from the
+// cache. The caller holds c.
+func (c *classifier) classify(texts []string) ([]Result, int, error) {
 	out := make([]Result, len(texts))
 	var miss []int
 	for i, t := range texts {
@@ -115,8 +116,9 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 		}
 		miss = append(miss, i)
 	}
+	hits := len(texts) - len(miss)
 	if len(miss) == 0 {
-		return out, nil
+		return out, hits, nil
 	}
 	classes := c.model.Classes()
 	b := freeBatches.get()
@@ -127,7 +129,7 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 	b.y = slices.Grow(b.y[:0], len(miss)*classes)[:len(miss)*classes]
 	y := b.y
 	if err := c.sess.Run(b.idx, b.val, len(miss), nnz, y); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for r, i := range miss {
 		best, p := nn.Argmax(y[r*classes : (r+1)*classes])
@@ -136,7 +138,7 @@ func (c *classifier) classify(texts []string) ([]Result, error) {
 			c.cache.Add(texts[i], out[i])
 		}
 	}
-	return out, nil
+	return out, hits, nil
 }
 
 // maxCachedBytes is the longest normalised text the answer cache keeps.

@@ -61,7 +61,7 @@ func TestFormat1ModelStillLoads(t *testing.T) {
 		if err != nil {
 			t.Fatalf("load format %d: %v", i+1, err)
 		}
-		results[i], err = c.classify(texts)
+		results[i], _, err = c.classify(texts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,7 +36,13 @@ func (s *Service) Reload(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("reload bot: %w", err)
 	}
-	return errors.Join(s.loadModel(true), s.loadAnswers(true))
+	mErr, aErr := s.loadModel(true), s.loadAnswers(true)
+	for _, err := range []error{mErr, aErr} {
+		if err != nil && !errors.Is(err, ErrClosed) {
+			s.counters.reloadFailures.Add(1)
+		}
+	}
+	return errors.Join(mErr, aErr)
 }
 
 // poll reloads the files whose stamp changed since they were last tried.
@@ -44,10 +50,12 @@ func (s *Service) poll(ctx context.Context) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	if err := s.loadModel(false); err != nil && !errors.Is(err, ErrClosed) {
+		s.counters.reloadFailures.Add(1)
 		s.log.ErrorContext(ctx, "intent model reload failed; keeping the current model",
 			slog.String("path", s.opts.ModelPath), slog.Any("error", err))
 	}
 	if err := s.loadAnswers(false); err != nil && !errors.Is(err, ErrClosed) {
+		s.counters.reloadFailures.Add(1)
 		s.log.ErrorContext(ctx, "bot answers reload failed; keeping the current answers",
 			slog.String("path", s.opts.AnswersPath), slog.Any("error", err))
 	}

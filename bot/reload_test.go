@@ -126,6 +126,9 @@ func TestHotReloadUnderLoadDropsNothing(t *testing.T) {
 		eventually(t, "calls on the new model", func() bool { return calls.Load() > base+10 })
 	}
 
+	if n := s.Stats().ReloadFailures; n != 0 {
+		t.Errorf("%d reload failures counted for good files", n)
+	}
 	// A broken file: the poller logs and keeps the model in service, and
 	// Reload reports why.
 	before := s.cur.Load()
@@ -137,6 +140,10 @@ func TestHotReloadUnderLoadDropsNothing(t *testing.T) {
 	eventually(t, "calls after the broken file", func() bool { return calls.Load() > base+10 })
 	if s.cur.Load() != before {
 		t.Error("a broken model file replaced the model in service")
+	}
+	// Reload's try, and the poller's if it came first.
+	if n := s.Stats().ReloadFailures; n < 1 || n > 2 {
+		t.Errorf("%d reload failures counted for one broken file, want 1 or 2", n)
 	}
 	// And a good file after it is picked up again.
 	st := replaceFile(t, path, models[1])

@@ -32,8 +32,9 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
-	cur     atomic.Pointer[classifier] // nil once closed
-	answers atomic.Pointer[Answers]
+	cur      atomic.Pointer[classifier] // nil once closed
+	answers  atomic.Pointer[Answers]
+	counters counters
 
 	reloadMu     sync.Mutex // serialises reloads; guards the stamps
 	modelTried   fileStamp  // the model file version last loaded or tried
@@ -90,6 +91,7 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 	ans := s.answers.Load()
 	var texts []string
 	var pos []int
+	var events, replies, suggestions int64
 	for i, m := range in {
 		if m.Kind != chat.KindMessage {
 			text, ok, err := ans.RenderEvent(m.Kind, m.Payload)
@@ -98,6 +100,7 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 					slog.Int64("source_id", m.SourceID), slog.String("kind", m.Kind), slog.Any("error", err))
 			} else if ok {
 				out[i].AutoReply = text
+				events++
 			}
 			continue
 		}
@@ -107,12 +110,14 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 		}
 	}
 	if len(texts) == 0 {
+		s.counters.eventReplies.Add(events)
 		return out, nil
 	}
 	res, err := s.classify(ctx, texts)
 	if err != nil {
 		return nil, fmt.Errorf("assess batch: %w", err)
 	}
+	s.counters.eventReplies.Add(events)
 	threshold := s.threshold(ans)
 	for k, r := range res {
 		v := &out[pos[k]]
@@ -123,10 +128,14 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 		}
 		if a.AutoReply && r.Confidence >= threshold {
 			v.AutoReply = a.Reply
+			replies++
 		} else {
 			v.Suggestion = a.Reply
+			suggestions++
 		}
 	}
+	s.counters.autoReplies.Add(replies)
+	s.counters.suggestions.Add(suggestions)
 	return out, nil
 }
 
@@ -194,7 +203,13 @@ func (s *Service) classify(ctx context.Context, texts []string) ([]Result, error
 		return nil, err
 	}
 	defer c.release()
-	return c.classify(texts)
+	res, hits, err := c.classify(texts)
+	if err != nil {
+		return nil, err
+	}
+	s.counters.classified.Add(int64(len(texts)))
+	s.counters.cacheHits.Add(int64(hits))
+	return res, nil
 }
 
 // acquire returns the current classifier, held for reading. A reload may

@@ -108,6 +108,15 @@ events:
 	check(5, bridge.Verdict{})
 	check(6, bridge.Verdict{})
 	check(7, bridge.Verdict{Intent: "greeting"})
+
+	// The same batch again: the three messages now come from the cache.
+	if _, err := s.Assess(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	want := Stats{Classified: 6, CacheHits: 3, AutoReplies: 2, Suggestions: 2, EventReplies: 2}
+	if st := s.Stats(); st != want {
+		t.Errorf("Stats after two batches = %+v, want %+v", st, want)
+	}
 }
 
 func TestAssessBelowThresholdSuggests(t *testing.T) {

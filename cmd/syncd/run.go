@@ -126,13 +126,13 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	wg.Add(1)
 	go func() { defer wg.Done(); backlog.Run(bg) }()
 
-	bot, reloadBot, closeBot, err := startBot(bg, cfg, log, &wg)
+	bot, reloadBot, closeBot, err := startBot(bg, cfg, reg, log, &wg)
 	if err != nil {
 		shutdownHTTP(srv, log)
 		return cli.Exit(err.Error(), 2)
 	}
 	defer closeBot()
-	publisher, handler, closeConsole, err := startConsole(bg, cfg, s, rc, instance, bot, log, &wg)
+	publisher, handler, closeConsole, err := startConsole(bg, cfg, s, rc, instance, bot, reg, log, &wg)
 	if err != nil {
 		shutdownHTTP(srv, log)
 		return cli.Exit(err.Error(), 1)

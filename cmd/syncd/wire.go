@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/syncd-dev/syncd/bridge"
@@ -27,7 +28,7 @@ func isSchemaError(err error) bool { return errors.Is(err, schema.ErrOutdated) }
 // the ONNX Runtime library is missing (one log line says how to turn it
 // on). A model or answers file that does not load stops syncd: it is a
 // configuration error. reload is for SIGHUP; stop waits for the watcher.
-func startBot(ctx context.Context, cfg config.Config, log *slog.Logger, wg *sync.WaitGroup) (b bridge.Bot, reload func(context.Context), stop func(), err error) {
+func startBot(ctx context.Context, cfg config.Config, reg prometheus.Registerer, log *slog.Logger, wg *sync.WaitGroup) (b bridge.Bot, reload func(context.Context), stop func(), err error) {
 	svc, err := newBotService(ctx, cfg.Bot, configs.BotAnswers, log)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("invalid configuration: bot.model / bot.answers (env SYNCD_BOT_MODEL, SYNCD_BOT_ANSWERS): %w", err)
@@ -35,6 +36,7 @@ func startBot(ctx context.Context, cfg config.Config, log *slog.Logger, wg *sync
 	if svc == nil {
 		return bridge.NoBot{}, func(context.Context) {}, func() {}, nil
 	}
+	registerBotMetrics(reg, svc)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -56,7 +58,7 @@ func startBot(ctx context.Context, cfg config.Config, log *slog.Logger, wg *sync
 // instances (Redis pub/sub, or in-process without Redis), and the console's
 // HTTP API. The returned func stops it and waits.
 func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *redis.Client, instance string,
-	b bridge.Bot, log *slog.Logger, wg *sync.WaitGroup) (bridge.Publisher, http.Handler, func(), error) {
+	b bridge.Bot, reg prometheus.Registerer, log *slog.Logger, wg *sync.WaitGroup) (bridge.Publisher, http.Handler, func(), error) {
 	secret := cfg.Console.SessionSecret
 	if secret == "" {
 		var err error
@@ -94,6 +96,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("invalid configuration: %w", err)
 	}
+	registerConsoleMetrics(reg, core)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

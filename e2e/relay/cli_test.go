@@ -28,6 +28,11 @@ func TestEmbeddedDefault(t *testing.T) {
 		t.Logf("127.0.0.1:8080 is taken on this machine: setting only SYNCD_HTTP_ADDR")
 		env = append(env, "SYNCD_HTTP_ADDR=127.0.0.1:0")
 	}
+	// ONNX Runtime is not part of the configuration: passing its path on
+	// keeps the run on the embedded default, with the bot on.
+	if lib := os.Getenv("SYNCD_ONNXRUNTIME_LIB"); lib != "" {
+		env = append(env, "SYNCD_ONNXRUNTIME_LIB="+lib)
+	}
 	run := startProcess(t, dir, "run", env, "run")
 	waitFor(t, 20*time.Second, "syncd run to start its poller", func() (bool, string) {
 		if run.exited() && pure && strings.Contains(run.log(), "listen on http.addr") {
@@ -49,6 +54,28 @@ func TestEmbeddedDefault(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "syncd.db")); err != nil {
 		t.Errorf("no syncd.db in the working directory: %v", err)
+	}
+
+	// /metrics carries the console's and the bot's counters: "hello" was
+	// labelled once and answered by the bot itself.
+	if !strings.Contains(run.log(), `msg="intent bot on"`) {
+		t.Errorf("the embedded default runs without the bot (fetch ONNX Runtime with scripts/onnxruntime.sh, or set SYNCD_ONNXRUNTIME_LIB):\n%s", tail(run.logPath, 30))
+	}
+	for series, want := range map[string]float64{
+		"syncd_console_connections":                           0,
+		"syncd_console_slow_closed_total":                     0,
+		`syncd_console_events_dropped_total{stage="publish"}`: 0,
+		`syncd_console_events_dropped_total{stage="heard"}`:   0,
+		"syncd_bot_classified_total":                          1,
+		"syncd_bot_cache_hits_total":                          0,
+		`syncd_bot_replies_total{kind="message"}`:             1,
+		`syncd_bot_replies_total{kind="event"}`:               0,
+		"syncd_bot_suggestions_total":                         0,
+		"syncd_bot_reload_failures_total":                     0,
+	} {
+		if got, err := run.metric(series); err != nil || got != want {
+			t.Errorf("%s = %v (%v), want %v", series, got, err, want)
+		}
 	}
 
 	took, ok := run.stop(20 * time.Second)
