@@ -51,14 +51,7 @@ func TestSlowReadMarkersHoldUpNoMessages(t *testing.T) {
 	chatstoretest.Relay(t, shared.db, "k", "hi")
 	ws := a.login(t, "alice").dial()
 	bobOnB := b.login(t, "bob")
-	eventually(t, 5*time.Second, "B's publish to reach A", func() bool {
-		if err := b.core.Publish(b.ctx, []chat.Message{msg("warmup", 1, "x")}); err != nil {
-			t.Fatal(err)
-		}
-		_, err := ws.read(100 * time.Millisecond)
-		return err == nil
-	})
-	drain(ws)
+	awaitBroker(t, b, ws)
 
 	if res := bobOnB.do("POST", "/api/conversations/k/assign", map[string]any{"assignee": "bob"}, nil); res.status != 200 {
 		t.Fatalf("assign on B: %d %s", res.status, res.body)

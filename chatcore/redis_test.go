@@ -72,15 +72,7 @@ func TestRedisAcrossInstances(t *testing.T) {
 	ws := alice.dial()
 	bobOnB := b.login(t, "bob")
 
-	// The subscriptions start asynchronously; publish until one arrives.
-	eventually(t, 5*time.Second, "B's publish to reach A", func() bool {
-		if err := b.core.Publish(b.ctx, []chat.Message{msg("warmup", 1, "x")}); err != nil {
-			t.Fatal(err)
-		}
-		_, err := ws.read(100 * time.Millisecond)
-		return err == nil
-	})
-	drain(ws)
+	awaitBroker(t, b, ws)
 
 	var lat []time.Duration
 	for i := range 50 {
@@ -176,6 +168,20 @@ func TestRedisOutage(t *testing.T) {
 }
 
 // drain discards the frames that have arrived so far.
+// awaitBroker waits until what from publishes reaches the socket ws of
+// another instance (subscriptions start asynchronously), then empties ws.
+func awaitBroker(t *testing.T, from *bundle, ws *wsClient) {
+	t.Helper()
+	eventually(t, 5*time.Second, "a publish to reach the other instance", func() bool {
+		if err := from.core.Publish(from.ctx, []chat.Message{msg("warmup", 1, "x")}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ws.read(100 * time.Millisecond)
+		return err == nil
+	})
+	drain(ws)
+}
+
 func drain(w *wsClient) {
 	for {
 		select {

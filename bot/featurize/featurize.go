@@ -235,7 +235,8 @@ const maxDenseDims = 1 << 16
 // collectDense does what collect does, without sorting: it tallies each
 // key's sign into its bucket and marks the bucket in a bitmap, then walks
 // the bitmap in bucket order, so the vector, and the float rounding of its
-// norm, are the ones collect gives.
+// norm, are the ones collect gives. The weighting is written out in both: a
+// shared helper does not inline, and cost 5 % here.
 func (f *Featurizer) collectDense(keys []uint32, s *scratch, dst *Vector) {
 	if len(s.counts) != f.cfg.Dims {
 		s.counts = make([]int32, f.cfg.Dims)
