@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/syncd-dev/syncd/chat"
@@ -155,12 +156,11 @@ type heardConversation struct {
 	only string
 }
 
-// heardBatch is the most changes rendered with one read-marker query.
+// heardBatch is the most changes rendered together.
 const heardBatch = 64
 
-// deliverHeard renders the conversation changes receive queues, a batch
-// per read-marker query, until ctx is done. A change superseded in the
-// same batch by a later one of the same conversation is skipped.
+// deliverHeard renders the conversation changes receive queues, a batch at
+// a time, until ctx is done.
 func (c *Core) deliverHeard(ctx context.Context) {
 	for {
 		var first heardConversation
@@ -179,27 +179,73 @@ func (c *Core) deliverHeard(ctx context.Context) {
 				break drain
 			}
 		}
-		for only, convs := range groupHeard(batch) {
-			c.deliverConversations(ctx, convs, only)
-		}
+		c.renderHeard(ctx, batch)
 	}
 }
 
-// groupHeard groups changes by audience, keeping each conversation's last
-// change in the place of its first.
-func groupHeard(batch []heardConversation) map[string][]Conversation {
-	groups := make(map[string][]Conversation)
-	at := make(map[[2]string]int)
+// renderHeard delivers a batch of heard changes. A frame is a snapshot of
+// the whole conversation, and a snapshot that waited in the queue may be
+// older than what this instance has shown since, so each conversation is
+// sent once, as the database has it now (the event's own snapshot if that
+// read fails): to everyone when any change was for everyone, else to the
+// agents the changes were for.
+func (c *Core) renderHeard(ctx context.Context, batch []heardConversation) {
+	if c.hub.count() == 0 {
+		return
+	}
+	type audience struct {
+		all   bool
+		users []string
+	}
+	var keys []string
+	latest := make(map[string]Conversation)
+	to := make(map[string]*audience)
 	for _, h := range batch {
-		k := [2]string{h.only, h.conv.Key}
-		if i, ok := at[k]; ok {
-			groups[h.only][i] = h.conv
+		k := h.conv.Key
+		a := to[k]
+		if a == nil {
+			a = &audience{}
+			to[k] = a
+			keys = append(keys, k)
+		}
+		latest[k] = h.conv
+		if h.only == "" {
+			a.all = true
+		} else if !slices.Contains(a.users, h.only) {
+			a.users = append(a.users, h.only)
+		}
+	}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	fresh, err := c.store.ConversationsByKey(qctx, keys)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "console: reload changed conversations; sending the announced state", slog.Any("error", err))
+	}
+	for _, cv := range fresh {
+		latest[cv.Key] = cv
+	}
+	var all []Conversation
+	var users []string
+	mine := make(map[string][]Conversation)
+	for _, k := range keys {
+		a := to[k]
+		if a.all {
+			all = append(all, latest[k])
 			continue
 		}
-		at[k] = len(groups[h.only])
-		groups[h.only] = append(groups[h.only], h.conv)
+		for _, u := range a.users {
+			if mine[u] == nil {
+				users = append(users, u)
+			}
+			mine[u] = append(mine[u], latest[k])
+		}
 	}
-	return groups
+	if len(all) > 0 {
+		c.deliverConversations(ctx, all, "")
+	}
+	for _, u := range users {
+		c.deliverConversations(ctx, mine[u], u)
+	}
 }
 
 // announce tells every instance that a conversation changed; with username

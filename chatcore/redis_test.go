@@ -167,7 +167,6 @@ func TestRedisOutage(t *testing.T) {
 	t.Logf("pushes resumed %v after Redis came back", time.Since(start))
 }
 
-// drain discards the frames that have arrived so far.
 // awaitBroker waits until what from publishes reaches the socket ws of
 // another instance (subscriptions start asynchronously), then empties ws.
 func awaitBroker(t *testing.T, from *bundle, ws *wsClient) {
@@ -182,6 +181,7 @@ func awaitBroker(t *testing.T, from *bundle, ws *wsClient) {
 	drain(ws)
 }
 
+// drain discards the frames that have arrived so far.
 func drain(w *wsClient) {
 	for {
 		select {

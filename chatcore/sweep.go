@@ -18,6 +18,9 @@ type SweepStore interface {
 	// ReadMarkers returns the read_seq of the given agents in the given
 	// conversations; a marker that does not exist is absent.
 	ReadMarkers(ctx context.Context, keys, usernames []string) (map[ReadKey]int64, error)
+	// ConversationsByKey returns those of the given conversations that
+	// exist, in no particular order, with ReadSeq 0.
+	ConversationsByKey(ctx context.Context, keys []string) ([]Conversation, error)
 }
 
 // sweepFloor is the earliest time the sweep asks for; DATETIME columns

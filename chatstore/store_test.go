@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -392,6 +393,19 @@ func TestSweepQueries(t *testing.T) {
 		want := map[chatcore.ReadKey]int64{{Username: "alice", ConversationKey: "k1"}: 1, {Username: "bob", ConversationKey: "k2"}: 1}
 		if fmt.Sprint(m) != fmt.Sprint(want) {
 			t.Fatalf("ReadMarkers = %v, want %v", m, want)
+		}
+		byKey, err := b.store.ConversationsByKey(b.ctx, []string{"k3", "nope", "k1"})
+		must(t, err)
+		got = got[:0]
+		for _, c := range byKey {
+			if c.LastMessage == nil || c.LastMessage.Body != "x" || c.ReadSeq != 0 || c.LastSeq != 1 {
+				t.Fatalf("conversation by key = %+v", c)
+			}
+			got = append(got, c.Key)
+		}
+		slices.Sort(got)
+		if fmt.Sprint(got) != "[k1 k3]" {
+			t.Fatalf("ConversationsByKey(k3, nope, k1) = %v", got)
 		}
 	})
 }

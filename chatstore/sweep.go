@@ -34,6 +34,25 @@ ORDER BY c.updated_at, c.id LIMIT ?`, at, at, after.ID, limit).Rows()
 	return s.scanConversations(rows)
 }
 
+// ConversationsByKey returns those of the given conversations that exist,
+// with ReadSeq 0.
+func (s *Store) ConversationsByKey(ctx context.Context, keys []string) ([]chatcore.Conversation, error) {
+	cols, from := conversationFrom(false)
+	var out []chatcore.Conversation
+	for ks := range slices.Chunk(keys, 500) {
+		rows, err := s.db.WithContext(ctx).Raw("SELECT "+cols+"\n"+from+"\nWHERE c.conversation_key IN ?", ks).Rows()
+		if err != nil {
+			return nil, fmt.Errorf("load conversations: %w", err)
+		}
+		cs, err := s.scanConversations(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}
+
 // ReadMarkers returns the read_seq of the given agents in the given
 // conversations.
 func (s *Store) ReadMarkers(ctx context.Context, keys, usernames []string) (map[chatcore.ReadKey]int64, error) {
