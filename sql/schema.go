@@ -1,6 +1,8 @@
 // Package schema embeds the SQL files of this folder and applies them in
 // order, recording each in syncd_schema_migrations. The files are the
-// source of truth a DBA reviews; this code only runs them.
+// source of truth a DBA reviews; this code only runs them. Script is the
+// same migrations for a DBA to run by hand, each with the INSERT that
+// records it.
 package schema
 
 import (
@@ -174,10 +176,64 @@ func Check(ctx context.Context, db *sql.DB, dialect string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: missing %s; review `syncd schema print` and run `syncd schema apply` (or apply the files in sql/%s by hand)",
-			ErrOutdated, strings.Join(missing, ", "), dialect)
+		return fmt.Errorf("%w: missing %s; run `syncd schema apply`, or have a DBA run the SQL that `syncd schema print` shows (it records each migration in %s)",
+			ErrOutdated, strings.Join(missing, ", "), table)
 	}
 	return nil
+}
+
+// Record returns the statement that records m as applied in
+// syncd_schema_migrations: the row Apply writes, in the dialect's SQL, for a
+// DBA who runs the migrations by hand.
+func Record(dialect string, m Migration) string {
+	now := "strftime('%Y-%m-%d %H:%M:%f', 'now')" // UTC, as the driver reads it
+	if dialect == MySQL {
+		now = "UTC_TIMESTAMP(6)"
+	}
+	return fmt.Sprintf("INSERT INTO %s (version, name, checksum, applied_at) VALUES (%d, '%s', '%s', %s);",
+		table, m.Version, strings.ReplaceAll(m.Name, "'", "''"), m.Checksum, now)
+}
+
+// Script is what `syncd schema print` shows: the bookkeeping table, then
+// every migration file as it is, each followed by the Record statement that
+// marks it applied. Run in order by hand (`syncd schema print | mysql DB`),
+// it leaves the database as Apply would, so Check and Apply accept it. The
+// checksums stay over the files alone; the INSERT lives only here.
+func Script(dialect string) (string, error) {
+	ms, err := Migrations(dialect)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- syncd schema (%s): %d migrations, in order. Each ends with the INSERT that\n", dialect, len(ms))
+	fmt.Fprintf(&b, "-- records it in %s, as `syncd schema apply` does; to upgrade by\n", table)
+	b.WriteString("-- hand, run only the sections `syncd schema status` lists as missing.\n\n")
+	b.WriteString(createTable(dialect) + ";\n")
+	for _, m := range ms {
+		// A last statement without its semicolon would swallow the INSERT.
+		if !strings.HasSuffix(lastStatementLine(m.SQL), ";") {
+			return "", fmt.Errorf("migration %s: must end with a semicolon-terminated statement", m.Name)
+		}
+		fmt.Fprintf(&b, "\n-- ===== %s (sql/%s/%s.sql) =====\n", m.Name, dialect, m.Name)
+		b.WriteString(m.SQL)
+		if !strings.HasSuffix(m.SQL, "\n") {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "-- record %s as applied\n%s\n", m.Name, Record(dialect, m))
+	}
+	return b.String(), nil
+}
+
+// lastStatementLine is the file's last line that is neither blank nor a
+// comment, trimmed.
+func lastStatementLine(file string) string {
+	lines := strings.Split(file, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if t := strings.TrimSpace(lines[i]); t != "" && !strings.HasPrefix(t, "--") {
+			return t
+		}
+	}
+	return ""
 }
 
 // Apply runs every migration not yet applied, in order, and returns those it

@@ -19,7 +19,7 @@ func schemaCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:  "print",
-				Usage: "print the migrations for a DBA to review or apply by hand",
+				Usage: "print the migrations for a DBA to review or apply by hand; each ends with the INSERT that records it, so the output can be run as is",
 				Flags: []cli.Flag{dialectFlag},
 				Action: func(c *cli.Context) error {
 					dialect := c.String("dialect")
@@ -30,14 +30,12 @@ func schemaCommand() *cli.Command {
 						}
 						dialect = cfg.Database.Driver
 					}
-					ms, err := schema.Migrations(dialect)
+					script, err := schema.Script(dialect)
 					if err != nil {
 						return err
 					}
-					for _, m := range ms {
-						fmt.Fprintf(c.App.Writer, "-- ===== %s (sql/%s/%s.sql) =====\n%s\n", m.Name, dialect, m.Name, m.SQL)
-					}
-					return nil
+					_, err = fmt.Fprint(c.App.Writer, script)
+					return err
 				},
 			},
 			{
@@ -90,7 +88,7 @@ func schemaCommand() *cli.Command {
 					}
 					w.Flush()
 					if missing {
-						return cli.Exit("schema is not up to date: run `syncd schema apply`", 1)
+						return cli.Exit("schema is not up to date: run `syncd schema apply`, or run the SQL that `syncd schema print` shows", 1)
 					}
 					return nil
 				},
