@@ -168,7 +168,8 @@ type batch struct {
 // its buffers afresh.
 type batchList chan *batch
 
-// freeBatches holds about one batch per relay worker.
+// freeBatches holds about one batch per relay worker (poller.workers, 2 by
+// default); more workers allocate the rest. At most 64 MiB stay pinned.
 var freeBatches = make(batchList, 4)
 
 // maxKeptBatchBytes keeps a batch of unusually long messages from pinning

@@ -137,7 +137,8 @@ func (s *Service) loadAnswers(force bool) error {
 		return err
 	}
 	if s.answers.Swap(a) != nil {
-		s.log.Info("bot answers reloaded", slog.String("path", path), slog.Int("intents", len(a.Intents)))
+		s.log.Info("bot answers reloaded", slog.String("path", path), slog.Int("intents", len(a.Intents)),
+			slog.Float64("threshold", s.threshold(a)))
 	}
 	return nil
 }

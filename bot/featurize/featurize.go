@@ -228,8 +228,9 @@ func (f *Featurizer) TransformNormalized(text string, dst *Vector) {
 // maxDenseDims bounds the feature vectors collectDense tallies: its buffers
 // take 4.125 bytes per bucket in every pooled scratch (264 KiB at 2^16).
 // Up to there, tallying beat sorting at every message length measured, from
-// 18 bytes (about 50 keys) to 200 (about 600): the featuriser took a fifth
-// less time or better at 2^15 buckets (docs/benchmarks-bot.md).
+// 18 bytes (about 50 keys) to 200 (about 600): at 2^15 buckets the
+// featuriser took about a fifth less time on English, 5-10 % less on
+// Chinese (docs/benchmarks-bot.md).
 const maxDenseDims = 1 << 16
 
 // collectDense does what collect does, without sorting: it tallies each

@@ -38,9 +38,11 @@ func registerBotMetrics(reg prometheus.Registerer, svc *bot.Service) {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
 			func() float64 { return float64(f(svc.Stats())) })
 	}
-	const replies = "Messages the bot sent by itself: kind=message for a confident answer to a customer, kind=event for an event's template."
+	// Counted when a relay batch is assessed, before it commits: a batch
+	// that is relayed again is counted again.
+	const replies = "Replies the bot decided to send by itself, counted when a relay batch is assessed: kind=message for a confident answer to a customer, kind=event for an event's template."
 	reg.MustRegister(
-		counter("syncd_bot_classified_total", "Customer messages the bot labelled with an intent.", nil,
+		counter("syncd_bot_classified_total", "Customer messages the bot labelled with an intent (each time a relay batch is assessed).", nil,
 			func(s bot.Stats) int64 { return s.Classified }),
 		counter("syncd_bot_cache_hits_total", "Labelled customer messages answered from the bot's cache.", nil,
 			func(s bot.Stats) int64 { return s.CacheHits }),
@@ -48,7 +50,7 @@ func registerBotMetrics(reg prometheus.Registerer, svc *bot.Service) {
 			func(s bot.Stats) int64 { return s.AutoReplies }),
 		counter("syncd_bot_replies_total", replies, prometheus.Labels{"kind": "event"},
 			func(s bot.Stats) int64 { return s.EventReplies }),
-		counter("syncd_bot_suggestions_total", "Customer messages left to an agent with the bot's suggestion.", nil,
+		counter("syncd_bot_suggestions_total", "Customer messages left to an agent with the bot's suggestion (each time a relay batch is assessed).", nil,
 			func(s bot.Stats) int64 { return s.Suggestions }),
 		counter("syncd_bot_reload_failures_total", "Model or answers files that did not load on a reload; the previous ones stay in force.", nil,
 			func(s bot.Stats) int64 { return s.ReloadFailures }),

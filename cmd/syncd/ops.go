@@ -148,7 +148,11 @@ func requeueCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "requeued %d rows\n", n)
+			noun := "rows"
+			if n == 1 {
+				noun = "row"
+			}
+			fmt.Fprintf(c.App.Writer, "requeued %d %s\n", n, noun)
 			return nil
 		},
 	}
@@ -197,7 +201,7 @@ func injectCommand() *cli.Command {
 					return err
 				}
 				if rs.Status == "sent" || rs.Status == "failed" {
-					fmt.Fprintf(c.App.Writer, "row %d: %s %s\n", id, rs.Status, rs.LastError)
+					fmt.Fprintln(c.App.Writer, strings.TrimSpace(fmt.Sprintf("row %d: %s %s", id, rs.Status, rs.LastError)))
 					if rs.Status == "failed" {
 						return cli.Exit("row failed", 1)
 					}

@@ -45,11 +45,11 @@ func startBot(ctx context.Context, cfg config.Config, reg prometheus.Registerer,
 		}
 	}()
 	reload = func(ctx context.Context) {
+		// The bot logs what it swapped in; a file that did not load leaves
+		// its predecessor in force, and the error names the file.
 		if err := svc.Reload(ctx); err != nil {
-			log.Error("reload intent bot; keeping the current model", slog.Any("error", err))
-			return
+			log.Error("intent bot reload incomplete; what did not load stays as it was", slog.Any("error", err))
 		}
-		log.Info("intent bot reloaded")
 	}
 	return svc, reload, func() { _ = svc.Close() }, nil
 }
