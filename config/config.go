@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/syncd-dev/syncd/internal/schedule"
 )
 
 // Config is the whole of syncd's configuration. configs/syncd.example.yaml
@@ -187,6 +189,11 @@ func (c Config) Validate() error {
 	p := c.Poller
 	if strings.TrimSpace(p.Schedule) == "" {
 		return bad("poller.schedule", "must not be empty")
+	}
+	// The poller's own parser, so that a bad schedule stops syncd at load
+	// rather than after it has started.
+	if _, err := schedule.Parse(p.Schedule); err != nil {
+		return bad("poller.schedule", "%v", err)
 	}
 	if p.Shards < 1 || p.Shards > 1024 || 1024%p.Shards != 0 {
 		return bad("poller.shards", "must divide 1024 (1, 2, 4, … 1024), got %d", p.Shards)

@@ -63,6 +63,13 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{env: []string{"SYNCD_REDIS_ADDR=redis"}, key: "redis.addr"},
 		{env: []string{"SYNCD_BOT_THRESHOLD=2"}, key: "bot.threshold"},
 		{env: []string{"SYNCD_CONSOLE_SESSION_SECRET=short"}, key: "console.session_secret"},
+		{env: []string{"SYNCD_POLLER_SCHEDULE=bogus"}, key: "poller.schedule"},
+		{env: []string{"SYNCD_POLLER_SCHEDULE=@every 0s"}, key: "poller.schedule"},
+		{env: []string{"SYNCD_POLLER_SCHEDULE=@every -1s"}, key: "poller.schedule"},
+		{env: []string{"SYNCD_POLLER_SCHEDULE=every second"}, key: "poller.schedule"},
+		{env: []string{"SYNCD_POLLER_SCHEDULE=TZ=UTC"}, key: "poller.schedule"},
+		{env: []string{"SYNCD_POLLER_SCHEDULE=0 0 30 2 *"}, key: "poller.schedule"},
+		{file: "poller:\n  schedule: '@every nonsense'\n", key: "poller.schedule (env SYNCD_POLLER_SCHEDULE)"},
 		{file: "poller:\n  shedule: '@every 1s'\n", key: "shedule"},
 	} {
 		path := ""
@@ -74,9 +81,28 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%v %q: error %v does not name %s", tc.env, tc.file, err, tc.key)
 		}
+		if ke := (*KeyError)(nil); errors.As(err, &ke) && !strings.Contains(err.Error(), "(env "+EnvName(ke.Key)+")") {
+			t.Errorf("%v %q: error %v lacks the variable's name", tc.env, tc.file, err)
+		}
 		var ke *KeyError
 		if tc.file == "" && !errors.As(err, &ke) {
 			t.Errorf("%v: %T is not a *KeyError", tc.env, err)
+		}
+	}
+}
+
+// A bad poller.schedule stops the load with the key and its variable
+// named (internal/schedule has the full table of specs).
+func TestSchedule(t *testing.T) {
+	for spec, ok := range map[string]bool{"@every 100ms": true, "*/5 * * * * *": true, "bogus": false, "@every 0s": false, "0 0 30 2 *": false} {
+		cfg := Default()
+		cfg.Poller.Schedule = spec
+		err := cfg.Validate()
+		if (err == nil) != ok {
+			t.Errorf("schedule %q: err %v, want ok=%v", spec, err, ok)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "config key poller.schedule (env SYNCD_POLLER_SCHEDULE): ") {
+			t.Errorf("schedule %q: error %q does not name the key", spec, err)
 		}
 	}
 }

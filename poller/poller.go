@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/internal/schedule"
 	"github.com/syncd-dev/syncd/lock"
 	"github.com/syncd-dev/syncd/store"
 )
@@ -122,7 +123,7 @@ func New(o Options) (*Poller, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	sched, err := parseSchedule(o.Schedule)
+	sched, err := schedule.Parse(o.Schedule)
 	if err != nil {
 		return nil, err
 	}

@@ -29,9 +29,9 @@ const (
 // botCommand trains, evaluates and queries the intent bot's model.
 func botCommand() *cli.Command {
 	modelFlag := &cli.StringFlag{Name: "model", Aliases: []string{"m"},
-		Usage: "ONNX model file; empty: the built-in default model (" + shippedModel + ")"}
+		Usage: "ONNX model file; default: bot.model from the configuration, else the built-in model (" + shippedModel + ")"}
 	libFlag := &cli.StringFlag{Name: "onnxruntime", EnvVars: []string{"SYNCD_ONNXRUNTIME_LIB"},
-		Usage: "libonnxruntime.so; empty: the cache that scripts/onnxruntime.sh fills"}
+		Usage: "libonnxruntime.so; default: bot.library from the configuration, else the cache that scripts/onnxruntime.sh fills"}
 	return &cli.Command{
 		Name:  "bot",
 		Usage: "train, evaluate and query the intent bot",
@@ -54,7 +54,7 @@ func botCommand() *cli.Command {
 				ArgsUsage: "TEXT...",
 				Flags: []cli.Flag{
 					modelFlag, libFlag,
-					&cli.StringFlag{Name: "answers", Aliases: []string{"a"}, Value: shippedAnswers, Usage: "answers YAML (intent → reply); when the default is missing, the copy built into syncd"},
+					&cli.StringFlag{Name: "answers", Aliases: []string{"a"}, Value: shippedAnswers, Usage: "answers YAML (intent → reply); default: bot.answers from the configuration, else " + shippedAnswers + " when present, else the copy built into syncd. bot.threshold applies either way"},
 				},
 				Action: botAsk,
 			},
@@ -143,7 +143,14 @@ func botEval(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	svc, err := openBotCLI(c, "")
+	cfg, _, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	// Only the model matters here: no answers, so a broken answers file
+	// does not stop an evaluation.
+	cfg.Bot.Answers, cfg.Bot.Threshold = "", 0
+	svc, err := openBotCLI(c, cfg.Bot)
 	if err != nil {
 		return err
 	}
@@ -171,13 +178,21 @@ func botAsk(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return cli.Exit("usage: syncd bot ask TEXT...", 2)
 	}
-	answers := c.String("answers")
-	if !c.IsSet("answers") {
-		if _, err := os.Stat(answers); err != nil {
-			answers = "" // not in the repository root: the built-in copy
+	cfg, _, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.IsSet("answers"):
+		cfg.Bot.Answers = c.String("answers")
+	case cfg.Bot.Answers != "": // bot.answers / SYNCD_BOT_ANSWERS, as the daemon reads it
+	default:
+		cfg.Bot.Answers = shippedAnswers
+		if _, err := os.Stat(shippedAnswers); err != nil {
+			cfg.Bot.Answers = "" // not in the repository root: the built-in copy
 		}
 	}
-	svc, err := openBotCLI(c, answers)
+	svc, err := openBotCLI(c, cfg.Bot)
 	if err != nil {
 		return err
 	}
@@ -203,13 +218,22 @@ func botAsk(c *cli.Context) error {
 }
 
 // openBotCLI starts a bot for one command: no file watching, no cache.
-// An empty answers path means the answers built into syncd.
-func openBotCLI(c *cli.Context, answers string) (*bot.Service, error) {
+// cfg is the bot section of the configuration; --model and --onnxruntime
+// (or SYNCD_ONNXRUNTIME_LIB), when given, override bot.model and
+// bot.library. An empty answers path means the answers built into syncd.
+func openBotCLI(c *cli.Context, cfg config.Bot) (*bot.Service, error) {
+	if c.IsSet("model") {
+		cfg.Model = c.String("model")
+	}
+	if c.IsSet("onnxruntime") {
+		cfg.Library = c.String("onnxruntime")
+	}
 	svc, err := bot.New(c.Context, bot.Options{
-		ModelPath:    c.String("model"),
-		AnswersPath:  answers,
+		ModelPath:    cfg.Model,
+		AnswersPath:  cfg.Answers,
 		Answers:      configs.BotAnswers,
-		LibraryPath:  c.String("onnxruntime"),
+		Threshold:    cfg.Threshold,
+		LibraryPath:  cfg.Library,
 		CacheSize:    -1,
 		PollInterval: -1,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/redis/go-redis/v9"
@@ -11,11 +12,14 @@ import (
 )
 
 // newLocker is redsync over Redis when redis.addr is set, else in-process.
-// The client is nil in the in-process case.
+// The client is nil in the in-process case. With Redis, go-redis's own
+// messages go to a logger built from cfg.Log like the daemon's (see
+// redislog.go) instead of to stderr in go-redis's format.
 func newLocker(cfg config.Config, instance string) (lock.Locker, *redis.Client) {
 	if cfg.Redis.Addr == "" {
 		return lock.NewLocal(), nil
 	}
+	installRedisLogger(newLogger(cfg).With(slog.String("instance", instance)))
 	rc := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
 	return lock.NewRedis(rc, lock.RedisOptions{TTL: cfg.Redis.LockTTL, Owner: instance, Prefix: cfg.Redis.Prefix + "lock:"}), rc
 }

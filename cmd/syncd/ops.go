@@ -45,7 +45,7 @@ func statusCommand() *cli.Command {
 				Shard  string `json:"shard"`
 				Holder string `json:"holder"`
 			}
-			var holders []shardHolder
+			holders := []shardHolder{} // [] in JSON, not null, with in-process locks
 			if locker.Distributed() {
 				for i := 0; i < cfg.Poller.Shards; i++ {
 					s := store.Shard{Index: i, Count: cfg.Poller.Shards}
@@ -61,6 +61,9 @@ func statusCommand() *cli.Command {
 				oldestAge = time.Since(stats.OldestPending).Seconds()
 			}
 			if c.Bool("json") {
+				if claims == nil {
+					claims = []store.ClaimInFlight{}
+				}
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{

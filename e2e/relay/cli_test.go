@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -54,6 +55,21 @@ func TestEmbeddedDefault(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "syncd.db")); err != nil {
 		t.Errorf("no syncd.db in the working directory: %v", err)
+	}
+
+	// syncd status --json: the row is sent, and with in-process locks there
+	// are no shard holders: empty lists, not nulls.
+	st := runCLI(t, dir, 30*time.Second, env, "status", "--json")
+	var status struct {
+		Rows   map[string]int64  `json:"rows"`
+		Shards []json.RawMessage `json:"shards"`
+		Claims []json.RawMessage `json:"claims"`
+		Locks  string            `json:"locks"`
+	}
+	if st.code != 0 || json.Unmarshal([]byte(st.stdout), &status) != nil {
+		t.Errorf("syncd status --json: exit %d\nstdout: %s\nstderr: %s", st.code, st.stdout, st.stderr)
+	} else if status.Rows["pending"] != 0 || status.Shards == nil || len(status.Shards) != 0 || status.Claims == nil || status.Locks != "in-process" {
+		t.Errorf("syncd status --json = %s", st.stdout)
 	}
 
 	// /metrics carries the console's and the bot's counters: "hello" was
@@ -125,7 +141,9 @@ func TestBadConfig(t *testing.T) {
 		{name: "unknown key in YAML", yaml: "poller:\n  schedule: \"@every 1s\"\n  shardz: 4\n",
 			wants: []string{"shardz"}},
 		{name: "bad schedule", env: []string{"SYNCD_POLLER_SCHEDULE=every second"},
-			wants: []string{"poller.schedule"}},
+			wants: []string{"poller.schedule", "SYNCD_POLLER_SCHEDULE"}},
+		{name: "zero interval", env: []string{"SYNCD_POLLER_SCHEDULE=@every 0s"},
+			wants: []string{"poller.schedule", "SYNCD_POLLER_SCHEDULE"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -163,6 +181,23 @@ func checkRefused(t *testing.T, res cliResult, wants ...string) {
 	for _, want := range wants {
 		if !strings.Contains(res.stderr, want) {
 			t.Errorf("stderr does not name %q:\n%s", want, res.stderr)
+		}
+	}
+}
+
+// syncd bot ask answers as the daemon would with the same configuration:
+// bot.threshold from the environment decides whether "hello" is answered
+// by the bot or left to an agent.
+func TestBotAskFollowsConfig(t *testing.T) {
+	dir := t.TempDir()
+	env := cleanEnv()
+	if lib := os.Getenv("SYNCD_ONNXRUNTIME_LIB"); lib != "" {
+		env = append(env, "SYNCD_ONNXRUNTIME_LIB="+lib)
+	}
+	for threshold, want := range map[string]string{"0.5": "sent automatically", "0.9999": "suggested to an agent"} {
+		res := runCLI(t, dir, 30*time.Second, append(env, "SYNCD_BOT_THRESHOLD="+threshold), "bot", "ask", "hello")
+		if res.code != 0 || !strings.Contains(res.stdout, "greeting") || !strings.Contains(res.stdout, want) {
+			t.Errorf("bot.threshold %s: syncd bot ask hello: exit %d, want %q\nstdout: %s\nstderr: %s", threshold, res.code, want, res.stdout, res.stderr)
 		}
 	}
 }

@@ -1,0 +1,58 @@
+package schedule
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		ok   bool
+	}{
+		{"@every 1s", true},
+		{"@every 100ms", true},
+		{" @every 250ms ", true},
+		{"@every 1m30s", true},
+		{"*/5 * * * * *", true},
+		{"0 * * * *", true},
+		{"@hourly", true},
+		{"CRON_TZ=UTC 0 */2 * * *", true},
+		{"", false},
+		{"bogus", false},
+		{"every second", false},
+		{"@every", false},
+		{"@every 0s", false},
+		{"@every 0", false},
+		{"@every -1s", false},
+		{"@every nonsense", false},
+		{"@every  1s", true}, // the duration is trimmed
+		{"@sometimes", false},
+		{"61 * * * *", false},
+		{"* * * * * * *", false},
+		{"TZ=Nowhere/Land 0 * * * *", false},
+		{"0 0 30 2 *", false}, // 30 February: never fires
+		{"TZ=UTC", false},     // cron itself panics on this
+	} {
+		s, err := Parse(tc.spec)
+		if (err == nil) != tc.ok {
+			t.Errorf("Parse(%q): err %v, want ok=%v", tc.spec, err, tc.ok)
+		}
+		if err == nil && s == nil {
+			t.Errorf("Parse(%q): nil schedule without an error", tc.spec)
+		}
+	}
+}
+
+// Below a second, @every means what it says; cron alone would round it up
+// to a second.
+func TestSubSecondEvery(t *testing.T) {
+	s, err := Parse("@every 100ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := s.Next(now).Sub(now); got != 100*time.Millisecond {
+		t.Errorf("@every 100ms: next in %v", got)
+	}
+}
