@@ -126,7 +126,7 @@ func Load(path string, environ []string) (Config, Source, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(raw))
 		dec.KnownFields(true)                                               // a misspelt key is an error, not a silent default
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
-			return cfg, src, fmt.Errorf("config file %s: %w", path, err)
+			return cfg, src, fmt.Errorf("config file %s: %w", path, nameKeys(raw, err))
 		}
 	}
 	applied, err := applyEnv(&cfg, environ)
@@ -138,6 +138,64 @@ func Load(path string, environ []string) (Config, Source, error) {
 		return cfg, src, err
 	}
 	return cfg, src, nil
+}
+
+// nameKeys rewrites yaml's "line N: cannot unmarshal …" and "line N: field
+// x not found …" messages to name the dotted key on that line, which is
+// what an operator looks for; other errors pass through.
+func nameKeys(raw []byte, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(raw, &root) != nil {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		msgs[i] = m
+		var line int
+		if _, serr := fmt.Sscanf(m, "line %d:", &line); serr != nil {
+			continue
+		}
+		if key := keyOnLine(&root, "", line); key != "" {
+			msg := strings.TrimSpace(strings.SplitN(m, ":", 2)[1])
+			if strings.HasPrefix(msg, "field ") && strings.Contains(msg, " not found in type ") {
+				msg = "unknown key"
+			}
+			msgs[i] = fmt.Sprintf("key %s (line %d): %s", key, line, msg)
+		}
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "; "))
+}
+
+// keyOnLine returns the dotted path of the deepest mapping key whose key or
+// scalar value is on line.
+func keyOnLine(n *yaml.Node, prefix string, line int) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if k := keyOnLine(c, prefix, line); k != "" {
+				return k
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			path := k.Value
+			if prefix != "" {
+				path = prefix + "." + k.Value
+			}
+			if deeper := keyOnLine(v, path, line); deeper != "" {
+				return deeper
+			}
+			if k.Line == line || v.Line == line {
+				return path
+			}
+		}
+	}
+	return ""
 }
 
 // KeyError is a configuration error about one key.

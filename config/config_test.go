@@ -70,7 +70,9 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{env: []string{"SYNCD_POLLER_SCHEDULE=TZ=UTC"}, key: "poller.schedule"},
 		{env: []string{"SYNCD_POLLER_SCHEDULE=0 0 30 2 *"}, key: "poller.schedule"},
 		{file: "poller:\n  schedule: '@every nonsense'\n", key: "poller.schedule (env SYNCD_POLLER_SCHEDULE)"},
-		{file: "poller:\n  shedule: '@every 1s'\n", key: "shedule"},
+		{file: "poller:\n  shedule: '@every 1s'\n", key: "key poller.shedule (line 2): unknown key"},
+		{file: "poller:\n  schedule: '@every 1s'\n  shards: two\n", key: "key poller.shards (line 3): cannot unmarshal"},
+		{file: "database:\n  driver: sqlite\nbot:\n  cache_size: [1]\n", key: "key bot.cache_size (line 4)"},
 	} {
 		path := ""
 		if tc.file != "" {
