@@ -1,6 +1,8 @@
 package chatstore
 
 import (
+	"time"
+
 	"context"
 	"database/sql"
 	"errors"
@@ -92,7 +94,7 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Mes
 		msg = chatcore.Message{ClientID: r.ClientID, Message: chat.Message{
 			ID: id, ConversationKey: r.ConversationKey, Seq: seq,
 			SenderType: chat.SenderAgent, SenderName: r.Author, Kind: chat.KindMessage,
-			Body: r.Body, CreatedAt: r.At.UTC(),
+			Body: r.Body, CreatedAt: r.At.UTC().Truncate(time.Microsecond), // as DATETIME(6) keeps it
 		}}
 		return nil
 	})

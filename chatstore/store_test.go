@@ -56,7 +56,7 @@ func count(t *testing.T, db *gorm.DB, query string, args ...any) int64 {
 func TestAppendReply(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, b bundle) {
 		in := chatstoretest.Relay(t, b.db, "order-1", "hello", "anyone there?")
-		at := time.Now().UTC().Truncate(time.Millisecond)
+		at := time.Now().UTC() // nanoseconds: history keeps microseconds
 		msg, created, err := b.store.AppendReply(b.ctx, chatcore.Reply{
 			ConversationKey: "order-1", Author: "alice", Body: "Hi, how can I help?", ClientID: "c-1", At: at,
 		})
@@ -88,6 +88,9 @@ func TestAppendReply(t *testing.T) {
 		if cv.LastSeq != 3 || !cv.WaitingSince.IsZero() || cv.ReadSeq != 3 || cv.Unread != 0 ||
 			cv.LastMessage == nil || cv.LastMessage.ID != msg.ID {
 			t.Fatalf("conversation after reply = %+v", cv)
+		}
+		if !cv.LastMessage.CreatedAt.Equal(msg.CreatedAt) {
+			t.Fatalf("reply pushed with created_at %v, history gives %v", msg.CreatedAt, cv.LastMessage.CreatedAt)
 		}
 
 		// A retry with the same client_id returns the first message.

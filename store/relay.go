@@ -397,7 +397,9 @@ func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Messa
 	// committed in parts (after a failed batch) keeps it until then.
 	last := c.resolved+n >= len(c.Rows)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		now := time.Now()
+		// Microseconds, what DATETIME(6) keeps: a pushed message then
+		// carries the created_at that history gives back later.
+		now := time.Now().UTC().Truncate(time.Microsecond)
 		if err := s.fence(tx, c, out, now); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/internal/dbtime"
 	"github.com/syncd-dev/syncd/internal/testdb"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
@@ -96,6 +97,7 @@ func TestClaimCommitSequences(t *testing.T) {
 			}
 			seqs[m.ConversationKey] = append(seqs[m.ConversationKey], m.Seq)
 		}
+		assertStoredAsPublished(t, db, append(msgs, msgs2...))
 		for key, s := range seqs {
 			for i, seq := range s {
 				if seq != int64(i+1) {
@@ -115,6 +117,21 @@ func TestClaimCommitSequences(t *testing.T) {
 			t.Fatalf("claimed %d rows after everything was sent", len(c3.Rows))
 		}
 	})
+}
+
+// assertStoredAsPublished checks that each published message's created_at
+// is the one history gives back later (DATETIME(6) keeps microseconds).
+func assertStoredAsPublished(t *testing.T, db *testdb.DB, msgs []chat.Message) {
+	t.Helper()
+	for _, m := range msgs {
+		var stored dbtime.Time
+		if err := db.Raw.QueryRow(`SELECT created_at FROM chat_messages WHERE id = ?`, m.ID).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if !stored.Equal(m.CreatedAt) {
+			t.Errorf("message %d (%s): published created_at %v, stored %v", m.ID, m.SenderType, m.CreatedAt, stored.Time)
+		}
+	}
 }
 
 // assertOldestFirst checks that a claim holds, for each of its
@@ -375,6 +392,7 @@ func TestBotReplyInSameTransaction(t *testing.T) {
 		if len(msgs) != 2 || msgs[0].Seq != 1 || msgs[1].Seq != 2 || msgs[1].SenderType != chat.SenderBot {
 			t.Fatalf("messages: %+v", msgs)
 		}
+		assertStoredAsPublished(t, db, msgs)
 		var body, status, author string
 		var inReplyTo, chatID int64
 		if err := db.Raw.QueryRow(`SELECT body, status, author_type, in_reply_to, chat_message_id FROM message_reply WHERE conversation_key = 'conv'`).
