@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -161,8 +161,9 @@ func (v Vector) AddTo(dst []float32) {
 // Featurizer maps normalised text to a Vector. It is immutable and safe for
 // concurrent use.
 type Featurizer struct {
-	cfg  Config
-	mask uint64
+	cfg     Config
+	mask    uint64
+	scratch chan *scratch // free list; see getScratch
 }
 
 // New validates cfg (after defaults) and returns a Featurizer for it.
@@ -171,7 +172,7 @@ func New(cfg Config) (*Featurizer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Featurizer{cfg: cfg, mask: uint64(cfg.Dims - 1)}, nil
+	return &Featurizer{cfg: cfg, mask: uint64(cfg.Dims - 1), scratch: make(chan *scratch, 2*runtime.GOMAXPROCS(0))}, nil
 }
 
 // Config returns the featuriser's settings with defaults filled in.
@@ -180,8 +181,8 @@ func (f *Featurizer) Config() Config { return f.cfg }
 // Dims is the length of the dense feature vector.
 func (f *Featurizer) Dims() int { return f.cfg.Dims }
 
-// scratch holds the per-call buffers; pooled because Transform runs on the
-// relay's hot path and a message yields a few hundred n-grams.
+// scratch holds the per-call buffers, kept between calls because Transform
+// runs on the relay's hot path and a message yields a few hundred n-grams.
 type scratch struct {
 	keys  []uint32 // bucket<<1 | sign bit, one per n-gram occurrence
 	tmp   []uint32 // radix sort's other half
@@ -197,7 +198,25 @@ type scratch struct {
 
 type span struct{ start, end int }
 
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+// getScratch takes a scratch from the featuriser's free list, which, unlike
+// a sync.Pool, garbage collection does not empty: the relay collects every
+// few milliseconds, and collectDense's tallies are 128 KiB at 2^15 buckets.
+// Being the featuriser's own, they always have its size.
+func (f *Featurizer) getScratch() *scratch {
+	select {
+	case s := <-f.scratch:
+		return s
+	default:
+		return new(scratch)
+	}
+}
+
+func (f *Featurizer) putScratch(s *scratch) {
+	select {
+	case f.scratch <- s:
+	default: // more callers at once than the list keeps
+	}
+}
 
 // Transform normalises text and featurises it into dst (reset first).
 func (f *Featurizer) Transform(text string, dst *Vector) {
@@ -207,8 +226,8 @@ func (f *Featurizer) Transform(text string, dst *Vector) {
 // TransformNormalized featurises text that Normalize already produced.
 func (f *Featurizer) TransformNormalized(text string, dst *Vector) {
 	dst.Reset()
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
+	s := f.getScratch()
+	defer f.putScratch(s)
 	s.keys = s.keys[:0]
 	if f.cfg.WordMax > 0 {
 		f.wordGrams(text, s)
