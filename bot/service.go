@@ -91,7 +91,6 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 	ans := s.answers.Load()
 	var texts []string
 	var pos []int
-	var events, replies, suggestions int64
 	for i, m := range in {
 		if m.Kind != chat.KindMessage {
 			text, ok, err := ans.RenderEvent(m.Kind, m.Payload)
@@ -100,7 +99,6 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 					slog.Int64("source_id", m.SourceID), slog.String("kind", m.Kind), slog.Any("error", err))
 			} else if ok {
 				out[i].AutoReply = text
-				events++
 			}
 			continue
 		}
@@ -110,14 +108,12 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 		}
 	}
 	if len(texts) == 0 {
-		s.counters.eventReplies.Add(events)
 		return out, nil
 	}
 	res, err := s.classify(ctx, texts)
 	if err != nil {
 		return nil, fmt.Errorf("assess batch: %w", err)
 	}
-	s.counters.eventReplies.Add(events)
 	threshold := s.threshold(ans)
 	for k, r := range res {
 		v := &out[pos[k]]
@@ -128,14 +124,10 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 		}
 		if a.AutoReply && r.Confidence >= threshold {
 			v.AutoReply = a.Reply
-			replies++
 		} else {
 			v.Suggestion = a.Reply
-			suggestions++
 		}
 	}
-	s.counters.autoReplies.Add(replies)
-	s.counters.suggestions.Add(suggestions)
 	return out, nil
 }
 

@@ -12,6 +12,8 @@ type Metrics struct {
 	ClaimsLost   prometheus.Counter
 	LockAcquired prometheus.Counter
 	LockLost     prometheus.Counter
+	BotReplies   *prometheus.CounterVec // by kind: message, event
+	Suggestions  prometheus.Counter
 	Errors       *prometheus.CounterVec
 	Batch        prometheus.Histogram
 	Latency      prometheus.Histogram
@@ -28,6 +30,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ClaimsLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_claims_lost_total", Help: "Fenced write-backs that found their claim taken and rolled back."}),
 		LockAcquired: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_lock_acquisitions_total", Help: "Shard locks acquired."}),
 		LockLost:     prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_lock_losses_total", Help: "Shard locks lost while relaying."}),
+		BotReplies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_bot_replies_total",
+			Help: "Replies the intent bot sent with a committed relay batch: kind=message for a confident answer to a customer, kind=event for an event's template."},
+			[]string{"kind"}),
+		Suggestions: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_bot_suggestions_total",
+			Help: "Relayed customer messages left to an agent with the intent bot's suggestion."}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_relay_errors_total", Help: "Relay errors by stage."},
 			[]string{"stage"}),
 		Batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_batch_duration_seconds",
@@ -35,7 +42,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_relay_latency_seconds",
 			Help: "From message_sync.created_at to the commit that relayed the row.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
 	}
+	for _, kind := range []string{"message", "event"} {
+		m.BotReplies.WithLabelValues(kind) // present at 0 from the start
+	}
 	reg.MustRegister(m.Claimed, m.Sent, m.Failed, m.Retried, m.TakenBack, m.ClaimsLost, m.LockAcquired, m.LockLost,
-		m.Errors, m.Batch, m.Latency)
+		m.BotReplies, m.Suggestions, m.Errors, m.Batch, m.Latency)
 	return m
 }

@@ -360,6 +360,14 @@ func (p *Poller) committed(ctx context.Context, log *slog.Logger, c *store.Claim
 	p.m.Retried.Add(float64(len(out.Retry)))
 	for _, r := range out.Relayed {
 		p.m.Latency.Observe(now.Sub(r.Message.CreatedAt).Seconds())
+		switch {
+		case r.AutoReply != "" && r.Message.Kind == chat.KindMessage:
+			p.m.BotReplies.WithLabelValues("message").Inc()
+		case r.AutoReply != "":
+			p.m.BotReplies.WithLabelValues("event").Inc()
+		case r.Message.Suggestion != "":
+			p.m.Suggestions.Inc()
+		}
 	}
 	for _, f := range out.Failed {
 		log.Warn("row failed", slog.Int64("row_id", f.ID), slog.String("reason", f.Reason))

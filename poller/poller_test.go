@@ -357,3 +357,48 @@ func TestFailedProbeTriesEveryShard(t *testing.T) {
 		t.Fatalf("probe errors counted: %v", n)
 	}
 }
+
+// scriptedBot answers "auto" itself, suggests a reply for "suggest", and
+// renders every event; a stand-in for the ONNX bot, which bot/ tests.
+type scriptedBot struct{}
+
+func (scriptedBot) Assess(_ context.Context, in []bridge.Inbound) ([]bridge.Verdict, error) {
+	out := make([]bridge.Verdict, len(in))
+	for i, m := range in {
+		switch {
+		case m.Kind != chat.KindMessage:
+			out[i].AutoReply = "Thanks for your order."
+		case m.Body == "auto":
+			out[i] = bridge.Verdict{Intent: "greeting", Confidence: 0.99, AutoReply: "Hello!"}
+		case m.Body == "suggest":
+			out[i] = bridge.Verdict{Intent: "refund", Confidence: 0.5, Suggestion: "Refunds take 5 days."}
+		}
+	}
+	return out, nil
+}
+
+// The bot's answers are counted once they have committed with their batch,
+// by kind, and suggestions apart.
+func TestBotAnswersCountedAtCommit(t *testing.T) {
+	b := &bundle{db: testdb.New(t, "sqlite")}
+	for _, body := range []string{"auto", "suggest", "auto", "plain"} {
+		b.db.Insert(t, "conv", body)
+	}
+	if _, err := b.db.Raw.Exec(`INSERT INTO message_sync (conversation_key, kind, body, payload) VALUES ('conv', 'order_created', 'Order 1 created', '{"order_id": 1}')`); err != nil {
+		t.Fatal(err)
+	}
+	newPoller(t, b, b.db.Store, lock.NewLocal(), bridge.New(bridge.Options{Bot: scriptedBot{}}), "solo")
+	eventually(t, "all rows sent", 10*time.Second, func() bool {
+		return countWhere(t, b.db, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent'`) == 5
+	})
+	for what, got := range map[string]float64{
+		"replies to messages": testutil.ToFloat64(b.metrics.BotReplies.WithLabelValues("message")),
+		"replies to events":   testutil.ToFloat64(b.metrics.BotReplies.WithLabelValues("event")),
+		"suggestions":         testutil.ToFloat64(b.metrics.Suggestions),
+	} {
+		want := map[string]float64{"replies to messages": 2, "replies to events": 1, "suggestions": 1}[what]
+		if got != want {
+			t.Errorf("%s: %v, want %v", what, got, want)
+		}
+	}
+}

@@ -32,27 +32,20 @@ func registerConsoleMetrics(reg prometheus.Registerer, core *chatcore.Core) {
 	)
 }
 
-// registerBotMetrics exposes the intent bot's counters on /metrics.
+// registerBotMetrics exposes the intent bot's counters on /metrics; what it
+// answered is counted by the poller at commit (syncd_bot_replies_total,
+// syncd_bot_suggestions_total).
 func registerBotMetrics(reg prometheus.Registerer, svc *bot.Service) {
-	counter := func(name, help string, labels prometheus.Labels, f func(bot.Stats) int64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
+	counter := func(name, help string, f func(bot.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
 			func() float64 { return float64(f(svc.Stats())) })
 	}
-	// Counted when a relay batch is assessed, before it commits: a batch
-	// that is relayed again is counted again.
-	const replies = "Replies the bot decided to send by itself, counted when a relay batch is assessed: kind=message for a confident answer to a customer, kind=event for an event's template."
 	reg.MustRegister(
-		counter("syncd_bot_classified_total", "Customer messages the bot labelled with an intent (each time a relay batch is assessed).", nil,
+		counter("syncd_bot_classified_total", "Customer messages the bot labelled with an intent (each time a relay batch is assessed).",
 			func(s bot.Stats) int64 { return s.Classified }),
-		counter("syncd_bot_cache_hits_total", "Labelled customer messages answered from the bot's cache.", nil,
+		counter("syncd_bot_cache_hits_total", "Labelled customer messages answered from the bot's cache.",
 			func(s bot.Stats) int64 { return s.CacheHits }),
-		counter("syncd_bot_replies_total", replies, prometheus.Labels{"kind": "message"},
-			func(s bot.Stats) int64 { return s.AutoReplies }),
-		counter("syncd_bot_replies_total", replies, prometheus.Labels{"kind": "event"},
-			func(s bot.Stats) int64 { return s.EventReplies }),
-		counter("syncd_bot_suggestions_total", "Customer messages left to an agent with the bot's suggestion (each time a relay batch is assessed).", nil,
-			func(s bot.Stats) int64 { return s.Suggestions }),
-		counter("syncd_bot_reload_failures_total", "Model or answers files that did not load on a reload; the previous ones stay in force.", nil,
+		counter("syncd_bot_reload_failures_total", "Model or answers files that did not load on a reload; the previous ones stay in force.",
 			func(s bot.Stats) int64 { return s.ReloadFailures }),
 	)
 }
