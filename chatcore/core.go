@@ -35,6 +35,11 @@ type Core struct {
 	heard    chan heardConversation // changes from other instances, to render
 	own      []byte                 // how this instance's events start, to skip them
 
+	// renderMu is held from reading conversations to sending their frames
+	// (heard changes, announcements, the sweep), so a frame built from an
+	// older read never follows one built from a newer read.
+	renderMu sync.Mutex
+
 	mu     sync.Mutex
 	state  int // runNew, runRunning, runStopped
 	cancel context.CancelFunc

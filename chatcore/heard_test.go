@@ -127,11 +127,17 @@ func TestHeardChangesShowTheLatestState(t *testing.T) {
 		t.Fatalf("assign k on B: %d %s", res.status, res.body)
 	}
 	time.Sleep(200 * time.Millisecond) // for both to reach A's queue
-	// ... and then dave takes k on A itself, which A shows at once.
-	if res := daveOnA.do("POST", "/api/conversations/k/assign", map[string]any{"assignee": "dave"}, nil); res.status != 200 {
+	// ... and then dave takes k on A itself: committed at once, shown once
+	// the frames being rendered are out.
+	assigned := make(chan response, 1)
+	go func() {
+		assigned <- daveOnA.do("POST", "/api/conversations/k/assign", map[string]any{"assignee": "dave"}, nil)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	close(gate.open)
+	if res := <-assigned; res.status != 200 {
 		t.Fatalf("assign k on A: %d %s", res.status, res.body)
 	}
-	close(gate.open)
 
 	var last *wireConversation
 	for {

@@ -193,6 +193,8 @@ func (c *Core) renderHeard(ctx context.Context, batch []heardConversation) {
 	if c.hub.count() == 0 {
 		return
 	}
+	c.renderMu.Lock()
+	defer c.renderMu.Unlock()
 	type audience struct {
 		all   bool
 		users []string
@@ -252,7 +254,19 @@ func (c *Core) renderHeard(ctx context.Context, batch []heardConversation) {
 // set, only that agent's sockets hear of it.
 func (c *Core) announce(ctx context.Context, conv Conversation, username string) {
 	conv = conv.ForAgent(0)
-	c.deliverConversations(ctx, []Conversation{conv}, username)
+	if c.hub.count() > 0 {
+		// Read again under renderMu: a change heard from another instance
+		// may have been shown since conv was read.
+		c.renderMu.Lock()
+		local := conv
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if fresh, err := c.store.ConversationsByKey(qctx, []string{conv.Key}); err == nil && len(fresh) == 1 {
+			local = fresh[0]
+		}
+		cancel()
+		c.deliverConversations(ctx, []Conversation{local}, username)
+		c.renderMu.Unlock()
+	}
 	if err := c.publish(ctx, event{Origin: c.o.Instance, Conversation: &conv, Username: username}); err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "announce conversation", slog.Any("error", err))
 	}

@@ -103,10 +103,12 @@ func (s *sweeper) runOnce(ctx context.Context) error {
 		}
 		return s.c.checkSessions(ctx)
 	}
+	s.c.renderMu.Lock()
 	changed, err := s.changed(ctx)
 	if err == nil {
 		s.c.deliverConversations(ctx, changed, "")
 	}
+	s.c.renderMu.Unlock()
 	// Sessions are checked even when the window could not be read: a
 	// disabled agent must not keep a socket because one query failed.
 	return errors.Join(err, s.c.checkSessions(ctx))

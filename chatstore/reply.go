@@ -1,12 +1,11 @@
 package chatstore
 
 import (
-	"time"
-
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 

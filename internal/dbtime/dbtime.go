@@ -12,12 +12,14 @@ import (
 const SQLiteLayout = "2006-01-02 15:04:05.000000"
 
 // Arg returns t as a query argument: text on SQLite, a UTC time.Time on
-// MySQL.
+// MySQL. Both keep microseconds, as DATETIME(6) does; cutting them here,
+// not in the server, matters because MySQL rounds the extra digits (a value
+// stored 1 µs later than the one pushed) where MariaDB drops them.
 func Arg(sqlite bool, t time.Time) any {
 	if sqlite {
 		return t.UTC().Format(SQLiteLayout)
 	}
-	return t.UTC()
+	return t.UTC().Truncate(time.Microsecond)
 }
 
 // Time scans a DATETIME as either driver gives it: time.Time (MySQL with

@@ -31,3 +31,15 @@ func TestScanEveryFormatTheDriversGive(t *testing.T) {
 		t.Errorf("Arg(sqlite) = %v", got)
 	}
 }
+
+// Arguments carry microseconds on both dialects, so a server that rounds
+// the rest (MySQL) stores what the caller keeps.
+func TestArgKeepsMicroseconds(t *testing.T) {
+	at := time.Date(2026, 11, 27, 10, 0, 0, 123456789, time.UTC)
+	if got := Arg(false, at).(time.Time); !got.Equal(at.Truncate(time.Microsecond)) {
+		t.Errorf("MySQL argument %v, want %v", got, at.Truncate(time.Microsecond))
+	}
+	if got := Arg(true, at).(string); got != "2026-11-27 10:00:00.123456" {
+		t.Errorf("SQLite argument %q", got)
+	}
+}
