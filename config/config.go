@@ -159,7 +159,10 @@ func nameKeys(raw []byte, err error) error {
 		if _, serr := fmt.Sscanf(m, "line %d:", &line); serr != nil {
 			continue
 		}
-		if key := keyOnLine(&root, "", line); key != "" {
+		// A map or list where a value belongs is reported on the line of
+		// its first entry: the key at fault is the one that holds it.
+		container := strings.Contains(m, "cannot unmarshal !!map") || strings.Contains(m, "cannot unmarshal !!seq")
+		if key := keyOnLine(&root, "", line, container); key != "" {
 			msg := strings.TrimSpace(strings.SplitN(m, ":", 2)[1])
 			if strings.HasPrefix(msg, "field ") && strings.Contains(msg, " not found in type ") {
 				msg = "unknown key"
@@ -171,12 +174,13 @@ func nameKeys(raw []byte, err error) error {
 }
 
 // keyOnLine returns the dotted path of the deepest mapping key whose key or
-// scalar value is on line.
-func keyOnLine(n *yaml.Node, prefix string, line int) string {
+// value is on line; with container, of the deepest key whose value is a map
+// or list that starts on line.
+func keyOnLine(n *yaml.Node, prefix string, line int, container bool) string {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			if k := keyOnLine(c, prefix, line); k != "" {
+			if k := keyOnLine(c, prefix, line, container); k != "" {
 				return k
 			}
 		}
@@ -187,10 +191,13 @@ func keyOnLine(n *yaml.Node, prefix string, line int) string {
 			if prefix != "" {
 				path = prefix + "." + k.Value
 			}
-			if deeper := keyOnLine(v, path, line); deeper != "" {
+			if deeper := keyOnLine(v, path, line, container); deeper != "" {
 				return deeper
 			}
-			if k.Line == line || v.Line == line {
+			if container && v.Line == line && (v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode) {
+				return path
+			}
+			if !container && (k.Line == line || v.Line == line) {
 				return path
 			}
 		}

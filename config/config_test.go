@@ -73,6 +73,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{file: "poller:\n  shedule: '@every 1s'\n", key: "key poller.shedule (line 2): unknown key"},
 		{file: "poller:\n  schedule: '@every 1s'\n  shards: two\n", key: "key poller.shards (line 3): cannot unmarshal"},
 		{file: "database:\n  driver: sqlite\nbot:\n  cache_size: [1]\n", key: "key bot.cache_size (line 4)"},
+		{file: "database:\n  dsn:\n    host: x\n", key: "key database.dsn (line 3): cannot unmarshal !!map"},
 	} {
 		path := ""
 		if tc.file != "" {

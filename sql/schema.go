@@ -207,7 +207,11 @@ func Script(dialect string) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- syncd schema (%s): %d migrations, in order. Each ends with the INSERT that\n", dialect, len(ms))
 	fmt.Fprintf(&b, "-- records it in %s, as `syncd schema apply` does; to upgrade by\n", table)
-	b.WriteString("-- hand, run only the sections `syncd schema status` lists as missing.\n\n")
+	b.WriteString("-- hand, run only the sections `syncd schema status` lists as missing.\n")
+	b.WriteString("-- Stop at the first error (mysql does; never --force; sqlite3 needs -bail):\n")
+	b.WriteString("-- a section that failed must not be recorded. MySQL cannot roll back DDL,\n")
+	b.WriteString("-- so after a failure, finish or undo that section's statements by hand,\n")
+	b.WriteString("-- then run its INSERT.\n\n")
 	b.WriteString(createTable(dialect) + ";\n")
 	for _, m := range ms {
 		// A last statement without its semicolon would swallow the INSERT.

@@ -118,7 +118,7 @@ func TestPrintedScriptThroughClients(t *testing.T) {
 			case schema.MySQL:
 				bin, err := exec.LookPath("mysql")
 				if err != nil {
-					t.Fatal("no mysql client on PATH (Debian: apt-get install mariadb-client; .ci/run installs it)")
+					needClient(t, "mysql client (Debian: apt-get install mariadb-client)")
 				}
 				dsn = testdb.NewMySQLDatabase(t)
 				cfg, err := mysql.ParseDSN(dsn)
@@ -131,7 +131,7 @@ func TestPrintedScriptThroughClients(t *testing.T) {
 			case schema.SQLite:
 				bin, err := exec.LookPath("sqlite3")
 				if err != nil {
-					t.Fatal("no sqlite3 on PATH (Debian: apt-get install sqlite3; .ci/run installs it)")
+					needClient(t, "sqlite3 (Debian: apt-get install sqlite3)")
 				}
 				dsn = filepath.Join(t.TempDir(), "syncd.db")
 				cmd = exec.CommandContext(ctx, bin, "-bail", dsn)
@@ -215,4 +215,15 @@ func checkUpToDate(t *testing.T, ctx context.Context, st *store.Store) {
 	if _, err := st.SQL().ExecContext(ctx, `INSERT INTO message_sync (conversation_key, body) VALUES ('k', 'hello')`); err != nil {
 		t.Errorf("legacy insert: %v", err)
 	}
+}
+
+// needClient stops a test that needs a command-line client this machine
+// lacks: a failure in CI, which installs the clients (.ci/run), a skip on a
+// developer's machine.
+func needClient(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("no %s on PATH; .ci/run installs it", what)
+	}
+	t.Skipf("no %s on PATH (CI installs it and runs this test)", what)
 }

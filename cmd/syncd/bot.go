@@ -30,8 +30,10 @@ const (
 func botCommand() *cli.Command {
 	modelFlag := &cli.StringFlag{Name: "model", Aliases: []string{"m"},
 		Usage: "ONNX model file; default: bot.model from the configuration, else the built-in model (" + shippedModel + ")"}
-	libFlag := &cli.StringFlag{Name: "onnxruntime", EnvVars: []string{"SYNCD_ONNXRUNTIME_LIB"},
-		Usage: "libonnxruntime.so; default: bot.library from the configuration, else the cache that scripts/onnxruntime.sh fills"}
+	// No EnvVars: SYNCD_ONNXRUNTIME_LIB is read by the bot itself, after
+	// bot.library, as in the daemon.
+	libFlag := &cli.StringFlag{Name: "onnxruntime",
+		Usage: "libonnxruntime.so; default: bot.library from the configuration, else $SYNCD_ONNXRUNTIME_LIB, else the cache that scripts/onnxruntime.sh fills"}
 	return &cli.Command{
 		Name:  "bot",
 		Usage: "train, evaluate and query the intent bot",
@@ -218,9 +220,8 @@ func botAsk(c *cli.Context) error {
 }
 
 // openBotCLI starts a bot for one command: no file watching, no cache.
-// cfg is the bot section of the configuration; --model and --onnxruntime
-// (or SYNCD_ONNXRUNTIME_LIB), when given, override bot.model and
-// bot.library. An empty answers path means the answers built into syncd.
+// cfg is the bot section of the configuration; --model and --onnxruntime,
+// when given, override bot.model and bot.library. An empty answers path means the answers built into syncd.
 func openBotCLI(c *cli.Context, cfg config.Bot) (*bot.Service, error) {
 	if c.IsSet("model") {
 		cfg.Model = c.String("model")
