@@ -271,8 +271,8 @@ func TestScheduleParsing(t *testing.T) {
 		spec string
 		ok   bool
 	}{
-		{"@every 1s", true}, {"@every 100ms", true}, {"*/5 * * * * *", true}, {"0 * * * *", true},
-		{"@every nonsense", false}, {"every second", false}, {"@every -1s", false},
+		// The parser's own cases are in internal/schedule; this is the wiring.
+		{"@every 100ms", true}, {"*/5 * * * * *", true}, {"every second", false},
 	} {
 		_, err := poller.New(poller.Options{Store: &store.Store{}, Locker: lock.NewLocal(), Converter: bridge.New(bridge.Options{}), Schedule: tc.spec})
 		if (err == nil) != tc.ok {
@@ -391,14 +391,17 @@ func TestBotAnswersCountedAtCommit(t *testing.T) {
 	eventually(t, "all rows sent", 10*time.Second, func() bool {
 		return countWhere(t, b.db, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent'`) == 5
 	})
-	for what, got := range map[string]float64{
-		"replies to messages": testutil.ToFloat64(b.metrics.BotReplies.WithLabelValues("message")),
-		"replies to events":   testutil.ToFloat64(b.metrics.BotReplies.WithLabelValues("event")),
-		"suggestions":         testutil.ToFloat64(b.metrics.Suggestions),
+	for _, c := range []struct {
+		what    string
+		counter prometheus.Collector
+		want    float64
+	}{
+		{what: "replies to messages", counter: b.metrics.BotReplies.WithLabelValues("message"), want: 2},
+		{what: "replies to events", counter: b.metrics.BotReplies.WithLabelValues("event"), want: 1},
+		{what: "suggestions", counter: b.metrics.Suggestions, want: 1},
 	} {
-		want := map[string]float64{"replies to messages": 2, "replies to events": 1, "suggestions": 1}[what]
-		if got != want {
-			t.Errorf("%s: %v, want %v", what, got, want)
+		if got := testutil.ToFloat64(c.counter); got != c.want {
+			t.Errorf("%s: %v, want %v", c.what, got, c.want)
 		}
 	}
 }

@@ -640,51 +640,45 @@ func TestClaimsMigrationRecordsClaimsInFlight(t *testing.T) {
 	})
 }
 
-// The relay stores the bot's intent and confidence but not the suggestion's
-// text; the console looks the suggestion up from the intent.
-func TestSuggestionTextIsNotStored(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
-		id := db.Insert(t, "conv", "refund please")
-		c := claim(t, db.Store, 10)
-		out := relayAll(c)
-		out.Relayed[0].Message.Intent, out.Relayed[0].Message.Confidence = "refund", 0.4
-		out.Relayed[0].Message.Suggestion = "Refunds take 5 days."
-		msgs, err := db.Store.Commit(context.Background(), c, out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(msgs) != 1 || msgs[0].Suggestion != "Refunds take 5 days." {
-			t.Fatalf("committed messages %+v: the live push should still carry the suggestion", msgs)
-		}
-		var intent string
-		var suggestion *string
-		if err := db.Raw.QueryRow(`SELECT intent, suggestion FROM chat_messages WHERE source_id = ?`, id).Scan(&intent, &suggestion); err != nil {
-			t.Fatal(err)
-		}
-		if intent != "refund" || suggestion != nil {
-			t.Fatalf("stored intent %q, suggestion %v; want the intent and NULL (look it up)", intent, suggestion)
-		}
-	})
-}
-
-// A message the bot answered by itself is stored with an empty suggestion,
-// so a later change of threshold cannot put a suggestion beside it.
-func TestAutoAnsweredMessageHasNoSuggestionToLookUp(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
-		id := db.Insert(t, "conv", "where is my parcel")
-		c := claim(t, db.Store, 10)
-		out := relayAll(c)
-		out.Relayed[0].Message.Intent, out.Relayed[0].Message.Confidence = "shipping", 0.9
-		out.Relayed[0].AutoReply = "It ships in 3 days."
-		if _, err := db.Store.Commit(context.Background(), c, out); err != nil {
-			t.Fatal(err)
-		}
-		var suggestion *string
-		if err := db.Raw.QueryRow(`SELECT suggestion FROM chat_messages WHERE source_table = 'message_sync' AND source_id = ?`, id).Scan(&suggestion); err != nil {
-			t.Fatal(err)
-		}
-		if suggestion == nil || *suggestion != "" {
-			t.Fatalf("suggestion %v, want the empty string (nothing to look up)", suggestion)
-		}
-	})
+// The relay stores the bot's intent and confidence but not a suggestion's
+// text, which the console looks up from the intent (NULL). A message the bot
+// answered by itself, or for which it had no reply, is stored with an empty
+// suggestion, so a later change of threshold cannot put one beside it. The
+// live push still carries the suggestion.
+func TestSuggestionColumn(t *testing.T) {
+	for _, tc := range []struct {
+		name, suggestion, autoReply string
+		want                        *string // nil: NULL
+	}{
+		{name: "suggested", suggestion: "Refunds take 5 days."},
+		{name: "answered by the bot", autoReply: "It ships in 3 days.", want: new(string)},
+		{name: "no reply for the intent", want: new(string)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+				id := db.Insert(t, "conv", "a question")
+				c := claim(t, db.Store, 10)
+				out := relayAll(c)
+				out.Relayed[0].Message.Intent, out.Relayed[0].Message.Confidence = "refund", 0.4
+				out.Relayed[0].Message.Suggestion = tc.suggestion
+				out.Relayed[0].AutoReply = tc.autoReply
+				msgs, err := db.Store.Commit(context.Background(), c, out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if msgs[0].Suggestion != tc.suggestion {
+					t.Fatalf("pushed suggestion %q, want %q", msgs[0].Suggestion, tc.suggestion)
+				}
+				var intent string
+				var stored *string
+				if err := db.Raw.QueryRow(`SELECT intent, suggestion FROM chat_messages WHERE source_table = 'message_sync' AND source_id = ?`, id).
+					Scan(&intent, &stored); err != nil {
+					t.Fatal(err)
+				}
+				if intent != "refund" || (stored == nil) != (tc.want == nil) || (stored != nil && *stored != *tc.want) {
+					t.Fatalf("stored intent %q, suggestion %v; want refund and %v", intent, stored, tc.want)
+				}
+			})
+		})
+	}
 }

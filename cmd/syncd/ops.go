@@ -61,9 +61,6 @@ func statusCommand() *cli.Command {
 				oldestAge = time.Since(stats.OldestPending).Seconds()
 			}
 			if c.Bool("json") {
-				if claims == nil {
-					claims = []store.ClaimInFlight{}
-				}
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{
