@@ -31,12 +31,12 @@ type Core struct {
 	logins   *loginLimiter
 	upgrader websocket.Upgrader
 	sweep    *sweeper
-	outbox   chan []byte            // events for the broker
-	heard    chan heardConversation // changes from other instances, to render
-	own      []byte                 // how this instance's events start, to skip them
+	outbox   chan []byte     // events for the broker
+	changes  chan convChange // conversations to show: announced here or heard
+	own      []byte          // how this instance's events start, to skip them
 
-	// renderMu is held from reading conversations to sending their frames
-	// (heard changes, announcements, the sweep), so a frame built from an
+	// renderMu is held from reading conversations to sending their frames,
+	// by the renderer of changes and by the sweep, so a frame built from an
 	// older read never follows one built from a newer read.
 	renderMu sync.Mutex
 
@@ -46,7 +46,7 @@ type Core struct {
 	done   chan struct{} // closed when Run (or Close before Run) is over
 
 	publishDropped atomic.Int64
-	heardDropped   atomic.Int64
+	changesDropped atomic.Int64
 }
 
 const (
@@ -69,7 +69,7 @@ func New(opts Options) (*Core, error) {
 		sessions: newSessionCodec(o.SessionSecret, o.SessionTTL),
 		logins:   newLoginLimiter(o),
 		outbox:   make(chan []byte, o.PublishBuffer),
-		heard:    make(chan heardConversation, o.PublishBuffer),
+		changes:  make(chan convChange, o.PublishBuffer),
 		done:     make(chan struct{}),
 	}
 	origin, _ := json.Marshal(o.Instance)
@@ -89,7 +89,7 @@ func New(opts Options) (*Core, error) {
 }
 
 // Run runs the broker subscription, the broker publisher, the renderer of
-// conversation changes heard from other instances and the sweep until
+// conversation changes and the sweep until
 // ctx is done; then it closes every WebSocket with 1001, waits for all its
 // goroutines and returns nil. It may be called once.
 func (c *Core) Run(ctx context.Context) error {
@@ -116,7 +116,7 @@ func (c *Core) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { c.publishLoop(ctx) })
-	wg.Go(func() { c.deliverHeard(ctx) })
+	wg.Go(func() { c.renderChanges(ctx) })
 	wg.Go(func() { c.sweep.loop(ctx) })
 	<-ctx.Done()
 	c.hub.shutdown()
@@ -151,7 +151,7 @@ type Stats struct {
 	Connections    int   // open WebSockets
 	SlowClosed     int64 // closed with 4008 since start
 	PublishDropped int64 // events not handed to the broker (outage, full buffer)
-	HeardDropped   int64 // conversation changes from other instances not rendered (full buffer)
+	ChangesDropped int64 // conversation changes not rendered (full queue)
 }
 
 // Stats returns the current counters.
@@ -160,6 +160,6 @@ func (c *Core) Stats() Stats {
 		Connections:    c.hub.count(),
 		SlowClosed:     c.hub.slowClosed.Load(),
 		PublishDropped: c.publishDropped.Load(),
-		HeardDropped:   c.heardDropped.Load(),
+		ChangesDropped: c.changesDropped.Load(),
 	}
 }

@@ -83,9 +83,8 @@ type Options struct {
 	LoginIPEvery time.Duration
 
 	// PublishBuffer is how many published batches may wait for the broker,
-	// and how many conversation changes heard from other instances may wait
-	// to be rendered; beyond it they are dropped (the sweep covers them).
-	// Default 4096.
+	// and how many conversation changes may wait to be rendered; beyond it
+	// they are dropped (the sweep covers them). Default 4096.
 	PublishBuffer int
 }
 

@@ -137,64 +137,67 @@ func (c *Core) receive(ctx context.Context, p []byte) {
 		}
 	}
 	if ev.Conversation != nil {
-		// Rendering it reads the agents' read markers from the database,
-		// which must not hold up the messages behind it on the broker.
+		// Rendering it reads the database, which must not hold up the
+		// messages behind it on the broker.
 		select {
-		case c.heard <- heardConversation{conv: *ev.Conversation, only: ev.Username}:
+		case c.changes <- convChange{conv: *ev.Conversation, only: ev.Username}:
 		default:
-			if c.heardDropped.Add(1) == 1 {
-				c.log.LogAttrs(ctx, slog.LevelWarn, "console: conversation changes from other instances arrive faster than they render; dropping some (the sweep covers them)")
-			}
+			c.dropChange(ctx)
 		}
 	}
 }
 
-// heardConversation is a conversation change another instance announced;
-// only, when set, limits it to one agent's sockets.
-type heardConversation struct {
+// dropChange counts a conversation change that could not be queued for
+// rendering; the sweep covers what it carried.
+func (c *Core) dropChange(ctx context.Context) {
+	if c.changesDropped.Add(1) == 1 {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "console: conversation changes arrive faster than they render; dropping some (the sweep covers them)")
+	}
+}
+
+// convChange is a changed conversation to show: announced here or heard
+// from another instance. only, when set, limits it to one agent's sockets.
+type convChange struct {
 	conv Conversation
 	only string
 }
 
-// heardBatch is the most changes rendered together.
-const heardBatch = 64
+// changeBatch is the most changes rendered together.
+const changeBatch = 64
 
-// deliverHeard renders the conversation changes receive queues, a batch at
-// a time, until ctx is done.
-func (c *Core) deliverHeard(ctx context.Context) {
+// renderChanges renders the queued conversation changes, a batch at a
+// time, until ctx is done. It alone sends the frames of changes, so their
+// frames leave in the order their conversations were read.
+func (c *Core) renderChanges(ctx context.Context) {
 	for {
-		var first heardConversation
+		var first convChange
 		select {
 		case <-ctx.Done():
 			return
-		case first = <-c.heard:
+		case first = <-c.changes:
 		}
-		batch := []heardConversation{first}
+		batch := []convChange{first}
 	drain:
-		for len(batch) < heardBatch {
+		for len(batch) < changeBatch {
 			select {
-			case h := <-c.heard:
-				batch = append(batch, h)
+			case ch := <-c.changes:
+				batch = append(batch, ch)
 			default:
 				break drain
 			}
 		}
-		c.renderHeard(ctx, batch)
+		c.renderBatch(ctx, batch)
 	}
 }
 
-// renderHeard delivers a batch of heard changes. A frame is a snapshot of
-// the whole conversation, and a snapshot that waited in the queue may be
-// older than what this instance has shown since, so each conversation is
-// sent once, as the database has it now (the event's own snapshot if that
-// read fails): to everyone when any change was for everyone, else to the
-// agents the changes were for.
-func (c *Core) renderHeard(ctx context.Context, batch []heardConversation) {
-	if c.hub.count() == 0 {
-		return
-	}
-	c.renderMu.Lock()
-	defer c.renderMu.Unlock()
+// renderBatch delivers a batch of changes. A frame is a snapshot of the
+// whole conversation, and a snapshot that waited in the queue may be older
+// than the database, so each conversation is sent once, as the database
+// has it now (the announced snapshot if that read fails): to everyone here
+// when any change was for everyone, else to the agents the changes were
+// for. Changes for agents with no socket here cost nothing.
+func (c *Core) renderBatch(ctx context.Context, batch []convChange) {
+	online := c.hub.byUser()
 	type audience struct {
 		all   bool
 		users []string
@@ -202,21 +205,29 @@ func (c *Core) renderHeard(ctx context.Context, batch []heardConversation) {
 	var keys []string
 	latest := make(map[string]Conversation)
 	to := make(map[string]*audience)
-	for _, h := range batch {
-		k := h.conv.Key
+	for _, ch := range batch {
+		if ch.only != "" && len(online[ch.only]) == 0 {
+			continue
+		}
+		k := ch.conv.Key
 		a := to[k]
 		if a == nil {
 			a = &audience{}
 			to[k] = a
 			keys = append(keys, k)
 		}
-		latest[k] = h.conv
-		if h.only == "" {
+		latest[k] = ch.conv
+		if ch.only == "" {
 			a.all = true
-		} else if !slices.Contains(a.users, h.only) {
-			a.users = append(a.users, h.only)
+		} else if !slices.Contains(a.users, ch.only) {
+			a.users = append(a.users, ch.only)
 		}
 	}
+	if len(keys) == 0 || len(online) == 0 {
+		return
+	}
+	c.renderMu.Lock()
+	defer c.renderMu.Unlock()
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	fresh, err := c.store.ConversationsByKey(qctx, keys)
 	cancel()
@@ -251,21 +262,14 @@ func (c *Core) renderHeard(ctx context.Context, batch []heardConversation) {
 }
 
 // announce tells every instance that a conversation changed; with username
-// set, only that agent's sockets hear of it.
+// set, only that agent's sockets hear of it. This instance's sockets get it
+// through the renderer, after the changes queued before it.
 func (c *Core) announce(ctx context.Context, conv Conversation, username string) {
 	conv = conv.ForAgent(0)
-	if c.hub.count() > 0 {
-		// Read again under renderMu: a change heard from another instance
-		// may have been shown since conv was read.
-		c.renderMu.Lock()
-		local := conv
-		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if fresh, err := c.store.ConversationsByKey(qctx, []string{conv.Key}); err == nil && len(fresh) == 1 {
-			local = fresh[0]
-		}
-		cancel()
-		c.deliverConversations(ctx, []Conversation{local}, username)
-		c.renderMu.Unlock()
+	select {
+	case c.changes <- convChange{conv: conv, only: username}:
+	case <-ctx.Done():
+		c.dropChange(ctx)
 	}
 	if err := c.publish(ctx, event{Origin: c.o.Instance, Conversation: &conv, Username: username}); err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "announce conversation", slog.Any("error", err))

@@ -16,7 +16,7 @@ func registerConsoleMetrics(reg prometheus.Registerer, core *chatcore.Core) {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "syncd_console_events_dropped_total",
 			Help: "Console events between instances dropped (broker outage or full buffer); the sweep delivers what they carried. " +
-				"stage=publish: not handed to the broker; stage=heard: heard from another instance, not rendered.",
+				"stage=publish: not handed to the broker; stage=render: a conversation change not shown on this instance's sockets.",
 			ConstLabels: prometheus.Labels{"stage": stage},
 		}, stat(f))
 	}
@@ -28,7 +28,7 @@ func registerConsoleMetrics(reg prometheus.Registerer, core *chatcore.Core) {
 			Help: "Console WebSockets closed for not keeping up with their messages (4008)."},
 			stat(func(s chatcore.Stats) int64 { return s.SlowClosed })),
 		dropped("publish", func(s chatcore.Stats) int64 { return s.PublishDropped }),
-		dropped("heard", func(s chatcore.Stats) int64 { return s.HeardDropped }),
+		dropped("render", func(s chatcore.Stats) int64 { return s.ChangesDropped }),
 	)
 }
 
