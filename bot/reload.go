@@ -36,12 +36,7 @@ func (s *Service) Reload(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("reload bot: %w", err)
 	}
-	mErr, aErr := s.loadModel(true), s.loadAnswers(true)
-	for _, err := range []error{mErr, aErr} {
-		if err != nil && !errors.Is(err, ErrClosed) {
-			s.counters.reloadFailures.Add(1)
-		}
-	}
+	mErr, aErr := s.reloadFiles(true)
 	return errors.Join(mErr, aErr)
 }
 
@@ -49,16 +44,29 @@ func (s *Service) Reload(ctx context.Context) error {
 func (s *Service) poll(ctx context.Context) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	if err := s.loadModel(false); err != nil && !errors.Is(err, ErrClosed) {
-		s.counters.reloadFailures.Add(1)
+	mErr, aErr := s.reloadFiles(false)
+	if mErr != nil {
 		s.log.ErrorContext(ctx, "intent model reload failed; keeping the current model",
-			slog.String("path", s.opts.ModelPath), slog.Any("error", err))
+			slog.String("path", s.opts.ModelPath), slog.Any("error", mErr))
 	}
-	if err := s.loadAnswers(false); err != nil && !errors.Is(err, ErrClosed) {
-		s.counters.reloadFailures.Add(1)
+	if aErr != nil {
 		s.log.ErrorContext(ctx, "bot answers reload failed; keeping the current answers",
-			slog.String("path", s.opts.AnswersPath), slog.Any("error", err))
+			slog.String("path", s.opts.AnswersPath), slog.Any("error", aErr))
 	}
+}
+
+// reloadFiles loads the model and the answers (see loadModel for force)
+// and counts each that failed. A closed Service is not a failure: both
+// errors are nil then. The caller holds reloadMu.
+func (s *Service) reloadFiles(force bool) (modelErr, answersErr error) {
+	failed := func(err error) error {
+		if err == nil || errors.Is(err, ErrClosed) {
+			return nil
+		}
+		s.counters.reloadFailures.Add(1)
+		return err
+	}
+	return failed(s.loadModel(force)), failed(s.loadAnswers(force))
 }
 
 // loadModel builds a classifier from the model file and swaps it in. Unless

@@ -118,17 +118,24 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 	for k, r := range res {
 		v := &out[pos[k]]
 		v.Intent, v.Confidence = r.Intent, r.Confidence
-		a := ans.Intents[r.Intent]
-		if a.Reply == "" {
-			continue
-		}
-		if a.AutoReply && r.Confidence >= threshold {
-			v.AutoReply = a.Reply
-		} else {
-			v.Suggestion = a.Reply
-		}
+		v.AutoReply, v.Suggestion = ans.Intents[r.Intent].decide(r.Confidence, threshold)
 	}
 	return out, nil
+}
+
+// decide is the one rule for what becomes of a customer message labelled
+// with a's intent at confidence conf: the bot sends the reply itself when
+// the intent allows it and it is confident enough, else the reply is a
+// suggestion for the agent; no reply means neither.
+func (a Answer) decide(conf, threshold float64) (autoReply, suggestion string) {
+	switch {
+	case a.Reply == "":
+		return "", ""
+	case a.AutoReply && conf >= threshold:
+		return a.Reply, ""
+	default:
+		return "", a.Reply
+	}
 }
 
 // Suggestion is what agents see beside a customer message the bot labelled
@@ -138,11 +145,8 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 // storing the reply's text in every history row.
 func (s *Service) Suggestion(intent string, confidence float64) string {
 	ans := s.answers.Load()
-	a := ans.Intents[intent]
-	if a.Reply == "" || (a.AutoReply && confidence >= s.threshold(ans)) {
-		return ""
-	}
-	return a.Reply
+	_, suggestion := ans.Intents[intent].decide(confidence, s.threshold(ans))
+	return suggestion
 }
 
 // Classify returns the intent and confidence for each text; a text with

@@ -185,7 +185,6 @@ func (f *Featurizer) Dims() int { return f.cfg.Dims }
 // runs on the relay's hot path and a message yields a few hundred n-grams.
 type scratch struct {
 	keys  []uint32 // bucket<<1 | sign bit, one per n-gram occurrence
-	tmp   []uint32 // radix sort's other half
 	words []span   // token spans for word n-grams
 	runes []int    // rune start offsets inside a padded chunk
 	pad   []byte   // " chunk "
@@ -239,17 +238,17 @@ func (f *Featurizer) TransformNormalized(text string, dst *Vector) {
 		f.collectDense(s.keys, s, dst)
 		return
 	}
-	s.tmp = slices.Grow(s.tmp[:0], len(s.keys))[:len(s.keys)]
-	radixSort(s.keys, s.tmp, uint32(f.mask)<<1|1)
+	slices.Sort(s.keys)
 	f.collect(s.keys, dst)
 }
 
 // maxDenseDims bounds the feature vectors collectDense tallies: its buffers
-// take 4.125 bytes per bucket in every pooled scratch (264 KiB at 2^16).
-// Up to there, tallying beat sorting at every message length measured, from
-// 18 bytes (about 50 keys) to 200 (about 600): at 2^15 buckets the
-// featuriser took about a fifth less time on English, 5-10 % less on
-// Chinese (docs/benchmarks-bot.md).
+// take 4.125 bytes per bucket in every kept scratch (264 KiB at 2^16).
+// Up to there, tallying beat sorting (a radix sort then) at every message
+// length measured, from 18 bytes (about 50 keys) to 200 (about 600): at
+// 2^15 buckets the featuriser took about a fifth less time on English,
+// 5-10 % less on Chinese (docs/benchmarks-bot.md). Larger vectors, which no
+// shipped or documented model uses, are sorted.
 const maxDenseDims = 1 << 16
 
 // collectDense does what collect does, without sorting: it tallies each
@@ -291,36 +290,6 @@ func (f *Featurizer) collectDense(keys []uint32, s *scratch, dst *Vector) {
 		}
 	}
 	scale(dst, sumSq)
-}
-
-// radixSort sorts keys, none above maxKey, in place, for vectors longer
-// than collectDense takes: least significant byte first, one counting pass
-// per byte of maxKey. It replaced slices.Sort, which took half the
-// featuriser's time (a message yields hundreds of keys). tmp must be as
-// long as keys.
-func radixSort(keys, tmp []uint32, maxKey uint32) {
-	if len(keys) < 2 {
-		return
-	}
-	src, dst := keys, tmp
-	for shift := uint(0); shift < 32 && (shift == 0 || maxKey>>shift > 0); shift += 8 {
-		var count [257]int
-		for _, k := range src {
-			count[(k>>shift)&0xff+1]++
-		}
-		for i := 1; i < len(count); i++ {
-			count[i] += count[i-1]
-		}
-		for _, k := range src {
-			d := (k >> shift) & 0xff
-			dst[count[d]] = k
-			count[d]++
-		}
-		src, dst = dst, src
-	}
-	if &src[0] != &keys[0] {
-		copy(keys, src)
-	}
 }
 
 // wordGrams hashes word n-grams. Tokens are runs of letters, digits and

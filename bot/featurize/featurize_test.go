@@ -153,23 +153,6 @@ func BenchmarkTransform(b *testing.B) {
 	}
 }
 
-func TestRadixSortSortsLikeSlicesSort(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, maxKey := range []uint32{1, 255, 256, 1<<15 - 1, 1<<16 - 1, 1<<24 + 5, 1<<31 - 1, 1<<32 - 1} {
-		for _, n := range []int{0, 1, 2, 3, 100, 1000} {
-			keys := make([]uint32, n)
-			for i := range keys {
-				keys[i] = uint32(r.Uint64N(uint64(maxKey) + 1))
-			}
-			want := slices.Sorted(slices.Values(keys))
-			radixSort(keys, make([]uint32, n), maxKey)
-			if !slices.Equal(keys, want) {
-				t.Fatalf("max %d, %d keys: radix sort differs from slices.Sort", maxKey, n)
-			}
-		}
-	}
-}
-
 // The ASCII fast path of Normalize agrees with the general one.
 func TestNormalizeASCIIMatchesGeneralPath(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))

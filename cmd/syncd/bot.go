@@ -56,7 +56,7 @@ func botCommand() *cli.Command {
 				ArgsUsage: "TEXT...",
 				Flags: []cli.Flag{
 					modelFlag, libFlag,
-					&cli.StringFlag{Name: "answers", Aliases: []string{"a"}, Value: shippedAnswers, Usage: "answers YAML (intent → reply); default: bot.answers from the configuration, else " + shippedAnswers + " when present, else the copy built into syncd. bot.threshold applies either way"},
+					&cli.StringFlag{Name: "answers", Aliases: []string{"a"}, Usage: "answers YAML (intent → reply); default: bot.answers from the configuration, else " + shippedAnswers + " when present, else the copy built into syncd. bot.threshold applies either way"},
 				},
 				Action: botAsk,
 			},

@@ -228,7 +228,7 @@ func announce(log *slog.Logger, cfg config.Config, src config.Source) {
 			slog.String("database", "SQLite file "+cfg.Database.DSN),
 			slog.String("locks", "in-process (single instance)"),
 			slog.String("console", "http://"+cfg.HTTP.Addr),
-			slog.String("next", "create an agent with `syncd agent add --username NAME`"))
+			slog.String("next", "create an agent with `syncd agent add NAME`"))
 	} else {
 		log.Info("configuration loaded", slog.String("file", src.File), slog.Any("env", src.EnvKeys))
 	}
