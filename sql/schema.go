@@ -214,10 +214,6 @@ func Script(dialect string) (string, error) {
 	b.WriteString("-- then run its INSERT.\n\n")
 	b.WriteString(createTable(dialect) + ";\n")
 	for _, m := range ms {
-		// A last statement without its semicolon would swallow the INSERT.
-		if !strings.HasSuffix(lastStatementLine(m.SQL), ";") {
-			return "", fmt.Errorf("migration %s: must end with a semicolon-terminated statement", m.Name)
-		}
 		fmt.Fprintf(&b, "\n-- ===== %s (sql/%s/%s.sql) =====\n", m.Name, dialect, m.Name)
 		b.WriteString(m.SQL)
 		if !strings.HasSuffix(m.SQL, "\n") {
@@ -226,18 +222,6 @@ func Script(dialect string) (string, error) {
 		fmt.Fprintf(&b, "-- record %s as applied\n%s\n", m.Name, Record(dialect, m))
 	}
 	return b.String(), nil
-}
-
-// lastStatementLine is the file's last line that is neither blank nor a
-// comment, trimmed.
-func lastStatementLine(file string) string {
-	lines := strings.Split(file, "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if t := strings.TrimSpace(lines[i]); t != "" && !strings.HasPrefix(t, "--") {
-			return t
-		}
-	}
-	return ""
 }
 
 // Apply runs every migration not yet applied, in order, and returns those it
@@ -279,8 +263,7 @@ func Apply(ctx context.Context, db *sql.DB, dialect string) ([]Migration, error)
 				return ran, fmt.Errorf("apply %s, statement %d: %w", s.Name, i+1, err)
 			}
 		}
-		if _, err := conn.ExecContext(ctx, `INSERT INTO `+table+` (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)`,
-			s.Version, s.Name, s.Checksum, time.Now().UTC()); err != nil {
+		if _, err := conn.ExecContext(ctx, Record(dialect, s.Migration)); err != nil {
 			return ran, fmt.Errorf("record %s: %w", s.Name, err)
 		}
 		ran = append(ran, s.Migration)

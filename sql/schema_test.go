@@ -44,6 +44,18 @@ func TestDialectsInStep(t *testing.T) {
 			if !strings.HasPrefix(m.SQL, "-- "+m.Name) {
 				t.Errorf("%s does not start with a header comment naming it", m.Name)
 			}
+			// Statements and the printed script rely on it: a last
+			// statement without its semicolon would swallow the INSERT
+			// that schema print appends.
+			var last string
+			for line := range strings.Lines(m.SQL) {
+				if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "--") {
+					last = l
+				}
+			}
+			if !strings.HasSuffix(last, ";") {
+				t.Errorf("%s does not end with a semicolon-terminated statement", m.Name)
+			}
 		}
 	}
 }

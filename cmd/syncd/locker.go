@@ -13,13 +13,13 @@ import (
 
 // newLocker is redsync over Redis when redis.addr is set, else in-process.
 // The client is nil in the in-process case. With Redis, go-redis's own
-// messages go to a logger built from cfg.Log like the daemon's (see
-// redislog.go) instead of to stderr in go-redis's format.
-func newLocker(cfg config.Config, instance string) (lock.Locker, *redis.Client) {
+// messages go to log (see redislog.go) instead of to stderr in go-redis's
+// format.
+func newLocker(cfg config.Config, instance string, log *slog.Logger) (lock.Locker, *redis.Client) {
 	if cfg.Redis.Addr == "" {
 		return lock.NewLocal(), nil
 	}
-	installRedisLogger(newLogger(cfg).With(slog.String("instance", instance)))
+	installRedisLogger(log)
 	rc := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
 	return lock.NewRedis(rc, lock.RedisOptions{TTL: cfg.Redis.LockTTL, Owner: instance, Prefix: cfg.Redis.Prefix + "lock:"}), rc
 }

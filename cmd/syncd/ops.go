@@ -37,7 +37,7 @@ func statusCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			locker, rc := newLocker(cfg, "syncd-status")
+			locker, rc := newLocker(cfg, "syncd-status", newLogger(cfg))
 			if rc != nil {
 				defer rc.Close()
 			}

@@ -62,7 +62,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		st  *store.Store
 		app http.Handler
 	)
-	locker, rc := newLocker(cfg, instance)
+	locker, rc := newLocker(cfg, instance, log)
 	if rc != nil {
 		defer rc.Close()
 	}
@@ -161,7 +161,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	})
 	if err != nil {
 		shutdownHTTP(srv, log)
-		return cli.Exit("invalid configuration: poller.schedule: "+err.Error(), 2)
+		return cli.Exit("invalid configuration: poller: "+err.Error(), 2)
 	}
 	p.Start(bg)
 	p.Kick() // relay the backlog now rather than at the first tick

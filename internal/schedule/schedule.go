@@ -13,9 +13,8 @@ import (
 var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // Parse accepts cron specs with an optional seconds field and descriptors
-// such as @every 1s. cron's own @every rounds below a second up to one
-// second; a sub-second @every gets its own schedule so that a low latency
-// setting (e.g. @every 100ms) does what it says. A spec that parses but
+// such as @every 1s. @every gets its own schedule: cron's rounds to whole
+// seconds, so @every 100ms or @every 1500ms would not do what they say. A spec that parses but
 // never fires (0 0 30 2 *) is refused: a poller on it would never poll.
 func Parse(spec string) (s cron.Schedule, err error) {
 	const want = "want a cron spec such as */5 * * * * * or @every <duration> such as @every 1s"
@@ -25,10 +24,7 @@ func Parse(spec string) (s cron.Schedule, err error) {
 		if err != nil || d <= 0 {
 			return nil, fmt.Errorf("want @every <positive duration> such as @every 1s or @every 100ms, got %q", spec)
 		}
-		if d < time.Second {
-			return every(d), nil
-		}
-		return cron.Every(d), nil // what cron's own @every gives
+		return every(d), nil
 	}
 	// cron v3 panics on a TZ= or CRON_TZ= prefix with nothing after it.
 	defer func() {

@@ -44,15 +44,16 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// Below a second, @every means what it says; cron alone would round it up
-// to a second.
-func TestSubSecondEvery(t *testing.T) {
-	s, err := Parse("@every 100ms")
-	if err != nil {
-		t.Fatal(err)
-	}
+// @every means what it says; cron alone rounds to whole seconds.
+func TestEveryIsExact(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if got := s.Next(now).Sub(now); got != 100*time.Millisecond {
-		t.Errorf("@every 100ms: next in %v", got)
+	for _, d := range []time.Duration{100 * time.Millisecond, 1500 * time.Millisecond, time.Minute} {
+		s, err := Parse("@every " + d.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Next(now).Sub(now); got != d {
+			t.Errorf("@every %v: next in %v", d, got)
+		}
 	}
 }
