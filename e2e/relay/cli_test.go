@@ -81,7 +81,7 @@ func TestEmbeddedDefault(t *testing.T) {
 		"syncd_console_connections":                           0,
 		"syncd_console_slow_closed_total":                     0,
 		`syncd_console_events_dropped_total{stage="publish"}`: 0,
-		`syncd_console_events_dropped_total{stage="render"}`:   0,
+		`syncd_console_events_dropped_total{stage="render"}`:  0,
 		"syncd_bot_classified_total":                          1,
 		"syncd_bot_cache_hits_total":                          0,
 		`syncd_bot_replies_total{kind="message"}`:             1,
