@@ -7,12 +7,14 @@ package chatstoretest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/chat"
 	"github.com/syncd-dev/syncd/internal/testdb"
 	schema "github.com/syncd-dev/syncd/sql"
@@ -68,6 +70,7 @@ func RelayErr(db *gorm.DB, key string, bodies ...string) ([]chat.Message, error)
 	}
 	// Claim and commit as a poller would, until this call's rows are sent:
 	// a concurrent call's claim holds the conversation back meanwhile.
+	relay := bridge.New(bridge.Options{}) // the relay's own conversion, bot off
 	var got []chat.Message
 	deadline := time.Now().Add(30 * time.Second)
 	for sent := 0; sent < len(bodies); {
@@ -78,14 +81,7 @@ func RelayErr(db *gorm.DB, key string, bodies ...string) ([]chat.Message, error)
 		if err != nil {
 			return got, err
 		}
-		var out store.Outcome
-		for _, r := range c.Rows {
-			out.Relayed = append(out.Relayed, store.Relayed{Message: chat.Message{
-				ConversationKey: r.ConversationKey, SenderType: chat.SenderCustomer, SenderName: r.SenderName,
-				Kind: r.Kind, Body: r.Body, SourceID: r.ID, CreatedAt: r.CreatedAt,
-			}})
-		}
-		msgs, err := st.Commit(ctx, c, out)
+		msgs, err := st.Commit(ctx, c, relay.Convert(ctx, c.Rows))
 		if err != nil {
 			return got, err
 		}
@@ -96,7 +92,7 @@ func RelayErr(db *gorm.DB, key string, bodies ...string) ([]chat.Message, error)
 			}
 		}
 		for id := range mine {
-			if rs, err := st.Status(ctx, id); err == nil && rs.Status == "sent" && !hasSource(got, id) {
+			if rs, err := st.Status(ctx, id); err == nil && rs.Status == "sent" && !slices.ContainsFunc(got, func(m chat.Message) bool { return m.SourceID == id }) {
 				sent++ // relayed by a concurrent call
 				got = append(got, chat.Message{SourceID: id, ConversationKey: key})
 			}
@@ -106,13 +102,4 @@ func RelayErr(db *gorm.DB, key string, bodies ...string) ([]chat.Message, error)
 		}
 	}
 	return got, nil
-}
-
-func hasSource(msgs []chat.Message, id int64) bool {
-	for _, m := range msgs {
-		if m.SourceID == id {
-			return true
-		}
-	}
-	return false
 }

@@ -115,7 +115,7 @@ func (b *bundle) env(extra ...string) []string {
 		"SYNCD_REDIS_DB="+strconv.Itoa(b.redisDB),
 		// Pub/sub ignores the db number; the test database's name keeps
 		// this bundle's console events to itself.
-		"SYNCD_REDIS_PREFIX=syncd-relay-"+databaseName(b.dsn)+":",
+		"SYNCD_REDIS_PREFIX="+redisPrefix+b.databaseName()+":",
 		"SYNCD_REDIS_LOCK_TTL=2s",
 		"SYNCD_HTTP_ADDR=127.0.0.1:0",
 		"SYNCD_POLLER_SCHEDULE=@every 100ms",
@@ -140,6 +140,15 @@ func (b *bundle) dsnVia(addr string) string {
 	return cfg.FormatDSN()
 }
 
+// databaseName is the test database's name.
+func (b *bundle) databaseName() string {
+	cfg, err := mysql.ParseDSN(b.dsn)
+	if err != nil {
+		b.t.Fatalf("parse DSN: %v", err)
+	}
+	return cfg.DBName
+}
+
 // mysqlAddr is the MariaDB server's host:port.
 func (b *bundle) mysqlAddr() string {
 	cfg, err := mysql.ParseDSN(b.dsn)
@@ -151,7 +160,10 @@ func (b *bundle) mysqlAddr() string {
 
 // ---- Redis ----
 
-const redisMarker = "syncd-e2e-relay:owner"
+const (
+	redisMarker = "syncd-e2e-relay:owner"
+	redisPrefix = "syncd-relay-" // of the instances' keys; the marker is not one
+)
 
 // claimRedisDB finds an empty Redis database in 1..13, marks it as this
 // test's with a key set NX, and at cleanup deletes the syncd keys and the
@@ -188,7 +200,7 @@ func claimRedisDB(t *testing.T) int {
 		t.Cleanup(func() {
 			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			iter := rc.Scan(c, 0, "syncd*", 100).Iterator()
+			iter := rc.Scan(c, 0, redisPrefix+"*", 100).Iterator()
 			for iter.Next(c) {
 				rc.Del(c, iter.Val())
 			}
@@ -625,11 +637,4 @@ func (b *bundle) stopAll(timeout time.Duration) {
 		}()
 	}
 	wg.Wait()
-}
-
-// databaseName is the database part of a go-sql-driver DSN.
-func databaseName(dsn string) string {
-	rest := dsn[strings.LastIndex(dsn, "/")+1:]
-	name, _, _ := strings.Cut(rest, "?")
-	return name
 }
