@@ -12,6 +12,7 @@ import (
 	"github.com/syncd-dev/syncd/bot/featurize"
 	"github.com/syncd-dev/syncd/bot/nn"
 	"github.com/syncd-dev/syncd/bot/onnxrt"
+	"github.com/syncd-dev/syncd/internal/freelist"
 )
 
 // maxTextBytes caps the text a message is classified on, and so the cache
@@ -121,8 +122,8 @@ func (c *classifier) classify(texts []string) ([]Result, int, error) {
 		return out, hits, nil
 	}
 	classes := c.model.Classes()
-	b := freeBatches.get()
-	defer freeBatches.put(b)
+	b := freeBatches.Get()
+	defer freeBatches.Put(b)
 	b.vecs = c.featurize(texts, miss, b.vecs)
 	var nnz int
 	b.idx, b.val, nnz = sparseBatch(b.vecs, b.idx, b.val)
@@ -163,42 +164,21 @@ type batch struct {
 	y    []float32
 }
 
-// batchList keeps batches between classify calls. It is not a sync.Pool
-// because the relay collects garbage every few milliseconds, and a pool
-// emptied by every collection made nearly every batch allocate and clear
-// its buffers afresh.
-type batchList chan *batch
-
 // freeBatches holds about one batch per relay worker (poller.workers, 2 by
 // default); more workers allocate the rest. At most 64 MiB stay pinned.
-var freeBatches = make(batchList, 4)
+var freeBatches = freelist.New(4, func() *batch { return new(batch) }, (*batch).small)
 
 // maxKeptBatchBytes keeps a batch of unusually long messages from pinning
 // its buffers for good.
 const maxKeptBatchBytes = 16 << 20
 
-func (l batchList) get() *batch {
-	select {
-	case b := <-l:
-		return b
-	default:
-		return new(batch)
-	}
-}
-
-// put keeps b for a later get unless it is too big or the list is full.
-func (l batchList) put(b *batch) {
+// small says whether b's buffers are worth keeping.
+func (b *batch) small() bool {
 	size := 8*cap(b.idx) + 4*cap(b.val) + 4*cap(b.y)
 	for _, v := range b.vecs[:cap(b.vecs)] {
 		size += 4*cap(v.Index) + 4*cap(v.Value)
 	}
-	if size > maxKeptBatchBytes {
-		return
-	}
-	select {
-	case l <- b:
-	default:
-	}
+	return size <= maxKeptBatchBytes
 }
 
 // sparseBatch lays out feature vectors as the model's inputs, reusing idx

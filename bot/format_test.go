@@ -120,19 +120,14 @@ func TestSparseBatchPadsReusedBuffers(t *testing.T) {
 	}
 }
 
-// A kept batch comes back; an oversized one, or one beyond the list's
-// room, is left to the garbage collector.
-func TestBatchListKeepsOnlyWhatFits(t *testing.T) {
-	l := make(batchList, 1)
-	small := &batch{idx: make([]int64, 0, 1000)}
-	l.put(small)
-	l.put(&batch{}) // list full: dropped, and put does not block
-	if got := l.get(); got != small {
-		t.Fatal("the kept batch did not come back")
+// A batch over maxKeptBatchBytes is not kept (the free list itself is
+// tested in internal/freelist).
+func TestOnlySmallBatchesAreKept(t *testing.T) {
+	if !(&batch{idx: make([]int64, 0, 1000)}).small() {
+		t.Error("a 8 KB batch is not kept")
 	}
 	big := &batch{vecs: []featurize.Vector{{Index: make([]int32, 0, maxKeptBatchBytes/4+1)}}}
-	l.put(big)
-	if got := l.get(); got == big {
-		t.Fatal("a batch over maxKeptBatchBytes was kept")
+	if big.small() {
+		t.Error("a batch over maxKeptBatchBytes is kept")
 	}
 }

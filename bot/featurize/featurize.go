@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/syncd-dev/syncd/internal/freelist"
 )
 
 // Defaults used when a Config field is zero.
@@ -163,7 +165,7 @@ func (v Vector) AddTo(dst []float32) {
 type Featurizer struct {
 	cfg     Config
 	mask    uint64
-	scratch chan *scratch // free list; see getScratch
+	scratch *freelist.List[*scratch]
 }
 
 // New validates cfg (after defaults) and returns a Featurizer for it.
@@ -172,7 +174,7 @@ func New(cfg Config) (*Featurizer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Featurizer{cfg: cfg, mask: uint64(cfg.Dims - 1), scratch: make(chan *scratch, 2*runtime.GOMAXPROCS(0))}, nil
+	return &Featurizer{cfg: cfg, mask: uint64(cfg.Dims - 1), scratch: freelist.New(2*runtime.GOMAXPROCS(0), newScratch, nil)}, nil
 }
 
 // Config returns the featuriser's settings with defaults filled in.
@@ -197,25 +199,11 @@ type scratch struct {
 
 type span struct{ start, end int }
 
-// getScratch takes a scratch from the featuriser's free list, which, unlike
-// a sync.Pool, garbage collection does not empty: the relay collects every
-// few milliseconds, and collectDense's tallies are 128 KiB at 2^15 buckets.
-// Being the featuriser's own, they always have its size.
-func (f *Featurizer) getScratch() *scratch {
-	select {
-	case s := <-f.scratch:
-		return s
-	default:
-		return new(scratch)
-	}
-}
-
-func (f *Featurizer) putScratch(s *scratch) {
-	select {
-	case f.scratch <- s:
-	default: // more callers at once than the list keeps
-	}
-}
+// newScratch is a scratch for the featuriser's free list, which (unlike a
+// sync.Pool) garbage collection does not empty: collectDense's tallies are
+// 128 KiB at 2^15 buckets. Being the featuriser's own, they always have its
+// size.
+func newScratch() *scratch { return new(scratch) }
 
 // Transform normalises text and featurises it into dst (reset first).
 func (f *Featurizer) Transform(text string, dst *Vector) {
@@ -225,8 +213,8 @@ func (f *Featurizer) Transform(text string, dst *Vector) {
 // TransformNormalized featurises text that Normalize already produced.
 func (f *Featurizer) TransformNormalized(text string, dst *Vector) {
 	dst.Reset()
-	s := f.getScratch()
-	defer f.putScratch(s)
+	s := f.scratch.Get()
+	defer f.scratch.Put(s)
 	s.keys = s.keys[:0]
 	if f.cfg.WordMax > 0 {
 		f.wordGrams(text, s)
