@@ -1,6 +1,8 @@
 // Package testdb gives tests a fresh database with syncd's schema: a new
 // MariaDB/MySQL database per test (dropped at cleanup) on the server named
-// by SYNCD_TEST_MYSQL_DSN, or a new SQLite file. Tests use real servers.
+// by SYNCD_TEST_MYSQL_DSN, or a new SQLite file. Tests use real servers; a
+// test that needs a server set up differently starts its own
+// (StartMariaDB).
 package testdb
 
 import (
@@ -51,13 +53,24 @@ var Dialects = []string{"mysql", "sqlite"}
 // New creates the database for driver and applies the schema.
 func New(t testing.TB, driver string) *DB {
 	t.Helper()
+	return newDB(t, driver, MySQLServerDSN())
+}
+
+// NewMySQLOn is New on the MySQL server of serverDSN (StartMariaDB).
+func NewMySQLOn(t testing.TB, serverDSN string) *DB {
+	t.Helper()
+	return newDB(t, "mysql", serverDSN)
+}
+
+func newDB(t testing.TB, driver, serverDSN string) *DB {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var dsn string
 	var raw *sql.DB
 	switch driver {
 	case "mysql":
-		dsn = NewMySQLDatabase(t)
+		dsn = NewMySQLDatabaseOn(t, serverDSN)
 		var err error
 		raw, err = sql.Open("mysql", dsn)
 		if err != nil {
@@ -88,9 +101,15 @@ func New(t testing.TB, driver string) *DB {
 // dropped when the test ends.
 func NewMySQLDatabase(t testing.TB) string {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(MySQLServerDSN())
+	return NewMySQLDatabaseOn(t, MySQLServerDSN())
+}
+
+// NewMySQLDatabaseOn is NewMySQLDatabase on the server of serverDSN.
+func NewMySQLDatabaseOn(t testing.TB, serverDSN string) string {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(serverDSN)
 	if err != nil {
-		t.Fatalf("parse SYNCD_TEST_MYSQL_DSN: %v", err)
+		t.Fatalf("parse MySQL DSN %q: %v", serverDSN, err)
 	}
 	admin, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
@@ -115,6 +134,42 @@ func NewMySQLDatabase(t testing.TB) string {
 	return cfg.FormatDSN()
 }
 
+// WriterAt opens a pool like a legacy writer's whose sessions run at
+// time_zone offset ("+08:00"); like a writer set up for that zone, its
+// driver also formats time.Time arguments in it. MySQL only: SQLite has
+// no session zone.
+func (d *DB) WriterAt(t testing.TB, offset string) *sql.DB {
+	t.Helper()
+	at, err := time.Parse("-07:00", offset)
+	if err != nil {
+		t.Fatalf("writer zone %q: %v", offset, err)
+	}
+	_, secs := at.Zone()
+	cfg, err := mysql.ParseDSN(d.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Loc = time.FixedZone(offset, secs)
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'" + offset + "'"
+	return OpenMySQL(t, cfg)
+}
+
+// OpenMySQL opens a pool on cfg, closed when the test ends. Unlike a DSN,
+// a Config keeps a Loc that is no named zone.
+func OpenMySQL(t testing.TB, cfg *mysql.Config) *sql.DB {
+	t.Helper()
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // Insert adds a row as a legacy writer would and returns its id.
 func (d *DB) Insert(t testing.TB, key, body string) int64 {
 	t.Helper()
@@ -124,4 +179,43 @@ func (d *DB) Insert(t testing.TB, key, body string) int64 {
 	}
 	id, _ := res.LastInsertId()
 	return id
+}
+
+// InsertIn adds rows of one conversation in tx, as a legacy writer whose
+// transaction stays open, and returns their ids.
+func InsertIn(t testing.TB, tx *sql.Tx, key string, bodies ...string) []int64 {
+	t.Helper()
+	var ids []int64
+	for _, body := range bodies {
+		res, err := tx.Exec(`INSERT INTO message_sync (conversation_key, body) VALUES (?, ?)`, key, body)
+		if err != nil {
+			t.Fatalf("insert row in a transaction: %v", err)
+		}
+		id, _ := res.LastInsertId()
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// HistorySources lists the message_sync ids of a conversation's history,
+// by seq.
+func HistorySources(t testing.TB, db *sql.DB, key string) []int64 {
+	t.Helper()
+	rows, err := db.Query(`SELECT source_id FROM chat_messages WHERE conversation_key = ? AND source_table = 'message_sync' ORDER BY seq`, key)
+	if err != nil {
+		t.Fatalf("read history of %s: %v", key, err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatalf("read history of %s: %v", key, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read history of %s: %v", key, err)
+	}
+	return ids
 }
