@@ -50,7 +50,7 @@ var moduleChecks = strings.TrimSpace(`
   const { Timeline, inTab, applyMessage, sortConversations, mergeReadMarker } = await load('model.js');
   const { backoffDelay } = await load('ws.js');
   const { Outbox } = await load('outbox.js');
-  const { messageNode, duration, preview } = await load('views.js');
+  const { messageNode, conversationItem, duration, preview } = await load('views.js');
   const m = (seq, extra = {}) => ({ conversation_key: 'k', seq, sender_type: 'customer', kind: 'message', body: 'b' + seq, ...extra });
   const until = (cond) => new Promise((resolve, reject) => {
     const t0 = Date.now();
@@ -95,6 +95,12 @@ var moduleChecks = strings.TrimSpace(`
   eq('answered', [conv.unread, conv.waiting_since], [1, null]);
   applyMessage(conv, m(5), { open: true });
   eq('open means read', conv.unread, 0);
+  // A customer waits whenever waiting_since is set, even one this
+  // browser's clock puts in the future; never "Answered".
+  const item = (waiting_since, state = 'open') => conversationItem({ conversation_key: 'k', state, waiting_since, last_seq: 1 },
+    { me: 'alice', now: Date.parse('2026-01-01T10:00:00Z'), onSelect() {} }).querySelector('.conv-meta span').textContent;
+  eq('waiting', [item('2026-01-01T09:50:00Z'), item('2026-01-01T10:00:30Z'), item(null), item('2026-01-01T09:50:00Z', 'resolved')],
+    ['Waiting 10 min', 'Waiting < 1 min', 'Answered', 'Resolved']);
   const pushed = mergeReadMarker({ last_seq: 9, read_seq: 0, unread: 9 }, { read_seq: 7 });
   eq('read marker kept', [pushed.read_seq, pushed.unread], [7, 2]);
   eq('preview', preview(m(1, { sender_name: 'Ann', body: 'a\n b' })), 'Ann: a b');

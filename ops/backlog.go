@@ -49,11 +49,7 @@ func (b *Backlog) Run(ctx context.Context) {
 			for k, v := range st.ByStatus {
 				b.rows.WithLabelValues(k).Set(float64(v))
 			}
-			if st.OldestPending.IsZero() {
-				b.oldest.Set(0)
-			} else {
-				b.oldest.Set(time.Since(st.OldestPending).Seconds())
-			}
+			b.oldest.Set(st.OldestPendingAge.Seconds())
 		} else if ctx.Err() == nil {
 			b.log.Debug("refresh backlog gauges", slog.Any("error", err))
 		}

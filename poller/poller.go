@@ -359,7 +359,12 @@ func (p *Poller) committed(ctx context.Context, log *slog.Logger, c *store.Claim
 	p.m.Failed.Add(float64(len(out.Failed)))
 	p.m.Retried.Add(float64(len(out.Retry)))
 	for _, r := range out.Relayed {
-		p.m.Latency.Observe(now.Sub(r.Message.CreatedAt).Seconds())
+		// Never below zero: created_at comes from the database's clock or
+		// the writer's, and history takes a later one as the commit time.
+		// Zero means the row's created_at was unreadable: no latency.
+		if !r.Message.CreatedAt.IsZero() {
+			p.m.Latency.Observe(max(0, now.Sub(r.Message.CreatedAt)).Seconds())
+		}
 		switch {
 		case r.AutoReply != "" && r.Message.Kind == chat.KindMessage:
 			p.m.BotReplies.WithLabelValues("message").Inc()

@@ -27,9 +27,12 @@ type Store struct {
 	cursors sync.Map // Shard → the bucket its next claim starts at
 }
 
-// Open connects to the database. For MySQL it forces UTC, parsed times,
-// client-side parameter interpolation (one round trip a statement) and
-// READ COMMITTED, so that a claim never gap-locks the legacy writers' inserts.
+// Open connects to the database. For MySQL it forces UTC (time_zone
+// '+00:00' on every session, whatever the server's global zone, so the
+// contract tables' TIMESTAMP columns are read and bound in UTC; see
+// sql/mysql/0005_time_zones.sql), parsed times, client-side parameter
+// interpolation (one round trip a statement) and READ COMMITTED, so that a
+// claim never gap-locks the legacy writers' inserts.
 func Open(ctx context.Context, driverName, dsn string, maxOpen int) (*Store, error) {
 	var dialector gorm.Dialector
 	switch driverName {
@@ -148,6 +151,8 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 func (s *Store) ts(t time.Time) any { return dbtime.Arg(s.dialect == schema.SQLite, t) }
 
 type dbTime = dbtime.Time
+
+type writerTime = dbtime.WriterTime
 
 var _ driver.Valuer = (*nullString)(nil)
 

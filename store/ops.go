@@ -6,12 +6,18 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/syncd-dev/syncd/internal/dbtime"
+	schema "github.com/syncd-dev/syncd/sql"
 )
 
 // Stats is the backlog as operators see it.
 type Stats struct {
 	ByStatus      map[string]int64 `json:"by_status"`
-	OldestPending time.Time        `json:"oldest_pending,omitempty"` // zero when nothing is pending
+	OldestPending time.Time        `json:"oldest_pending,omitempty"` // zero when nothing is pending, or its created_at is unreadable
+	// OldestPendingAge is how long the oldest pending row has waited, on
+	// the database's clock (which set its created_at), never below zero.
+	OldestPendingAge time.Duration `json:"oldest_pending_age"`
 }
 
 // ClaimInFlight is a claimed batch whose rows are not all written back: a
@@ -57,14 +63,30 @@ func (s *Store) Stats(ctx context.Context, withSent bool) (Stats, error) {
 		st.ByStatus[c.Status] = c.N
 	}
 	if st.ByStatus["pending"] > 0 {
-		var oldest dbTime
-		err := s.sqlDB.QueryRowContext(ctx, `SELECT created_at FROM message_sync WHERE id = (SELECT MIN(id) FROM message_sync WHERE status = 'pending')`).Scan(&oldest)
+		// The age is taken on the database's clock, in the same statement:
+		// the column default set created_at by that clock, and the host
+		// running `syncd status` may be set differently.
+		var oldest dbtime.WriterTime
+		var now dbTime
+		err := s.sqlDB.QueryRowContext(ctx, `SELECT created_at, `+s.utcNow()+` FROM message_sync
+WHERE id = (SELECT MIN(id) FROM message_sync WHERE status = 'pending')`).Scan(&oldest, &now)
 		if err != nil && err != sql.ErrNoRows {
 			return st, fmt.Errorf("find oldest pending row: %w", err)
 		}
 		st.OldestPending = oldest.Time
+		if oldest.Valid {
+			st.OldestPendingAge = max(0, now.Sub(oldest.Time))
+		}
 	}
 	return st, nil
+}
+
+// utcNow is the database's current UTC time, with microseconds on MySQL.
+func (s *Store) utcNow() string {
+	if s.dialect == schema.SQLite {
+		return `strftime('%Y-%m-%d %H:%M:%f', 'now')`
+	}
+	return `UTC_TIMESTAMP(6)`
 }
 
 // ClaimsInFlight lists the claims not yet written back, oldest first, for

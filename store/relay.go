@@ -122,7 +122,7 @@ FROM message_sync WHERE claim_token = ? AND status = 'processing' AND id IN ? OR
 		for rows.Next() {
 			var r Row
 			var sender, payload sql.NullString
-			var created dbTime
+			var created writerTime // a bad created_at must not stop the claim
 			if err := rows.Scan(&r.ID, &r.ConversationKey, &r.Body, &sender, &r.Kind, &payload, &r.Attempts, &created); err != nil {
 				return fmt.Errorf("read claimed rows: %w", err)
 			}
@@ -507,7 +507,11 @@ func (s *Store) appendHistory(tx *gorm.DB, relayed []Relayed, now time.Time) ([]
 	var replies []int // index into msgs of bot replies
 	for _, r := range relayed {
 		m := r.Message
-		if m.CreatedAt.IsZero() {
+		// A row cannot have been written after it was relayed: a created_at
+		// in the future (a writer's clock or literal, a row stored in local
+		// time before sql 0005) would sort its conversation first and read
+		// as already answered.
+		if m.CreatedAt.IsZero() || m.CreatedAt.After(now) {
 			m.CreatedAt = now
 		}
 		msgs = append(msgs, m)

@@ -491,7 +491,7 @@ func TestDueShards(t *testing.T) {
 			sql string
 			id  int64
 		}{
-			{`UPDATE message_sync SET next_attempt_at = '2999-01-01 00:00:00' WHERE id = ?`, waiting},
+			{`UPDATE message_sync SET next_attempt_at = '2037-12-31 00:00:00' WHERE id = ?`, waiting}, // TIMESTAMP ends in 2038
 			{`UPDATE message_sync SET status = 'sent' WHERE id = ?`, sent},
 		} {
 			if _, err := db.Raw.Exec(q.sql, q.id); err != nil {

@@ -56,10 +56,7 @@ func statusCommand() *cli.Command {
 					holders = append(holders, shardHolder{Shard: s.String(), Holder: h})
 				}
 			}
-			var oldestAge float64
-			if !stats.OldestPending.IsZero() {
-				oldestAge = time.Since(stats.OldestPending).Seconds()
-			}
+			oldestAge := stats.OldestPendingAge.Seconds() // on the database's clock
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
@@ -74,10 +71,13 @@ func statusCommand() *cli.Command {
 				fmt.Fprintf(w, "%s\t%d\n", s, stats.ByStatus[s])
 			}
 			w.Flush()
-			if stats.OldestPending.IsZero() {
+			switch {
+			case stats.ByStatus["pending"] == 0:
 				fmt.Fprintln(c.App.Writer, "oldest pending: none")
-			} else {
-				fmt.Fprintf(c.App.Writer, "oldest pending: %s ago\n", time.Duration(oldestAge*float64(time.Second)).Round(time.Millisecond))
+			case stats.OldestPending.IsZero():
+				fmt.Fprintln(c.App.Writer, "oldest pending: age unknown (its created_at is not a time)")
+			default:
+				fmt.Fprintf(c.App.Writer, "oldest pending: %s ago\n", stats.OldestPendingAge.Round(time.Millisecond))
 			}
 			if len(claims) == 0 {
 				fmt.Fprintln(c.App.Writer, "claims in flight: none")

@@ -14,6 +14,10 @@ func TestScanEveryFormatTheDriversGive(t *testing.T) {
 		"2026-11-27T14:05:06.123456Z",
 		"2026-11-27 15:05:06.123456+01:00",
 		"2026-11-27T14:05:06.123456",
+		"2026-11-27 14:05:06.123456Z",
+		"2026-11-27T22:05:06.123456+08:00",
+		"2026-11-27 09:05:06.123456-05:00",
+		" 2026-11-27 14:05:06.123456 ",
 	} {
 		var got Time
 		if err := got.Scan(v); err != nil || !got.Equal(want) || got.Location() != time.UTC {
@@ -41,5 +45,47 @@ func TestArgKeepsMicroseconds(t *testing.T) {
 	}
 	if got := Arg(true, at).(string); got != "2026-11-27 10:00:00.123456" {
 		t.Errorf("SQLite argument %q", got)
+	}
+}
+
+// The text forms SQLite's date functions accept, down to a bare date.
+func TestScanShortSQLiteForms(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"2026-11-27 14:05":       time.Date(2026, 11, 27, 14, 5, 0, 0, time.UTC),
+		"2026-11-27T22:05+08:00": time.Date(2026, 11, 27, 14, 5, 0, 0, time.UTC),
+		"2026-11-27":             time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC),
+	} {
+		var got Time
+		if err := got.Scan(in); err != nil || !got.Equal(want) {
+			t.Errorf("Scan(%q) = %v, %v; want %v", in, got.Time, err, want)
+		}
+	}
+}
+
+// A time a legacy writer set is read when it can be and is otherwise
+// unknown, never an error that would stop a claim.
+func TestWriterTimeNeverFails(t *testing.T) {
+	want := time.Date(2026, 11, 27, 14, 5, 6, 0, time.UTC)
+	for _, tt := range []struct {
+		in    any
+		valid bool
+	}{
+		{"2026-11-27 22:05:06+08:00", true},
+		{want, true},
+		{nil, false},
+		{"", false},
+		{"yesterday", false},
+		{[]byte("0000-00-00 00:00:00"), false},
+		{time.Time{}, false}, // MySQL's zero date with parseTime
+		{int64(1764252306), false},
+		{2461007.08, false},
+	} {
+		var got WriterTime
+		if err := got.Scan(tt.in); err != nil {
+			t.Errorf("Scan(%v): %v", tt.in, err)
+		}
+		if got.Valid != tt.valid || (tt.valid && !got.Equal(want)) || (!tt.valid && !got.IsZero()) {
+			t.Errorf("Scan(%v) = %v (valid %v)", tt.in, got.Time, got.Valid)
+		}
 	}
 }

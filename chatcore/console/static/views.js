@@ -70,7 +70,10 @@ export function preview(m, me) {
 
 export function conversationItem(c, { selected, me, now, onSelect }) {
   const unread = c.unread > 0 ? c.unread : 0;
-  const waitMs = c.waiting_since && c.state !== 'resolved' ? now - Date.parse(c.waiting_since) : -1;
+  // A customer waits whenever waiting_since is set, even if this browser's
+  // clock is behind the server's (the wait then starts at zero).
+  const since = c.state !== 'resolved' ? parse(c.waiting_since) : null;
+  const waitMs = since ? Math.max(0, now - since.getTime()) : -1;
   const owner = c.assignee ? (c.assignee === me ? 'You' : c.assignee) : 'Unassigned';
   return h('li', {},
     h('button', {

@@ -1,0 +1,125 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/syncd-dev/syncd/internal/testdb"
+)
+
+// Legacy databases are not set up like tests: writers at other time zones,
+// transactions held open, sql_mode=''. These tests write as such an
+// application does, with the mysql client where it would use one.
+
+// mysqlClient runs script through the mysql command-line client on the
+// database of dsn, as a legacy application's batch job or a DBA would. It
+// returns the client's output and whether it exited 0.
+func mysqlClient(t *testing.T, dsn, script string) (string, bool) {
+	t.Helper()
+	bin, err := exec.LookPath("mysql")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no mysql client on PATH; .ci/run installs it")
+		}
+		t.Skip("no mysql client on PATH (CI installs it and runs this test)")
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(cfg.Addr, ":")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--protocol=TCP", "-h", host, "-P", port, "-u", cfg.User,
+		"--default-character-set=utf8mb4", cfg.DBName)
+	cmd.Env = append(os.Environ(), "MYSQL_PWD="+cfg.Passwd)
+	cmd.Stdin = strings.NewReader(script)
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil
+}
+
+var oldestRe = regexp.MustCompile(`oldest pending: (\S+) ago`)
+
+// statusAge runs `syncd status` and `syncd status --json` and returns the
+// oldest pending row's age as each prints it.
+func statusAge(t *testing.T, b *bundle, env []string) (text, js time.Duration) {
+	t.Helper()
+	res := b.runCLI(30*time.Second, env, "status")
+	m := oldestRe.FindStringSubmatch(res.stdout)
+	if res.code != 0 || m == nil {
+		t.Fatalf("syncd status: exit %d, no \"oldest pending: … ago\"\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	text, err := time.ParseDuration(m[1])
+	if err != nil {
+		t.Fatalf("syncd status printed the age %q: %v", m[1], err)
+	}
+	res = b.runCLI(30*time.Second, env, "status", "--json")
+	var st struct {
+		Age float64 `json:"oldest_pending_age_seconds"`
+	}
+	if res.code != 0 || json.Unmarshal([]byte(res.stdout), &st) != nil {
+		t.Fatalf("syncd status --json: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	return text, time.Duration(st.Age * float64(time.Second))
+}
+
+func checkAge(t *testing.T, what string, text, js time.Duration) {
+	t.Helper()
+	for _, age := range []time.Duration{text, js} {
+		if age <= 0 || age > time.Minute {
+			t.Errorf("%s: syncd status says the oldest pending row is %v old (--json: %v), want a positive age under a minute", what, text, js)
+			return
+		}
+	}
+}
+
+// TestLegacyWriterZones: rows inserted with the mysql client from sessions
+// at +08:00 (the column default) and -05:00 (NOW(6)), and from a server
+// whose global time_zone is +08:00, have positive ages in `syncd status`,
+// and the relay's latency metric is positive.
+func TestLegacyWriterZones(t *testing.T) {
+	b := setup(t)
+	out, ok := mysqlClient(t, b.dsn, `SET time_zone = '+08:00';
+INSERT INTO message_sync (conversation_key, body) VALUES ('erp-cn', 'from a session at +08:00');
+SET time_zone = '-05:00';
+INSERT INTO message_sync (conversation_key, body, created_at) VALUES ('erp-us', 'from a session at -05:00', NOW(6));
+`)
+	if !ok {
+		t.Fatalf("mysql client: %s", out)
+	}
+	text, js := statusAge(t, b, b.env())
+	checkAge(t, "writer sessions at +08:00 and -05:00", text, js)
+
+	in := b.start("zones", b.env())
+	b.waitFor(30*time.Second, "both rows sent", func() (bool, string) {
+		c := b.counts()
+		return c.sent == 2, c.String()
+	})
+	sum, err1 := in.metric("syncd_relay_latency_seconds_sum")
+	n, err2 := in.metric("syncd_relay_latency_seconds_count")
+	if err1 != nil || err2 != nil || n != 2 || sum <= 0 || sum > 120 {
+		t.Errorf("syncd_relay_latency_seconds: sum %v (%v), count %v (%v); want 2 positive latencies under a minute", sum, err1, n, err2)
+	}
+	b.stopAll(20 * time.Second)
+
+	// A server whose global time_zone is +08:00: the writer's session
+	// inherits it; syncd's run at UTC.
+	dsn := testdb.NewMySQLDatabaseOn(t, testdb.StartMariaDB(t, "--default-time-zone=+08:00"))
+	env := b.env("SYNCD_DATABASE_DSN=" + dsn)
+	if res := b.runCLI(30*time.Second, env, "schema", "apply"); res.code != 0 {
+		t.Fatalf("syncd schema apply on the +08:00 server: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if out, ok := mysqlClient(t, dsn, `INSERT INTO message_sync (conversation_key, body, created_at) VALUES ('erp-cn', 'server at +08:00', NOW());`); !ok {
+		t.Fatalf("mysql client: %s", out)
+	}
+	text, js = statusAge(t, b, env)
+	checkAge(t, "a server whose global time_zone is +08:00", text, js)
+}
