@@ -95,6 +95,11 @@ var moduleChecks = strings.TrimSpace(`
   eq('answered', [conv.unread, conv.waiting_since], [1, null]);
   applyMessage(conv, m(5), { open: true });
   eq('open means read', conv.unread, 0);
+  // A message whose transaction committed late was written earlier: the
+  // entry's time stays at the newest one.
+  const late = { conversation_key: 'k', last_seq: 1, last_message_at: '2026-01-01T10:00:00Z', waiting_since: null };
+  applyMessage(late, m(2, { created_at: '2026-01-01T09:00:00Z' }));
+  eq('late commit keeps the time', [late.last_seq, late.last_message_at, late.waiting_since], [2, '2026-01-01T10:00:00Z', '2026-01-01T09:00:00Z']);
   // A customer waits whenever waiting_since is set, even one this
   // browser's clock puts in the future; never "Answered".
   const item = (waiting_since, state = 'open') => conversationItem({ conversation_key: 'k', state, waiting_since, last_seq: 1 },

@@ -620,6 +620,9 @@ func (s *Store) bumpSequences(tx *gorm.DB, order []string, convs map[string]*con
 
 // upsertSequence is the ON CONFLICT part of the conversation upsert: add the
 // batch's message count to last_seq, reopen, and set the waiting time.
+// last_message_at never goes back: rows reach history in commit order, and
+// a row whose transaction committed late was created before rows already
+// relayed.
 func (s *Store) upsertSequence(mode waitMode) string {
 	if s.dialect == schema.MySQL {
 		wait := map[waitMode]string{
@@ -628,7 +631,8 @@ func (s *Store) upsertSequence(mode waitMode) string {
 			waitClear: "NULL",
 		}[mode]
 		return ` ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq), state = 'open',
- last_message_at = VALUES(last_message_at), waiting_since = ` + wait + `, updated_at = VALUES(updated_at)`
+ last_message_at = GREATEST(COALESCE(last_message_at, VALUES(last_message_at)), VALUES(last_message_at)),
+ waiting_since = ` + wait + `, updated_at = VALUES(updated_at)`
 	}
 	wait := map[waitMode]string{
 		waitKeep:  "waiting_since",
@@ -636,7 +640,8 @@ func (s *Store) upsertSequence(mode waitMode) string {
 		waitClear: "NULL",
 	}[mode]
 	return ` ON CONFLICT (conversation_key) DO UPDATE SET last_seq = last_seq + excluded.last_seq, state = 'open',
- last_message_at = excluded.last_message_at, waiting_since = ` + wait + `, updated_at = excluded.updated_at`
+ last_message_at = max(COALESCE(last_message_at, excluded.last_message_at), excluded.last_message_at),
+ waiting_since = ` + wait + `, updated_at = excluded.updated_at`
 }
 
 // sourceTable names where a history entry came from; with source_id it is

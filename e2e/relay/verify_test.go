@@ -11,8 +11,10 @@ import (
 //     conversation and body;
 //   - every invalid row failed, with last_error naming the reason, and not
 //     in chat_messages;
-//   - per conversation, seq runs 1..n without gaps in message_sync id order,
-//     and conversations.last_seq is n.
+//   - per conversation, seq runs 1..n without gaps in message_sync id order
+//     (history is in commit order; the writer commits each conversation's
+//     rows one after another, so here that is id order), and
+//     conversations.last_seq is n.
 func (b *bundle) verifyExactlyOnce(want int) {
 	t := b.t
 	t.Helper()

@@ -90,7 +90,9 @@ export function applyMessage(c, m, { open = false } = {}) {
   if (m.seq <= (c.last_seq || 0)) return false;
   c.last_seq = m.seq;
   c.last_message = m;
-  c.last_message_at = m.created_at || c.last_message_at;
+  // Messages arrive in commit order; one whose transaction committed late
+  // was written earlier, and the list's time never goes back.
+  if (m.created_at && !(Date.parse(c.last_message_at) > Date.parse(m.created_at))) c.last_message_at = m.created_at;
   if (m.sender_type === 'customer') {
     if (!c.waiting_since) c.waiting_since = m.created_at;
   } else if (m.sender_type === 'agent' || m.sender_type === 'bot') {
