@@ -169,3 +169,37 @@ func TestCommitOrder(t *testing.T) {
 		t.Errorf("last_message_at went from %s to %s: the late rows were inserted before the autocommitted one", before, after)
 	}
 }
+
+// TestMangledRows: strict mode refuses invalid UTF-8 at INSERT; in a
+// session whose sql_mode is empty MariaDB stores '?' instead, and syncd
+// relays that row as the database holds it, and keeps running and
+// relaying.
+func TestMangledRows(t *testing.T) {
+	b := setup(t)
+	b.start("mangled", b.env())
+	out, ok := mysqlClient(t, b.dsn, "SET SESSION sql_mode = 'STRICT_TRANS_TABLES';\nINSERT INTO message_sync (conversation_key, body) VALUES ('strict', 'caf\xe9 au lait');\n")
+	if ok || !strings.Contains(out, "1366") {
+		t.Errorf("strict mode: the mysql client exited %v, want error 1366:\n%s", ok, out)
+	}
+	if out, ok := mysqlClient(t, b.dsn, "SET SESSION sql_mode = '';\nINSERT INTO message_sync (conversation_key, body) VALUES ('lax', 'caf\xe9 au lait');\nSHOW WARNINGS;\n"); !ok || !strings.Contains(out, "1366") {
+		t.Fatalf("sql_mode='': the mysql client exited %v, want a 1366 warning:\n%s", ok, out)
+	}
+	b.waitSettled(30*time.Second, 1)
+	if _, err := b.db.Exec(`INSERT INTO message_sync (conversation_key, body) VALUES ('lax', 'and after it')`); err != nil {
+		t.Fatal(err)
+	}
+	b.waitSettled(30*time.Second, 2)
+	var stored, relayed string
+	err := b.db.QueryRow(`SELECT m.body, c.body FROM message_sync m JOIN chat_messages c ON c.source_table = 'message_sync' AND c.source_id = m.id
+WHERE m.conversation_key = 'lax' ORDER BY m.id LIMIT 1`).Scan(&stored, &relayed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored != "caf? au lait" || relayed != stored {
+		t.Errorf("the database holds %q and history %q; want both \"caf? au lait\"", stored, relayed)
+	}
+	if c := b.counts(); c.sent != 2 {
+		t.Errorf("rows: %v, want both sent", c)
+	}
+	b.stopAll(20 * time.Second)
+}
