@@ -22,9 +22,10 @@ vet:
 onnxruntime:
 	scripts/onnxruntime.sh
 
-# Rebuilds the default intent model reproducibly (same data, same bytes).
+# Rebuilds the default intent model reproducibly (same data, same bytes),
+# with `syncd bot train`'s defaults and syncd's background text.
 model:
-	$(GO) run ./cmd/syncd bot train --data bot/model/train.csv --out bot/model/default.onnx --seed 1 --char-min 3
+	$(GO) run ./cmd/syncd bot train --quiet --data bot/model/train.csv --out bot/model/default.onnx
 
 bench:
 	SYNCD_ONNXRUNTIME_LIB="$$(scripts/onnxruntime.sh)" $(GO) test -run '^$$' -bench . -benchtime 1x ./...

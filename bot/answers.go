@@ -16,8 +16,13 @@ import (
 )
 
 // DefaultThreshold is the confidence needed for an auto-reply when the
-// answers file sets none.
-const DefaultThreshold = 0.7
+// answers file sets none; DefaultSuggestThreshold is the suggestion floor
+// (see Decide). docs/benchmarks-bot.md has what they give on held-out and
+// out-of-scope data.
+const (
+	DefaultThreshold        = 0.7
+	DefaultSuggestThreshold = 0.4
+)
 
 // Answers is the parsed answers file (configs/bot.yaml): what the bot says
 // per intent, whether it may say it alone, and the event templates. It is
@@ -26,8 +31,10 @@ type Answers struct {
 	// Threshold is the confidence at or above which an intent with
 	// AutoReply is answered without a human.
 	Threshold float64
-	Intents   map[string]Answer
-	events    map[string]*template.Template
+	// SuggestThreshold is the confidence below which nothing is suggested.
+	SuggestThreshold float64
+	Intents          map[string]Answer
+	events           map[string]*template.Template
 }
 
 // Answer is the reply for one intent.
@@ -37,9 +44,10 @@ type Answer struct {
 }
 
 type answersFile struct {
-	Threshold *float64          `yaml:"threshold"`
-	Intents   map[string]Answer `yaml:"intents"`
-	Events    map[string]string `yaml:"events"`
+	Threshold        *float64          `yaml:"threshold"`
+	SuggestThreshold *float64          `yaml:"suggest_threshold"`
+	Intents          map[string]Answer `yaml:"intents"`
+	Events           map[string]string `yaml:"events"`
 }
 
 // ParseAnswers reads an answers file. Unknown keys, a threshold outside
@@ -51,7 +59,7 @@ func ParseAnswers(b []byte) (*Answers, error) {
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parse answers: %w", err)
 	}
-	a := &Answers{Threshold: DefaultThreshold, Intents: f.Intents, events: map[string]*template.Template{}}
+	a := &Answers{Threshold: DefaultThreshold, SuggestThreshold: DefaultSuggestThreshold, Intents: f.Intents, events: map[string]*template.Template{}}
 	if a.Intents == nil {
 		a.Intents = map[string]Answer{}
 	}
@@ -60,6 +68,12 @@ func ParseAnswers(b []byte) (*Answers, error) {
 			return nil, fmt.Errorf("parse answers: threshold %v is not in (0, 1]", *f.Threshold)
 		}
 		a.Threshold = *f.Threshold
+	}
+	if f.SuggestThreshold != nil {
+		if *f.SuggestThreshold < 0 || *f.SuggestThreshold > 1 {
+			return nil, fmt.Errorf("parse answers: suggest_threshold %v is not in [0, 1]", *f.SuggestThreshold)
+		}
+		a.SuggestThreshold = *f.SuggestThreshold
 	}
 	for intent, ans := range a.Intents {
 		if ans.AutoReply && strings.TrimSpace(ans.Reply) == "" {

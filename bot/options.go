@@ -28,6 +28,9 @@ type Options struct {
 	Answers []byte
 	// Threshold, when > 0, overrides the answers file's threshold.
 	Threshold float64
+	// SuggestThreshold, when > 0, overrides the answers file's
+	// suggestion floor (see Decide).
+	SuggestThreshold float64
 	// CacheSize is the number of normalised texts whose result is cached
 	// per model. Negative turns the cache off.
 	CacheSize int
@@ -61,6 +64,8 @@ func (o Options) validate() error {
 	switch {
 	case o.Threshold < 0 || o.Threshold > 1:
 		return fmt.Errorf("bot: threshold %v is not in [0, 1]", o.Threshold)
+	case o.SuggestThreshold < 0 || o.SuggestThreshold > 1:
+		return fmt.Errorf("bot: suggest threshold %v is not in [0, 1]", o.SuggestThreshold)
 	case o.IntraOpThreads < 0:
 		return errors.New("bot: intra-op threads is negative")
 	}

@@ -77,7 +77,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	c := s.cur.Load()
 	s.log.InfoContext(ctx, "intent bot on",
 		slog.String("model", c.source), slog.Int("intents", c.model.Classes()),
-		slog.Float64("threshold", s.threshold(s.answers.Load())), slog.String("onnxruntime", lib))
+		slog.Float64("threshold", s.Threshold()), slog.Float64("suggest_threshold", s.Thresholds().Suggest), slog.String("onnxruntime", lib))
 	if len(opts.Answers) == 0 && opts.AnswersPath == "" {
 		s.log.WarnContext(ctx, "intent bot has no answers file: it labels messages but never replies")
 	}
@@ -114,39 +114,30 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 	if err != nil {
 		return nil, fmt.Errorf("assess batch: %w", err)
 	}
-	threshold := s.threshold(ans)
+	th := s.thresholds(ans)
 	for k, r := range res {
 		v := &out[pos[k]]
 		v.Intent, v.Confidence = r.Intent, r.Confidence
-		v.AutoReply, v.Suggestion = ans.Intents[r.Intent].decide(r.Confidence, threshold)
+		switch d := Decide(ans, r.Intent, r.Confidence, th); d.Action {
+		case AutoReply:
+			v.AutoReply = d.Reply
+		case Suggest:
+			v.Suggestion = d.Reply
+		}
 	}
 	return out, nil
 }
 
-// decide is the one rule for what becomes of a customer message labelled
-// with a's intent at confidence conf: the bot sends the reply itself when
-// the intent allows it and it is confident enough, else the reply is a
-// suggestion for the agent; no reply means neither.
-func (a Answer) decide(conf, threshold float64) (autoReply, suggestion string) {
-	switch {
-	case a.Reply == "":
-		return "", ""
-	case a.AutoReply && conf >= threshold:
-		return a.Reply, ""
-	default:
-		return "", a.Reply
-	}
-}
-
 // Suggestion is what agents see beside a customer message the bot labelled
-// intent with confidence and did not answer itself: the intent's reply in
-// the answers now in force, or "" when it has none or would have sent it.
-// The console asks for it when it reads history, rather than the relay
-// storing the reply's text in every history row.
+// intent with confidence: the intent's reply in the answers now in force
+// when Decide says Suggest, else "". The console asks for it when it reads
+// history, rather than the relay storing the reply's text in every history
+// row.
 func (s *Service) Suggestion(intent string, confidence float64) string {
-	ans := s.answers.Load()
-	_, suggestion := ans.Intents[intent].decide(confidence, s.threshold(ans))
-	return suggestion
+	if d := s.Decide(intent, confidence); d.Action == Suggest {
+		return d.Reply
+	}
+	return ""
 }
 
 // Classify returns the intent and confidence for each text; a text with
@@ -179,14 +170,9 @@ func (s *Service) Classify(ctx context.Context, texts []string) ([]Result, error
 func (s *Service) Answers() *Answers { return s.answers.Load() }
 
 // Threshold is the confidence in force for auto-replies.
-func (s *Service) Threshold() float64 { return s.threshold(s.answers.Load()) }
+func (s *Service) Threshold() float64 { return s.Thresholds().AutoReply }
 
-func (s *Service) threshold(a *Answers) float64 {
-	if s.opts.Threshold > 0 {
-		return s.opts.Threshold
-	}
-	return a.Threshold
-}
+func (s *Service) threshold(a *Answers) float64 { return s.thresholds(a).AutoReply }
 
 func (s *Service) classify(ctx context.Context, texts []string) ([]Result, error) {
 	// ONNX Runtime cannot be interrupted mid-run; a batch is milliseconds,

@@ -207,7 +207,8 @@ func TestKeyTruncatesOnARuneBoundary(t *testing.T) {
 }
 
 // Suggestion is what Assess would have put beside a message: the reply,
-// unless the intent auto-replies and the bot was sure enough to send it.
+// unless the intent auto-replies and the bot was sure enough to send it, or
+// the bot was too unsure to show it.
 func TestSuggestionFollowsAnswersAndThreshold(t *testing.T) {
 	t.Parallel()
 	s := newTestService(t, Options{})
@@ -216,16 +217,17 @@ func TestSuggestionFollowsAnswersAndThreshold(t *testing.T) {
 	if !shipping.AutoReply || refund.AutoReply || shipping.Reply == "" || refund.Reply == "" {
 		t.Fatalf("configs/bot.yaml changed: shipping %+v, refund %+v", shipping, refund)
 	}
-	th := s.Threshold()
+	th, floor := s.Threshold(), s.Thresholds().Suggest
 	for _, tc := range []struct {
 		intent     string
 		confidence float64
 		want       string
 	}{
-		{"shipping", th, ""},                 // answered by the bot itself
-		{"shipping", th / 2, shipping.Reply}, // not sure enough: the agent decides
-		{"refund", 0.99, refund.Reply},       // never answered automatically
-		{"no_such_intent", 0.99, ""},         // nothing to suggest
+		{"shipping", th, ""},                           // answered by the bot itself
+		{"shipping", (th + floor) / 2, shipping.Reply}, // not sure enough: the agent decides
+		{"shipping", floor / 2, ""},                    // below the floor: not worth showing
+		{"refund", 0.99, refund.Reply},                 // never answered automatically
+		{"no_such_intent", 0.99, ""},                   // nothing to suggest
 	} {
 		if got := s.Suggestion(tc.intent, tc.confidence); got != tc.want {
 			t.Errorf("Suggestion(%q, %v) = %q, want %q", tc.intent, tc.confidence, got, tc.want)

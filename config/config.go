@@ -80,8 +80,11 @@ type Bot struct {
 	Model     string  `yaml:"model"`     // empty: the model built into the binary
 	Answers   string  `yaml:"answers"`   // empty: the answers built into the binary
 	Threshold float64 `yaml:"threshold"` // 0: the answers file's threshold
-	CacheSize int     `yaml:"cache_size"`
-	Library   string  `yaml:"library"` // libonnxruntime.so; empty: SYNCD_ONNXRUNTIME_LIB, then the cache
+	// SuggestThreshold is the floor below which agents see no suggestion;
+	// 0: the answers file's (bot.DefaultSuggestThreshold when it sets none).
+	SuggestThreshold float64 `yaml:"suggest_threshold"`
+	CacheSize        int     `yaml:"cache_size"`
+	Library          string  `yaml:"library"` // libonnxruntime.so; empty: SYNCD_ONNXRUNTIME_LIB, then the cache
 }
 
 type Log struct {
@@ -298,6 +301,9 @@ func (c Config) Validate() error {
 	}
 	if c.Bot.Threshold < 0 || c.Bot.Threshold > 1 {
 		return bad("bot.threshold", "must be between 0 and 1")
+	}
+	if c.Bot.SuggestThreshold < 0 || c.Bot.SuggestThreshold > 1 {
+		return bad("bot.suggest_threshold", "must be between 0 and 1")
 	}
 	if c.Bot.CacheSize < 0 {
 		return bad("bot.cache_size", "must not be negative")

@@ -42,6 +42,10 @@ type Config struct {
 	// Signed gives every n-gram a hash-derived sign, so that collisions
 	// cancel out on average instead of adding up.
 	Signed bool `json:"signed"`
+	// StripGreetings drops the greetings a request starts with ("hi,",
+	// "你好，") before taking n-grams (see StripGreetings). Models trained
+	// before it existed have it off.
+	StripGreetings bool `json:"strip_greetings,omitempty"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -213,6 +217,9 @@ func (f *Featurizer) Transform(text string, dst *Vector) {
 // TransformNormalized featurises text that Normalize already produced.
 func (f *Featurizer) TransformNormalized(text string, dst *Vector) {
 	dst.Reset()
+	if f.cfg.StripGreetings {
+		text = StripGreetings(text)
+	}
 	s := f.scratch.Get()
 	defer f.scratch.Put(s)
 	s.keys = s.keys[:0]

@@ -201,3 +201,34 @@ func TestCollectDenseMatchesCollect(t *testing.T) {
 		}
 	}
 }
+
+func TestStripGreetings(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"你好,我想退款,商品有质量问题", "我想退款,商品有质量问题"}, // Normalize's form of the "你好，我想退款，商品有质量问题"
+		{"hi, where is my order", "where is my order"},
+		{"good morning team! can i cancel", "team! can i cancel"},
+		{"hello? anyone there?", "anyone there?"},
+		{"你好,在吗?我要转人工", "我要转人工"},
+		{"hi there", "hi there"}, // a greeting alone stays one
+		{"你好", "你好"},
+		{"hello!!!", "hello!!!"},
+		{"history of my order", "history of my order"}, // "hi" only as a word
+		{"yours truly", "yours truly"},
+		{"亲爱的客服,东西坏了", "客服,东西坏了"},
+		{"where is my order", "where is my order"},
+		{"", ""},
+	} {
+		if got := StripGreetings(tc.in); got != tc.want {
+			t.Errorf("StripGreetings(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	on, _ := New(Config{StripGreetings: true})
+	off, _ := New(Config{})
+	var a, b, c Vector
+	on.Transform("Hi, where is my order?", &a)
+	on.Transform("where is my order?", &b)
+	off.Transform("Hi, where is my order?", &c)
+	if !slices.Equal(a.Index, b.Index) || slices.Equal(a.Index, c.Index) {
+		t.Error("StripGreetings does not decide whether a greeting reaches the features")
+	}
+}

@@ -39,6 +39,10 @@ type Model struct {
 	FromOldFormat bool
 }
 
+// OutOfScope is the label of the "none of these" class that `syncd bot
+// train` adds from background text; the bot never answers it.
+const OutOfScope = "out_of_scope"
+
 // ErrInvalid marks a model whose shapes, labels or settings do not fit
 // together.
 var ErrInvalid = errors.New("invalid model")

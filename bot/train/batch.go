@@ -27,7 +27,7 @@ func (t *trainer) batch(idx []int, lr float64) {
 	// layer (and by row of the second), so each weight has one writer and
 	// sums run in example order whatever the scheduling.
 	c1 := float32(lr * math.Sqrt(1-math.Pow(beta2, float64(t.step))) / (1 - math.Pow(beta1, float64(t.step))))
-	decay := float32(1 - lr*t.cfg.WeightDecay)
+	decay := float32(1 - lr*t.cfg.weightDecay())
 	t.parallel(t.first.Out, func(lo, hi int) {
 		t.updateFirst(idx, lo, hi, c1, decay)
 	})
@@ -74,11 +74,11 @@ func (t *trainer) forwardBackward(s, i, bs int) {
 		axpy(z, t.first.Row(int(r)), v)
 	}
 	if t.second != nil {
-		keep := float32(1 - t.cfg.Dropout)
+		keep := float32(1 - t.cfg.dropout())
 		for j, v := range z {
 			z[j] = max(v, 0) // z now holds the activations
-			if t.cfg.Dropout > 0 && z[j] > 0 {
-				if dropped(t.cfg.Seed, t.step, i, j, t.cfg.Dropout) {
+			if t.cfg.dropout() > 0 && z[j] > 0 {
+				if dropped(t.cfg.Seed, t.step, i, j, t.cfg.dropout()) {
 					z[j] = 0
 				} else {
 					z[j] /= keep
@@ -100,10 +100,13 @@ func (t *trainer) forwardBackward(s, i, bs int) {
 	t.loss[s] = -math.Log(math.Max(float64(logits[y]), 1e-12))
 	scale := t.classW[y] / float32(bs)
 	d := t.dlogits[s*c : (s+1)*c]
+	// With label smoothing the target is 1-ε on the label and ε/C on
+	// every class.
+	eps := float32(t.cfg.LabelSmoothing)
 	for j, p := range logits {
-		d[j] = p * scale
+		d[j] = (p - eps/float32(c)) * scale
 	}
-	d[y] -= scale
+	d[y] -= (1 - eps) * scale
 	if t.second == nil {
 		copy(t.dz[s*h:(s+1)*h], d)
 		return
@@ -115,8 +118,8 @@ func (t *trainer) forwardBackward(s, i, bs int) {
 			continue
 		}
 		g := dot(t.second.Row(k), d)
-		if t.cfg.Dropout > 0 {
-			g /= float32(1 - t.cfg.Dropout)
+		if t.cfg.dropout() > 0 {
+			g /= float32(1 - t.cfg.dropout())
 		}
 		dz[k] = g
 	}

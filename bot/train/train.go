@@ -12,19 +12,35 @@ import (
 	"github.com/syncd-dev/syncd/bot/nn"
 )
 
-// Config controls a training run. Zero fields take the defaults below.
+// The defaults of a training run: the best setting found on banking77
+// under the limits of a model syncd ships (under 5 MB, p99 under 1 ms per
+// message), docs/benchmarks-bot.md. `syncd bot train` shows them as its
+// flags' defaults and `make model` uses them, so the shipped model and a
+// user's are trained the same way.
+const (
+	DefaultDims         = 1 << 14
+	DefaultHidden       = 64
+	DefaultDropout      = 0.2
+	DefaultBatchSize    = 64
+	DefaultWeightDecay  = 1e-4
+	DefaultLearningRate = 0.01 // with a hidden layer; 0.02 for a linear model
+)
+
+// Config controls a training run. Zero fields take the defaults above.
 type Config struct {
-	// Features is the featuriser the model is trained (and later run) with.
+	// Features is the featuriser the model is trained (and later run) with;
+	// Dims defaults to DefaultDims, the n-gram ranges to featurize's;
+	// StripGreetings follows KeepGreetings.
 	Features featurize.Config
-	// Hidden is the width of a ReLU hidden layer; 0 trains a softmax
-	// regression.
+	// Hidden is the width of a ReLU hidden layer; 0: DefaultHidden;
+	// negative: none, a softmax regression.
 	Hidden int
-	// Epochs over the data; default 10 (linear) or 5 (hidden layer).
+	// Epochs over the data; default 5 (hidden layer) or 10 (linear).
 	Epochs int
 	// BatchSize is the examples per Adam step; default 64.
 	BatchSize int
 	// LearningRate is Adam's step size, decayed linearly to zero; default
-	// 0.02 for a linear model, 0.003 with a hidden layer.
+	// 0.01 with a hidden layer, 0.02 for a linear model.
 	LearningRate float64
 	// WeightDecay is decoupled (AdamW) decay per step, scaled by the
 	// learning rate; default 1e-4. Negative turns it off.
@@ -35,8 +51,16 @@ type Config struct {
 	// layer's weights afterwards, so the model still reads the plain
 	// featuriser output.
 	NoIDF bool
-	// Dropout is the probability of zeroing a hidden unit during training.
+	// Dropout is the probability of zeroing a hidden unit during training;
+	// default 0.2; negative turns it off.
 	Dropout float64
+	// KeepGreetings keeps the greetings a message starts with in its
+	// features; by default they are stripped (it sets
+	// Features.StripGreetings).
+	KeepGreetings bool
+	// LabelSmoothing moves this share of each example's target from its
+	// label to all classes evenly.
+	LabelSmoothing float64
 	// Balanced weights each class by N/(C·count) so rare intents are not
 	// drowned out by frequent ones.
 	Balanced bool
@@ -52,29 +76,37 @@ type Config struct {
 	Progress func(done, total int)
 }
 
-// WithDefaults returns c with zero fields set to their defaults.
+// WithDefaults returns c with zero fields set to their defaults. It is
+// idempotent: "none" stays negative (hidden(), dropout() read it).
 func (c Config) WithDefaults() Config {
+	if c.Features.Dims == 0 {
+		c.Features.Dims = DefaultDims
+	}
+	c.Features.StripGreetings = !c.KeepGreetings
 	c.Features = c.Features.WithDefaults()
+	if c.Hidden == 0 {
+		c.Hidden = DefaultHidden
+	}
 	if c.Epochs == 0 {
 		c.Epochs = 10
-		if c.Hidden > 0 {
+		if c.hidden() > 0 {
 			c.Epochs = 5
 		}
 	}
 	if c.BatchSize == 0 {
-		c.BatchSize = 64
+		c.BatchSize = DefaultBatchSize
 	}
 	if c.LearningRate == 0 {
 		c.LearningRate = 0.02
-		if c.Hidden > 0 {
-			c.LearningRate = 0.003
+		if c.hidden() > 0 {
+			c.LearningRate = DefaultLearningRate
 		}
 	}
 	if c.WeightDecay == 0 {
-		c.WeightDecay = 1e-4
+		c.WeightDecay = DefaultWeightDecay
 	}
-	if c.WeightDecay < 0 {
-		c.WeightDecay = 0
+	if c.Dropout == 0 && c.hidden() > 0 {
+		c.Dropout = DefaultDropout
 	}
 	if c.Workers == 0 {
 		c.Workers = 2
@@ -82,10 +114,19 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// hidden is the hidden layer's width, 0 for none.
+func (c Config) hidden() int { return max(c.Hidden, 0) }
+
+// dropout is the dropout probability, 0 for none.
+func (c Config) dropout() float64 { return max(c.Dropout, 0) }
+
+// weightDecay is the decay per step, 0 for none.
+func (c Config) weightDecay() float64 { return max(c.WeightDecay, 0) }
+
 func (c Config) validate() error {
 	switch {
-	case c.Hidden < 0:
-		return fmt.Errorf("train: hidden %d is negative", c.Hidden)
+	case c.Dropout >= 1 || c.LabelSmoothing < 0 || c.LabelSmoothing >= 1:
+		return fmt.Errorf("train: dropout %v and label smoothing %v must be below 1", c.Dropout, c.LabelSmoothing)
 	case c.Epochs < 1:
 		return fmt.Errorf("train: epochs %d, want >= 1", c.Epochs)
 	case c.BatchSize < 1:
@@ -195,18 +236,26 @@ func newTrainer(cfg Config, f *featurize.Featurizer, labels []string, examples [
 			t.classW[c] = float32(float64(len(examples)) / float64(len(labels)*n))
 		}
 	}
+	// The out-of-scope class, however much background text it has, weighs
+	// as much in the loss as an average intent: hundreds of background
+	// texts against dozens per intent would otherwise teach the model that
+	// anything unsure is out of scope (measured in docs/benchmarks-bot.md).
+	if oos, ok := index[nn.OutOfScope]; ok && len(labels) > 1 && !cfg.Balanced {
+		avg := float64(len(examples)-counts[oos]) / float64(len(labels)-1)
+		t.classW[oos] = float32(min(1, avg/float64(counts[oos])))
+	}
 
 	d, classes := f.Dims(), len(labels)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	m := &nn.Model{Labels: labels, Features: f.Config()}
-	if cfg.Hidden == 0 {
+	if h := cfg.hidden(); h == 0 {
 		m.Layers = []nn.Layer{nn.NewLayer(d, classes)}
 	} else {
-		m.Layers = []nn.Layer{nn.NewLayer(d, cfg.Hidden), nn.NewLayer(cfg.Hidden, classes)}
+		m.Layers = []nn.Layer{nn.NewLayer(d, h), nn.NewLayer(h, classes)}
 		// He initialisation for the ReLU layer. Inputs have unit L2 norm,
 		// so a pre-activation's variance is the weights' variance.
-		initNormal(rng, m.Layers[0].W, 1/math.Sqrt(float64(cfg.Hidden)))
-		initNormal(rng, m.Layers[1].W, math.Sqrt(2/float64(cfg.Hidden)))
+		initNormal(rng, m.Layers[0].W, 1/math.Sqrt(float64(h)))
+		initNormal(rng, m.Layers[1].W, math.Sqrt(2/float64(h)))
 	}
 	t.model = m
 	t.first = &m.Layers[0]

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,24 +16,73 @@ import (
 )
 
 func TestReadCSV(t *testing.T) {
-	got, err := ReadCSV(strings.NewReader("text,label\n\"hi, there\",greeting\nrefund please,refund,extra\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := []Example{{"hi, there", "greeting"}, {"refund please", "refund"}}
-	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
-		t.Errorf("got %+v, want %+v", got, want)
+	for name, in := range map[string]string{
+		"text,label":        "text,label\n\"hi, there\",greeting\nrefund please,refund,extra\n",
+		"label,text":        "label,text\ngreeting,\"hi, there\"\nrefund,refund please\n",
+		"banking77's names": "Text , Category\n\"hi, there\",greeting\nrefund please,refund\n",
+		"BOM and an extra":  "\ufeffid,text,intent\n1,\"hi, there\",greeting\n2,refund please,refund\n",
+	} {
+		got, err := ReadCSV(strings.NewReader(in))
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: got %+v, %v; want %+v", name, got, err, want)
+		}
 	}
 	for name, in := range map[string]string{
 		"empty":       "",
 		"header only": "text,label\n",
+		"no header":   "where is my order,order_status\nhi,greeting\n", // would lose a row and read labels as data
+		"no label":    "text,comment\nhello,x\n",
 		"one column":  "text,label\nhello\n",
 		"empty label": "text,label\nhello,\n",
 		"bad quote":   "text,label\n\"hello,greeting\n",
 	} {
 		if _, err := ReadCSV(strings.NewReader(in)); err == nil {
 			t.Errorf("%s: no error", name)
+		} else if name == "no header" && !strings.Contains(err.Error(), "header") {
+			t.Errorf("no header: %v does not say what the first row must be", err)
 		}
+	}
+	texts, err := ReadTexts(strings.NewReader("text\nhow do I bake bread\n今天天气怎么样\n"))
+	if err != nil || !slices.Equal(texts, []string{"how do I bake bread", "今天天气怎么样"}) {
+		t.Errorf("ReadTexts: %q, %v", texts, err)
+	}
+}
+
+func TestAddBackground(t *testing.T) {
+	ex := []Example{{"Where is my order", "order_status"}}
+	got := AddBackground(ex, []string{"where is  my ORDER", "tell me a joke", "tell me a joke", " "})
+	want := []Example{{"Where is my order", "order_status"}, {"tell me a joke", nn.OutOfScope}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	scored := []Scored{
+		{Label: "a", Intent: "a", Confidence: 0.9},
+		{Label: "a", Intent: "b", Confidence: 0.6}, // wrong, confident
+		{Label: "b", Intent: "b", Confidence: 0.3},
+		{Label: "b", Intent: nn.OutOfScope, Confidence: 0.8}, // never answered
+		{Label: nn.OutOfScope, Intent: "a", Confidence: 0.5}, // a false accept below 0.6
+		{Label: nn.OutOfScope, Intent: nn.OutOfScope, Confidence: 0.9},
+	}
+	rows := Sweep(scored, []float64{0, 0.55, 0.95})
+	if r := rows[0]; r.InScope != 4 || r.OutOfScope != 2 || r.Answered != 0.75 || r.Correct != 0.5 || r.FalseAccepts != 0.5 || r.Precision != 0.5 {
+		t.Errorf("at 0: %+v", r)
+	}
+	if r := rows[1]; r.Answered != 0.5 || r.Correct != 0.25 || r.FalseAccepts != 0 || r.Precision != 0.5 {
+		t.Errorf("at 0.55: %+v", r)
+	}
+	if r := rows[2]; r.Answered != 0 || r.Precision != 1 {
+		t.Errorf("at 0.95: %+v", r)
+	}
+	row, ok := ThresholdFor(scored, 0.9)
+	if !ok || row.Threshold != 0.8 || row.Correct != 0.25 { // the lowest confidence seen above the wrong answer at 0.6
+		t.Errorf("ThresholdFor 0.9: %+v, %v", row, ok)
+	}
+	if _, ok := ThresholdFor([]Scored{{Label: "a", Intent: "b", Confidence: 1}}, 0.5); ok {
+		t.Error("a threshold for a model that is always wrong")
 	}
 }
 
@@ -48,7 +99,7 @@ func shopData(t *testing.T) []Example {
 // and settings, same bytes.
 func TestTrainIsReproducible(t *testing.T) {
 	ex := shopData(t)
-	for _, hidden := range []int{0, 16} {
+	for _, hidden := range []int{-1, 16} {
 		cfg := Config{Features: featurize.Config{Dims: 1 << 12}, Hidden: hidden, Epochs: 2, Seed: 7, Dropout: 0.1}
 		var out [2][]byte
 		for i := range out {
@@ -93,16 +144,16 @@ func TestTrainFitsShopData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m2.Meta["syncd.train.examples"] != "632" {
+	if m2.Meta["syncd.train.examples"] != fmt.Sprint(len(ex)) {
 		t.Errorf("training metadata missing: %v", m2.Meta)
 	}
 	f, _ := featurize.New(m2.Features)
 	predicted := make([]string, len(ex))
 	var v featurize.Vector
-	out := make([]float32, m2.Classes())
+	out, hidden := make([]float32, m2.Classes()), make([]float32, m2.Hidden())
 	for i, e := range ex {
 		f.Transform(e.Text, &v)
-		j, _ := nn.Argmax(m2.Forward(v, nil, out))
+		j, _ := nn.Argmax(m2.Forward(v, hidden, out))
 		predicted[i] = m2.Labels[j]
 	}
 	if r := Evaluate(ex, predicted); r.Accuracy < 0.98 {

@@ -26,10 +26,11 @@ func describe(m *nn.Model, cfg Config, examples []Example) {
 		WeightDecay  float64 `json:"weight_decay"`
 		NoIDF        bool    `json:"no_idf"`
 		Dropout      float64 `json:"dropout"`
+		Smoothing    float64 `json:"label_smoothing"`
 		Balanced     bool    `json:"balanced"`
 		Seed         uint64  `json:"seed"`
 		Workers      int     `json:"workers"`
-	}{cfg.Hidden, cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.WeightDecay, cfg.NoIDF, cfg.Dropout, cfg.Balanced, cfg.Seed, cfg.Workers})
+	}{cfg.hidden(), cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.weightDecay(), cfg.NoIDF, cfg.dropout(), cfg.LabelSmoothing, cfg.Balanced, cfg.Seed, cfg.Workers})
 	m.Meta = map[string]string{
 		"syncd.train.settings":    string(settings),
 		"syncd.train.examples":    fmt.Sprint(len(examples)),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/syncd-dev/syncd/bot"
 	"github.com/syncd-dev/syncd/bot/featurize"
+	"github.com/syncd-dev/syncd/bot/model"
 	"github.com/syncd-dev/syncd/bot/train"
 	"github.com/syncd-dev/syncd/config"
 	"github.com/syncd-dev/syncd/configs"
@@ -40,12 +42,19 @@ func botCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			botTrainCommand(),
 			{
-				Name:      "eval",
-				Usage:     "print accuracy, a per-intent table and the most confused intents on labelled data",
+				Name:  "eval",
+				Usage: "print accuracy, per-intent figures, and what each confidence threshold does, on labelled data",
+				Description: "For each threshold: the share of in-scope messages answered (an intent other than " + bot.OutOfScope + ",\n" +
+					"at or above it), the share answered correctly, the precision of everything answered and, with\n" +
+					"--oos, the share of out-of-scope messages answered (false accepts). Rows labelled " + bot.OutOfScope + "\n" +
+					"in --data count as out of scope too.",
 				ArgsUsage: " ",
 				Flags: []cli.Flag{
 					modelFlag, libFlag,
-					&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Required: true, Usage: "CSV with a header row, then text,label"},
+					&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Required: true, Usage: "labelled CSV: a header naming the columns text and label"},
+					&cli.StringSliceFlag{Name: "oos", Usage: "CSV of out-of-scope messages (a header naming a text column); may be repeated"},
+					&cli.Float64Flag{Name: "target-precision", Usage: "also print the lowest threshold whose answers are at least this precise, e.g. 0.95"},
+					&cli.BoolFlag{Name: "misclassified", Usage: "list the messages the model got wrong, and out-of-scope messages it answered at the auto-reply threshold"},
 					&cli.IntFlag{Name: "top", Value: 10, Usage: "how many confused pairs to list"},
 				},
 				Action: botEval,
@@ -67,24 +76,29 @@ func botCommand() *cli.Command {
 func botTrainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "train",
-		Usage: "train a model from CSV (header row, then text,label) and write it as ONNX",
-		Description: "The same data, settings and seed give the same model bytes. The defaults (a linear\n" +
-			"model over 2^14 features) suit the relay's latency; for harder data such as banking77 use\n" +
-			"--dims 32768 --hidden 128.",
+		Usage: "train a model from CSV (a header naming the text and label columns) and write it as ONNX",
+		Description: "The defaults are the best setting found on banking77 within the limits of a model\n" +
+			"syncd ships (docs/benchmarks-bot.md); `make model` trains the built-in model with them.\n" +
+			"The same data, settings and seed give the same model bytes. syncd's background text\n" +
+			"(generic messages that are no shop's business) is added as the class " + bot.OutOfScope + ",\n" +
+			"which the bot never answers; --background names your own, or none.",
 		ArgsUsage: " ",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Required: true, Usage: "training CSV"},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: shippedModel, Usage: "model file to write (atomically)"},
+			&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Required: true, Usage: "training CSV: a header row naming the columns text and label (either order), then one example per row"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "model.onnx", Usage: "model file to write (atomically)"},
+			&cli.StringFlag{Name: "background", Usage: "CSV (header naming a text column) of messages outside every intent, trained as " + bot.OutOfScope + `; "none": no such class; default: syncd's own (bot/model/background.csv, English and Chinese)`},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
-			&cli.IntFlag{Name: "dims", Value: 1 << 14, Usage: "feature vector size (a power of two)"},
-			&cli.IntFlag{Name: "hidden", Usage: "hidden layer width; 0: softmax regression"},
-			&cli.IntFlag{Name: "epochs", Usage: "passes over the data; 0: 10 (linear) or 5 (hidden layer)"},
-			&cli.IntFlag{Name: "batch-size", Usage: "examples per step; 0: 64"},
-			&cli.Float64Flag{Name: "lr", Usage: "Adam learning rate; 0: 0.02 (linear) or 0.003 (hidden layer)"},
-			&cli.Float64Flag{Name: "weight-decay", Usage: "decoupled weight decay; 0: 1e-4"},
-			&cli.Float64Flag{Name: "dropout", Usage: "hidden-unit dropout while training"},
+			&cli.IntFlag{Name: "dims", Value: train.DefaultDims, Usage: "feature vector size (a power of two)"},
+			&cli.IntFlag{Name: "hidden", Value: train.DefaultHidden, Usage: "hidden layer width; 0: none, a softmax regression"},
+			&cli.IntFlag{Name: "epochs", Usage: "passes over the data; 0: 5 (hidden layer) or 10 (linear)"},
+			&cli.IntFlag{Name: "batch-size", Value: train.DefaultBatchSize, Usage: "examples per step"},
+			&cli.Float64Flag{Name: "lr", Usage: "Adam learning rate; 0: " + fmt.Sprint(train.DefaultLearningRate) + " (hidden layer) or 0.02 (linear)"},
+			&cli.Float64Flag{Name: "weight-decay", Value: train.DefaultWeightDecay, Usage: "decoupled weight decay; 0: none"},
+			&cli.Float64Flag{Name: "dropout", Value: train.DefaultDropout, Usage: "hidden-unit dropout while training; 0: none"},
+			&cli.Float64Flag{Name: "label-smoothing", Usage: "share of each target spread over all classes"},
 			&cli.BoolFlag{Name: "balanced", Usage: "weight classes by inverse frequency"},
 			&cli.BoolFlag{Name: "no-idf", Usage: "do not scale training inputs by IDF"},
+			&cli.BoolFlag{Name: "keep-greetings", Usage: "keep the greetings a message starts with (\"hi,\", \"你好，\") in its features"},
 			&cli.IntFlag{Name: "word-max", Value: featurize.DefaultWordMax, Usage: "longest word n-gram"},
 			&cli.IntFlag{Name: "char-min", Value: featurize.DefaultCharMin, Usage: "shortest character n-gram"},
 			&cli.IntFlag{Name: "char-max", Value: featurize.DefaultCharMax, Usage: "longest character n-gram"},
@@ -94,25 +108,63 @@ func botTrainCommand() *cli.Command {
 	}
 }
 
+// trainConfig maps the flags to a train.Config. The flags show the
+// defaults, so a flag at its default gives the same model as no flag.
+func trainConfig(c *cli.Context) train.Config {
+	// 0 on the command line means "none" where the library reads 0 as
+	// "the default".
+	off := func(v float64) float64 {
+		if v == 0 {
+			return -1
+		}
+		return v
+	}
+	hidden := c.Int("hidden")
+	if hidden == 0 {
+		hidden = -1
+	}
+	return train.Config{
+		Features: featurize.Config{
+			Dims: c.Int("dims"), WordMin: 1, WordMax: c.Int("word-max"),
+			CharMin: c.Int("char-min"), CharMax: c.Int("char-max"),
+		},
+		Hidden: hidden, Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"),
+		LearningRate: c.Float64("lr"), WeightDecay: off(c.Float64("weight-decay")), Dropout: off(c.Float64("dropout")),
+		LabelSmoothing: c.Float64("label-smoothing"), Balanced: c.Bool("balanced"), NoIDF: c.Bool("no-idf"), KeepGreetings: c.Bool("keep-greetings"), Seed: c.Uint64("seed"),
+	}
+}
+
+// readBackground reads --background: syncd's own text by default.
+func readBackground(c *cli.Context) ([]string, string, error) {
+	switch path := c.String("background"); path {
+	case "none":
+		return nil, "none", nil
+	case "":
+		texts, err := train.ReadTextsBytes(model.Background())
+		return texts, "built-in", err
+	default:
+		texts, err := train.ReadTextsFile(path)
+		return texts, path, err
+	}
+}
+
 func botTrain(c *cli.Context) error {
 	examples, err := train.ReadCSVFile(c.String("data"))
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	cfg := train.Config{
-		Features: featurize.Config{
-			Dims: c.Int("dims"), WordMin: 1, WordMax: c.Int("word-max"),
-			CharMin: c.Int("char-min"), CharMax: c.Int("char-max"),
-		},
-		Hidden: c.Int("hidden"), Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"),
-		LearningRate: c.Float64("lr"), WeightDecay: c.Float64("weight-decay"), Dropout: c.Float64("dropout"),
-		Balanced: c.Bool("balanced"), NoIDF: c.Bool("no-idf"), Seed: c.Uint64("seed"),
+	intents := len(train.Labels(examples))
+	background, from, err := readBackground(c)
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
 	}
+	all := train.AddBackground(examples, background)
+	cfg := trainConfig(c)
 	var bar *progressbar.ProgressBar
 	if !c.Bool("quiet") {
 		bar = progressbar.NewOptions(1,
 			progressbar.OptionSetWriter(os.Stderr),
-			progressbar.OptionSetDescription(fmt.Sprintf("training on %d examples", len(examples))),
+			progressbar.OptionSetDescription(fmt.Sprintf("training on %d examples", len(all))),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionSetPredictTime(true),
@@ -125,7 +177,7 @@ func botTrain(c *cli.Context) error {
 		}
 	}
 	start := time.Now()
-	m, err := train.Train(c.Context, examples, cfg)
+	m, err := train.Train(c.Context, all, cfg)
 	if bar != nil {
 		_ = bar.Finish()
 	}
@@ -135,8 +187,9 @@ func botTrain(c *cli.Context) error {
 	if err := train.WriteModel(c.String("out"), m); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s: %d intents, %d features, hidden %d, %d examples in %s\n",
-		c.String("out"), m.Classes(), m.Features.Dims, m.Hidden(), len(examples), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(c.App.Writer, "wrote %s: %d intents from %d examples in %s, plus %d background texts (%s) as %s; %d features, hidden %d, %s\n",
+		c.String("out"), intents, len(examples), c.String("data"), len(all)-len(examples), from, bot.OutOfScope,
+		m.Features.Dims, m.Hidden(), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -145,35 +198,103 @@ func botEval(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
+	var oos []train.Example
+	for _, path := range c.StringSlice("oos") {
+		texts, err := train.ReadTextsFile(path)
+		if err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+		for _, t := range texts {
+			oos = append(oos, train.Example{Text: t, Label: bot.OutOfScope})
+		}
+	}
 	cfg, _, err := loadConfig(c)
 	if err != nil {
 		return err
 	}
-	// Only the model matters here: no answers, so a broken answers file
-	// does not stop an evaluation.
-	cfg.Bot.Answers, cfg.Bot.Threshold = "", 0
+	// The answers file only gives the thresholds here; a broken one does
+	// not stop an evaluation of the model.
+	if _, err := bot.LoadAnswers(cfg.Bot.Answers); cfg.Bot.Answers != "" && err != nil {
+		cfg.Bot.Answers = ""
+	}
 	svc, err := openBotCLI(c, cfg.Bot)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	texts := make([]string, len(examples))
-	for i, e := range examples {
-		texts[i] = e.Text
+	all := append(slices.Clip(examples), oos...)
+	scored, err := scoreExamples(c.Context, svc, all)
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
 	}
-	predicted := make([]string, 0, len(examples))
-	// Batches the size of a relay batch: the path the relay takes, and a
-	// bounded dense input.
-	for lo := 0; lo < len(texts); lo += 500 {
-		res, err := svc.Classify(c.Context, texts[lo:min(lo+500, len(texts))])
+	w := c.App.Writer
+	// Accuracy and the per-intent table are over the in-scope rows.
+	var inScope []train.Example
+	var predicted []string
+	for i, e := range all {
+		if e.Label != bot.OutOfScope {
+			inScope = append(inScope, e)
+			predicted = append(predicted, scored[i].Intent)
+		}
+	}
+	if len(inScope) > 0 {
+		if err := train.Evaluate(inScope, predicted).Write(w, c.Int("top")); err != nil {
+			return err
+		}
+	}
+	th := svc.Thresholds()
+	marks := map[float64]string{th.Suggest: "<- suggestion floor", th.AutoReply: "<- auto-reply threshold"}
+	if th.Suggest == th.AutoReply {
+		marks[th.Suggest] = "<- suggestion floor and auto-reply threshold"
+	}
+	thresholds := []float64{0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, th.Suggest, th.AutoReply}
+	slices.Sort(thresholds)
+	fmt.Fprintf(w, "\n%d in-scope and %d out-of-scope messages; answered: an intent other than %s at or above the threshold\n",
+		len(inScope), len(all)-len(inScope), bot.OutOfScope)
+	if err := train.WriteSweep(w, train.Sweep(scored, slices.Compact(thresholds)), marks); err != nil {
+		return err
+	}
+	if c.IsSet("target-precision") {
+		p := c.Float64("target-precision")
+		if row, ok := train.ThresholdFor(scored, p); ok {
+			fmt.Fprintf(w, "\nprecision >= %.1f%% from threshold %.3f: %.1f%% of in-scope messages answered, %.1f%% correctly; %.1f%% of out-of-scope accepted\n",
+				100*p, row.Threshold, 100*row.Answered, 100*row.Correct, 100*row.FalseAccepts)
+		} else {
+			fmt.Fprintf(w, "\nno threshold reaches precision %.1f%%\n", 100*p)
+		}
+	}
+	if c.Bool("misclassified") {
+		fmt.Fprintf(w, "\nmisclassified (true -> predicted confidence: text):\n")
+		for _, s := range scored {
+			wrong := s.Label != bot.OutOfScope && s.Intent != s.Label
+			accepted := s.Label == bot.OutOfScope && s.Intent != bot.OutOfScope && s.Confidence >= th.AutoReply
+			if wrong || accepted {
+				fmt.Fprintf(w, "  %s -> %s %.3f: %s\n", s.Label, s.Intent, s.Confidence, s.Text)
+			}
+		}
+	}
+	return nil
+}
+
+// scoreExamples classifies the examples in batches the size of a relay
+// batch: the path the relay takes.
+func scoreExamples(ctx context.Context, svc *bot.Service, examples []train.Example) ([]train.Scored, error) {
+	out := make([]train.Scored, 0, len(examples))
+	for lo := 0; lo < len(examples); lo += 500 {
+		batch := examples[lo:min(lo+500, len(examples))]
+		texts := make([]string, len(batch))
+		for i, e := range batch {
+			texts[i] = e.Text
+		}
+		res, err := svc.Classify(ctx, texts)
 		if err != nil {
-			return cli.Exit(err.Error(), 1)
+			return nil, err
 		}
-		for _, r := range res {
-			predicted = append(predicted, r.Intent)
+		for i, r := range res {
+			out = append(out, train.Scored{Text: batch[i].Text, Label: batch[i].Label, Intent: r.Intent, Confidence: r.Confidence})
 		}
 	}
-	return train.Evaluate(examples, predicted).Write(c.App.Writer, c.Int("top"))
+	return out, nil
 }
 
 func botAsk(c *cli.Context) error {
@@ -205,16 +326,20 @@ func botAsk(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	r := res[0]
-	a := svc.Answers().Intents[r.Intent]
 	w := c.App.Writer
+	th := svc.Thresholds()
 	fmt.Fprintf(w, "intent:     %s\nconfidence: %.3f\n", r.Intent, r.Confidence)
-	switch {
-	case a.Reply == "":
-		fmt.Fprintln(w, "answer:     (none)")
-	case a.AutoReply && r.Confidence >= svc.Threshold():
-		fmt.Fprintf(w, "answer:     %s\n            (sent automatically: confidence >= %.2f)\n", a.Reply, svc.Threshold())
+	switch d := svc.Decide(r.Intent, r.Confidence); {
+	case d.Action == bot.AutoReply:
+		fmt.Fprintf(w, "answer:     %s\n            (sent automatically: confidence >= %.2f)\n", d.Reply, th.AutoReply)
+	case d.Action == bot.Suggest:
+		fmt.Fprintf(w, "answer:     %s\n            (suggested to an agent)\n", d.Reply)
+	case r.Intent == bot.OutOfScope:
+		fmt.Fprintln(w, "answer:     (none: out of scope, left to an agent)")
+	case svc.Answers().Intents[r.Intent].Reply == "":
+		fmt.Fprintln(w, "answer:     (none: the intent has no reply)")
 	default:
-		fmt.Fprintf(w, "answer:     %s\n            (suggested to an agent)\n", a.Reply)
+		fmt.Fprintf(w, "answer:     (none: confidence below the suggestion floor %.2f)\n", th.Suggest)
 	}
 	return nil
 }
@@ -230,14 +355,15 @@ func openBotCLI(c *cli.Context, cfg config.Bot) (*bot.Service, error) {
 		cfg.Library = c.String("onnxruntime")
 	}
 	svc, err := bot.New(c.Context, bot.Options{
-		ModelPath:    cfg.Model,
-		AnswersPath:  cfg.Answers,
-		Answers:      configs.BotAnswers,
-		Threshold:    cfg.Threshold,
-		LibraryPath:  cfg.Library,
-		CacheSize:    -1,
-		PollInterval: -1,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ModelPath:        cfg.Model,
+		AnswersPath:      cfg.Answers,
+		Answers:          configs.BotAnswers,
+		Threshold:        cfg.Threshold,
+		SuggestThreshold: cfg.SuggestThreshold,
+		LibraryPath:      cfg.Library,
+		CacheSize:        -1,
+		PollInterval:     -1,
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if errors.Is(err, bot.ErrNoRuntime) {
 		return nil, cli.Exit(err.Error()+"\n"+botOffHint, 1)
@@ -263,12 +389,13 @@ func newBotService(ctx context.Context, cfg config.Bot, answers []byte, log *slo
 		return nil, nil
 	}
 	svc, err := bot.New(ctx, bot.Options{
-		ModelPath:   cfg.Model,
-		AnswersPath: cfg.Answers,
-		Answers:     answers,
-		Threshold:   cfg.Threshold,
-		CacheSize:   cacheSize(cfg.CacheSize),
-		LibraryPath: cfg.Library,
+		ModelPath:        cfg.Model,
+		AnswersPath:      cfg.Answers,
+		Answers:          answers,
+		Threshold:        cfg.Threshold,
+		SuggestThreshold: cfg.SuggestThreshold,
+		CacheSize:        cacheSize(cfg.CacheSize),
+		LibraryPath:      cfg.Library,
 		// One thread: a relay batch is small work, and ONNX Runtime's pool
 		// of spinning threads would take the cores the database needs.
 		IntraOpThreads: 1,
