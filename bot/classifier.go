@@ -125,12 +125,20 @@ func (c *classifier) classify(texts []string) ([]Result, int, error) {
 	b := freeBatches.Get()
 	defer freeBatches.Put(b)
 	b.vecs = c.featurize(texts, miss, b.vecs)
-	var nnz int
-	b.idx, b.val, nnz = sparseBatch(b.vecs, b.idx, b.val)
 	b.y = slices.Grow(b.y[:0], len(miss)*classes)[:len(miss)*classes]
 	y := b.y
-	if err := c.sess.Run(b.idx, b.val, len(miss), nnz, y); err != nil {
-		return nil, 0, err
+	// One run per runRows messages: the first layer gathers a weight row
+	// per feature of every message ([rows, nnz, hidden] floats), which for
+	// a whole relay batch is tens of MiB and leaves the caches; runs of
+	// runRows keep it in them and pad each run only to its own longest
+	// message.
+	for lo := 0; lo < len(miss); lo += runRows {
+		hi := min(lo+runRows, len(miss))
+		var nnz int
+		b.idx, b.val, nnz = sparseBatch(b.vecs[lo:hi], b.idx, b.val)
+		if err := c.sess.Run(b.idx, b.val, hi-lo, nnz, y[lo*classes:hi*classes]); err != nil {
+			return nil, 0, err
+		}
 	}
 	for r, i := range miss {
 		best, p := nn.Argmax(y[r*classes : (r+1)*classes])
@@ -141,6 +149,10 @@ func (c *classifier) classify(texts []string) ([]Result, int, error) {
 	}
 	return out, hits, nil
 }
+
+// runRows is the most messages per ONNX Runtime run (see classify);
+// docs/benchmarks-bot.md has the measurements behind it.
+const runRows = 64
 
 // maxCachedBytes is the longest normalised text the answer cache keeps.
 // The messages customers repeat word for word are short ("hi", "thanks",

@@ -36,7 +36,8 @@ func (a Action) String() string {
 // Thresholds are the two confidences Decide compares with.
 type Thresholds struct {
 	// AutoReply: at or above it, an intent marked auto_reply is answered
-	// by the bot.
+	// by the bot. 1 turns auto-replies off: a confident model's float32
+	// softmax rounds to exactly 1.
 	AutoReply float64
 	// Suggest is the floor: below it nothing is shown to agents, since a
 	// guess the model is unsure of is noise beside the message.
@@ -55,7 +56,7 @@ type Decision struct {
 // bot ask`:
 //
 //  1. out of scope, no intent, or an intent without a reply: Silent;
-//  2. an auto_reply intent at or above th.AutoReply: AutoReply;
+//  2. an auto_reply intent at or above th.AutoReply (below 1): AutoReply;
 //  3. below th.Suggest: Silent;
 //  4. otherwise: Suggest.
 //
@@ -69,7 +70,7 @@ func Decide(ans *Answers, intent string, confidence float64, th Thresholds) Deci
 	switch {
 	case a.Reply == "":
 		return Decision{}
-	case a.AutoReply && confidence >= th.AutoReply:
+	case a.AutoReply && th.AutoReply < 1 && confidence >= th.AutoReply:
 		return Decision{Action: AutoReply, Reply: a.Reply}
 	case confidence < th.Suggest:
 		return Decision{}

@@ -37,6 +37,7 @@ intents:
 		{"", 0.99, th, Decision{}},                                                                    // not classified
 		{"shipping", 0.8, Thresholds{AutoReply: 0.7, Suggest: 0.9}, Decision{AutoReply, "3-5 days."}}, // the floor does not gate auto-replies
 		{"refund", 0.8, Thresholds{AutoReply: 0.7, Suggest: 0.9}, Decision{}},
+		{"shipping", 1, Thresholds{AutoReply: 1, Suggest: 0.4}, Decision{Suggest, "3-5 days."}}, // 1: auto-replies off
 	} {
 		if got := Decide(ans, tc.intent, tc.conf, tc.th); got != tc.want {
 			t.Errorf("Decide(%s, %v, %+v) = %+v, want %+v", tc.intent, tc.conf, tc.th, got, tc.want)
