@@ -1,13 +1,18 @@
 // Package train fits the intent classifier in plain Go and measures it.
 //
 // Training is mini-batch Adam on the cross-entropy loss of a softmax
-// regression or a one-hidden-layer MLP over hashed n-gram features. Inputs
-// are sparse, so only the weight rows a batch touches are updated ("lazy"
-// Adam); work inside a batch is split over a fixed number of workers by
-// output column, so the result is the same bytes for the same data, seed
-// and settings on any machine of the same architecture.
+// regression or a one-hidden-layer MLP over hashed n-gram features; by
+// default Train compares the two on a held-out tenth of the data and keeps
+// the better. Inputs are sparse, so only the weight rows a batch touches
+// are updated ("lazy" Adam); work inside a batch is split over a fixed
+// number of workers by output column, so the result is the same bytes for
+// the same data, seed and settings on any machine of the same
+// architecture.
 //
-// ReadCSV reads the training format (a header row, then text,label), and
-// Evaluate computes accuracy, a per-intent table and the most confused
-// pairs.
+// ReadCSV reads the training format (a header naming the text and label
+// columns), ReadTexts unlabelled text such as background or out-of-scope
+// messages, and AddBackground labels the background nn.OutOfScope. Evaluate
+// computes accuracy, a per-intent table and the most confused pairs; Sweep
+// and ThresholdFor what a confidence threshold does to in-scope and
+// out-of-scope messages.
 package train

@@ -194,3 +194,30 @@ func TestEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// With Hidden 0 the trainer compares a softmax regression with a hidden
+// layer on held-out data and says which it kept and why; too little data
+// keeps the linear model.
+func TestTrainChoosesHidden(t *testing.T) {
+	ex := shopData(t)
+	m, err := Train(context.Background(), ex, Config{Seed: 1, Features: featurize.Config{Dims: 1 << 12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Meta["syncd.train.hidden_choice"], "by held-out accuracy") {
+		t.Errorf("no choice recorded: %v", m.Meta)
+	}
+	m, err = Train(context.Background(), ex[:50], Config{Seed: 1, Features: featurize.Config{Dims: 1 << 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Hidden() != 0 || !strings.Contains(m.Meta["syncd.train.hidden_choice"], "too few") {
+		t.Errorf("50 examples: hidden %d, %q", m.Hidden(), m.Meta["syncd.train.hidden_choice"])
+	}
+	if got := defaultDims(78); got != 1<<13 {
+		t.Errorf("defaultDims(78) = %d, want 2^13 (under 4 MiB)", got)
+	}
+	if got := defaultDims(16); got != DefaultDims {
+		t.Errorf("defaultDims(16) = %d", got)
+	}
+}

@@ -88,13 +88,13 @@ func botTrainCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "model.onnx", Usage: "model file to write (atomically)"},
 			&cli.StringFlag{Name: "background", Usage: "CSV (header naming a text column) of messages outside every intent, trained as " + bot.OutOfScope + `; "none": no such class; default: syncd's own (bot/model/background.csv, English and Chinese)`},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
-			&cli.IntFlag{Name: "dims", Value: train.DefaultDims, Usage: "feature vector size (a power of two)"},
-			&cli.IntFlag{Name: "hidden", Value: train.DefaultHidden, Usage: "hidden layer width; 0: none, a softmax regression"},
+			&cli.IntFlag{Name: "dims", Usage: "feature vector size (a power of two); 0: " + fmt.Sprint(train.DefaultDims) + ", or less where the first layer would pass 4 MiB"},
+			&cli.IntFlag{Name: "hidden", Usage: "hidden layer width; 0: the better of none and " + fmt.Sprint(train.DefaultHidden) + " on a held-out tenth of the data; -1: none, a softmax regression"},
 			&cli.IntFlag{Name: "epochs", Usage: "passes over the data; 0: 5 (hidden layer) or 10 (linear)"},
 			&cli.IntFlag{Name: "batch-size", Value: train.DefaultBatchSize, Usage: "examples per step"},
 			&cli.Float64Flag{Name: "lr", Usage: "Adam learning rate; 0: " + fmt.Sprint(train.DefaultLearningRate) + " (hidden layer) or 0.02 (linear)"},
 			&cli.Float64Flag{Name: "weight-decay", Value: train.DefaultWeightDecay, Usage: "decoupled weight decay; 0: none"},
-			&cli.Float64Flag{Name: "dropout", Value: train.DefaultDropout, Usage: "hidden-unit dropout while training; 0: none"},
+			&cli.Float64Flag{Name: "dropout", Value: train.DefaultDropout, Usage: "hidden-unit dropout while training (with a hidden layer); 0: none"},
 			&cli.Float64Flag{Name: "label-smoothing", Usage: "share of each target spread over all classes"},
 			&cli.BoolFlag{Name: "balanced", Usage: "weight classes by inverse frequency"},
 			&cli.BoolFlag{Name: "no-idf", Usage: "do not scale training inputs by IDF"},
@@ -120,9 +120,6 @@ func trainConfig(c *cli.Context) train.Config {
 		return v
 	}
 	hidden := c.Int("hidden")
-	if hidden == 0 {
-		hidden = -1
-	}
 	return train.Config{
 		Features: featurize.Config{
 			Dims: c.Int("dims"), WordMin: 1, WordMax: c.Int("word-max"),
