@@ -81,8 +81,10 @@ func TestBotTrainDefaultsOnBanking77(t *testing.T) {
 	if _, err := onnxrt.LibraryPath(""); err != nil {
 		t.Fatalf("%v\nfetch it with scripts/onnxruntime.sh (make onnxruntime), or set %s", err, onnxrt.EnvLibrary)
 	}
+	trainCSV, testCSV := repoPath(t, "bot/testdata/banking77/train.csv"), repoPath(t, "bot/testdata/banking77/test.csv")
+	clinc, oosZH := repoPath(t, "bot/testdata/clinc150/oos.csv"), repoPath(t, "bot/testdata/shop/oos_zh.csv")
 	t.Chdir(t.TempDir())
-	out, err := runSyncd(t, "bot", "train", "-q", "--data", repoPath(t, "bot/testdata/banking77/train.csv"))
+	out, err := runSyncd(t, "bot", "train", "-q", "--data", trainCSV)
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, out)
 	}
@@ -93,8 +95,7 @@ func TestBotTrainDefaultsOnBanking77(t *testing.T) {
 	if st.Size() >= 5e6 {
 		t.Errorf("model is %d bytes, want under 5 MB", st.Size())
 	}
-	out, err = runSyncd(t, "bot", "eval", "-m", "model.onnx", "--data", repoPath(t, "bot/testdata/banking77/test.csv"),
-		"--oos", repoPath(t, "bot/testdata/clinc150/oos.csv"), "--oos", repoPath(t, "bot/testdata/shop/oos_zh.csv"))
+	out, err = runSyncd(t, "bot", "eval", "-m", "model.onnx", "--data", testCSV, "--oos", clinc, "--oos", oosZH)
 	if err != nil {
 		t.Fatalf("eval: %v\n%s", err, out)
 	}
