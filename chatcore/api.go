@@ -278,6 +278,7 @@ func (c *Core) handleAssign(w http.ResponseWriter, r *http.Request) {
 			c.serverError(w, r, "load assignee", err)
 			return
 		}
+		assignee = a.Username // as stored, not as typed
 	}
 	c.mutate(w, r, "assign", func(ctx context.Context, key string) error {
 		return c.store.Assign(ctx, key, assignee, time.Now().UTC())

@@ -73,7 +73,7 @@ func (c *Core) requireSession(next http.Handler) http.Handler {
 				return
 			}
 			if _, e := r.Cookie(SessionCookie); e == nil {
-				http.SetCookie(w, c.sessions.cookie(r, "", time.Time{}, c.o.SecureCookie))
+				http.SetCookie(w, c.sessions.cookie("", time.Time{}, c.secureCookie(r)))
 			}
 			writeError(w, http.StatusUnauthorized, "not logged in")
 			return
@@ -85,6 +85,12 @@ func (c *Core) requireSession(next http.Handler) http.Handler {
 	})
 }
 
+// secureCookie reports whether the cookie gets the Secure flag: always with
+// Options.SecureCookie, else when the client's request came over TLS.
+func (c *Core) secureCookie(r *http.Request) bool {
+	return c.o.SecureCookie || c.proxies.secure(r)
+}
+
 func (c *Core) setSession(w http.ResponseWriter, r *http.Request, a Agent) {
 	s := c.sessions.issue(a, time.Now())
 	v, err := c.sessions.encode(s)
@@ -92,7 +98,7 @@ func (c *Core) setSession(w http.ResponseWriter, r *http.Request, a Agent) {
 		c.log.LogAttrs(r.Context(), slog.LevelError, "console: encode session", slog.Any("error", err))
 		return
 	}
-	http.SetCookie(w, c.sessions.cookie(r, v, s.expiresAt(), c.o.SecureCookie))
+	http.SetCookie(w, c.sessions.cookie(v, s.expiresAt(), c.secureCookie(r)))
 }
 
 type loginRequest struct {
@@ -100,8 +106,8 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// handleLogin checks a username and password (JSON or form body), limited
-// per username and per client IP, and sets the session cookie.
+// handleLogin checks a username and password (JSON or form body), under
+// the login limiter's rules (loginLimiter), and sets the session cookie.
 func (c *Core) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
 	if isJSON(r) {
@@ -122,38 +128,79 @@ func (c *Core) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := c.o.ClientIP(r)
-	if ok, wait := c.logins.allow(username, ip, time.Now()); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		c.log.LogAttrs(r.Context(), slog.LevelWarn, "console login rate-limited",
-			slog.String("username", username), slog.String("client_ip", ip))
-		writeError(w, http.StatusTooManyRequests, "too many login attempts; try again later")
+	addr := clientKey(ip)
+	ctx := r.Context()
+	if v := c.logins.address(ctx, addr); v.by != "" {
+		c.loginRefused(w, r, v, username, ip)
 		return
 	}
-	a, err := c.store.Agent(r.Context(), username)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		c.serverError(w, r, "login", err)
-		return
+	// A name no agent can have (bób, which an accent-insensitive
+	// collation would find as bob) is not looked up at all.
+	var a Agent
+	err := ValidateUsername(username)
+	if err == nil {
+		a, err = c.store.Agent(ctx, username)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			c.serverError(w, r, "login", err)
+			return
+		}
+		name := username
+		if err == nil {
+			name = a.Username // the agent as the database identifies it
+		}
+		v := c.logins.agent(ctx, name, addr)
+		if v.by != "" {
+			c.loginRefused(w, r, v, name, ip)
+			return
+		}
+		if v.slow > 0 {
+			t := time.NewTimer(v.slow)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+			c.logins.waited()
+			if ctx.Err() != nil {
+				return // the client left
+			}
+		}
 	}
 	hash := a.PasswordHash
 	if err != nil || a.Disabled {
 		hash = ""
 	}
 	if !checkPassword(hash, req.Password) {
-		c.log.LogAttrs(r.Context(), slog.LevelInfo, "console login failed",
+		c.logins.wrong.Add(1)
+		c.log.LogAttrs(ctx, slog.LevelInfo, "console login failed",
 			slog.String("username", username), slog.String("client_ip", ip))
 		writeError(w, http.StatusUnauthorized, "wrong username or password")
 		return
 	}
+	c.logins.succeeded(ctx, a.Username, addr)
 	c.setSession(w, r, a)
-	c.log.LogAttrs(r.Context(), slog.LevelInfo, "console login", slog.String("username", username), slog.String("client_ip", ip))
+	c.log.LogAttrs(ctx, slog.LevelInfo, "console login", slog.String("username", a.Username), slog.String("client_ip", ip))
 	writeJSON(w, http.StatusOK, map[string]string{"username": a.Username})
+}
+
+// loginRefused answers 429 with Retry-After. Refusals are counted, and
+// logged at debug only: their number is the attacker's to choose.
+func (c *Core) loginRefused(w http.ResponseWriter, r *http.Request, v verdict, username, ip string) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(v.retry.Seconds())))))
+	c.log.LogAttrs(r.Context(), slog.LevelDebug, "console login refused by the limiter",
+		slog.String("by", v.by), slog.String("username", username), slog.String("client_ip", ip))
+	msg := "too many login attempts from your address; try again later"
+	if v.by == limitAgent {
+		msg = "too many login attempts for this account from new addresses; try again later, or from where you usually log in"
+	}
+	writeError(w, http.StatusTooManyRequests, msg)
 }
 
 // handleLogout clears the cookie. Sessions are stateless, so the cookie
 // value stays valid until it expires if someone kept a copy; `syncd agent
 // passwd` or `disable` ends every session of an agent.
 func (c *Core) handleLogout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, c.sessions.cookie(r, "", time.Time{}, c.o.SecureCookie))
+	http.SetCookie(w, c.sessions.cookie("", time.Time{}, c.secureCookie(r)))
 	w.WriteHeader(http.StatusNoContent)
 }
 

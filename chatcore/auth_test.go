@@ -1,13 +1,19 @@
 package chatcore_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
+	schema "github.com/syncd-dev/syncd/sql"
 )
 
 func TestLogin(t *testing.T) {
@@ -74,46 +80,180 @@ func TestSecureCookieOption(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimit(t *testing.T) {
+// loginAs posts a login for user with pass from the client address ip
+// (Options.ClientIP reads X-Test-IP in these tests).
+func loginAs(c *client, user, pass, ip string) response {
+	c.t.Helper()
+	return c.do("POST", "/api/login", map[string]string{"username": user, "password": pass},
+		map[string]string{"X-Test-IP": ip})
+}
+
+func testIP(r *http.Request) string { return r.Header.Get("X-Test-IP") }
+
+// The limiter costs the guessing address, not the agent: five wrong tries
+// for alice from one address lock that address out for alice, and alice
+// logs in from another; a distributed guess is refused at new addresses
+// while alice's known address is only slowed; every refusal is counted.
+func TestLoginLimitCostsTheAttacker(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{mutate: func(o *chatcore.Options) {
-		o.ClientIP = func(r *http.Request) string { return r.Header.Get("X-Test-IP") }
-		o.LoginUserBurst, o.LoginUserEvery = 3, time.Hour
-		o.LoginIPBurst, o.LoginIPEvery = 6, time.Hour
+		o.ClientIP = testIP
+		o.LoginUserBurst, o.LoginUserEvery = 5, time.Hour
+		o.LoginAgentBurst = 12
+		o.LoginSlowDelay = 200 * time.Millisecond
+		o.LoginIPBurst, o.LoginIPEvery = 12, time.Hour
 	}})
 	b.addAgent(t, "alice", "correct horse")
-	for i := range 6 {
-		b.addAgent(t, fmt.Sprintf("user%d", i), "not a guess") // cheap hashes: known users
-	}
+	b.addAgent(t, "bob", "battery staple")
 	c := b.client(t)
-	try := func(user, pass, ip string) response {
-		return c.do("POST", "/api/login", map[string]string{"username": user, "password": pass},
-			map[string]string{"X-Test-IP": ip})
+
+	// alice logs in once from her desk, which makes it a known address.
+	if res := loginAs(c, "alice", "correct horse", "192.0.2.10"); res.status != 200 {
+		t.Fatalf("first login: %d %s", res.status, res.body)
 	}
-	// Per username: three guesses from anywhere, then 429 even with the
-	// right password.
-	for i := range 3 {
-		if res := try("alice", "guess", fmt.Sprintf("10.0.0.%d", i)); res.status != 401 {
+	for i := range 5 {
+		if res := loginAs(c, "alice", "guess", "10.0.0.1"); res.status != 401 {
 			t.Fatalf("guess %d: %d", i, res.status)
 		}
 	}
-	res := try("alice", "correct horse", "10.0.0.9")
+	res := loginAs(c, "alice", "correct horse", "10.0.0.1")
 	if res.status != 429 || res.header.Get("Retry-After") == "" {
-		t.Fatalf("4th attempt for alice: %d %q", res.status, res.header.Get("Retry-After"))
+		t.Fatalf("6th attempt for alice from the guessing address: %d %q", res.status, res.header.Get("Retry-After"))
 	}
 	assertJSONError(t, res)
-	// Per IP: six attempts over many usernames, then 429.
-	for i := range 6 {
-		if res := try(fmt.Sprintf("user%d", i), "guess", "10.9.9.9"); res.status != 401 {
-			t.Fatalf("ip attempt %d: %d", i, res.status)
+	// The same address may still try another agent, within its own limit.
+	if res := loginAs(c, "bob", "battery staple", "10.0.0.1"); res.status != 200 {
+		t.Fatalf("bob from the address that guessed alice: %d", res.status)
+	}
+	// alice, typing her password at an address she never used: not locked.
+	if res := loginAs(c, "alice", "correct horse", "192.0.2.20"); res.status != 200 {
+		t.Fatalf("alice from another address after five guesses elsewhere: %d %s", res.status, res.body)
+	}
+
+	// A guess from many addresses: one try each. alice's bucket for new
+	// addresses (12; seven taken above, by her first login, the guesses
+	// from 10.0.0.1 and her login from 192.0.2.20) empties…
+	for i := range 5 {
+		if res := loginAs(c, "alice", "guess", fmt.Sprintf("198.51.100.%d", i)); res.status != 401 {
+			t.Fatalf("distributed guess %d: %d", i, res.status)
 		}
 	}
-	if res := try("someone", "guess", "10.9.9.9"); res.status != 429 {
-		t.Fatalf("7th attempt from one IP: %d", res.status)
+	// …so a further new address is refused, right password or not…
+	if res := loginAs(c, "alice", "correct horse", "198.51.100.99"); res.status != 429 || !strings.Contains(res.body, "new addresses") {
+		t.Fatalf("new address while alice is guessed at: %d %s", res.status, res.body)
 	}
-	// Another IP and another user are not affected.
-	if res := try("bob", "guess", "10.1.1.1"); res.status != 401 {
-		t.Fatalf("unrelated attempt: %d", res.status)
+	// …while her known addresses get in, answered after the delay.
+	start := time.Now()
+	if res := loginAs(c, "alice", "correct horse", "192.0.2.10"); res.status != 200 {
+		t.Fatalf("alice from her desk while guessed at: %d %s", res.status, res.body)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Errorf("known address answered after %v, want the 200ms delay", took)
+	}
+	// Wrong from a known address is slowed the same way, and counted.
+	if res := loginAs(c, "alice", "guess", "192.0.2.20"); res.status != 401 {
+		t.Fatalf("wrong password from a known address: %d", res.status)
+	}
+
+	st := b.core.Stats().Logins
+	want := chatcore.LoginStats{OK: 4, Wrong: 11, Slowed: 2, RefusedPair: 1, RefusedAgent: 1}
+	if st != want {
+		t.Errorf("login stats %+v, want %+v", st, want)
+	}
+
+	// Per address: twelve attempts over any names, then 429 for all.
+	for i := range 12 {
+		if res := loginAs(c, fmt.Sprintf("user%d", i), "guess", "203.0.113.9"); res.status != 401 {
+			t.Fatalf("address attempt %d: %d", i, res.status)
+		}
+	}
+	if res := loginAs(c, "bob", "battery staple", "203.0.113.9"); res.status != 429 {
+		t.Fatalf("13th attempt from one address: %d", res.status)
+	}
+	if got := b.core.Stats().Logins.RefusedIP; got != 1 {
+		t.Errorf("refused by address: %d, want 1", got)
+	}
+}
+
+// The limiter keys an agent as the database identifies it. MariaDB
+// compares usernames accent- and case-insensitively, so bób would find
+// bob: such names are not agents' names and are refused before any lookup,
+// with the right password too, and count toward nothing but the address.
+func TestLoginNameAsTheDatabaseHasIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{dialect: schema.MySQL, mutate: func(o *chatcore.Options) {
+		o.ClientIP = testIP
+		o.LoginUserBurst, o.LoginUserEvery = 3, time.Hour
+	}})
+	b.addAgent(t, "bob", "battery staple")
+	c := b.client(t)
+	for _, name := range []string{"bób", "BÓB", "bøb", "b\u200bob", "bob\u0301"} {
+		name, _ = strconv.Unquote(`"` + name + `"`)
+		if res := loginAs(c, name, "battery staple", "10.0.0.1"); res.status != 401 {
+			t.Errorf("login as %q with bob's password: %d %s", name, res.status, res.body)
+		}
+	}
+	// Spellings that are bob share bob's bucket: three, then 429.
+	for i, name := range []string{"bob", "BOB", " Bob "} {
+		if res := loginAs(c, name, "guess", "10.0.0.2"); res.status != 401 {
+			t.Fatalf("guess %d as %q: %d", i, name, res.status)
+		}
+	}
+	if res := loginAs(c, "bOb", "battery staple", "10.0.0.2"); res.status != 429 {
+		t.Fatalf("4th attempt for bob from one address: %d", res.status)
+	}
+}
+
+// Two instances with a RedisLoginState share their buckets: a second
+// instance gives an attacker no more tries.
+func TestLoginLimitAcrossInstances(t *testing.T) {
+	t.Parallel()
+	rc := redisClient(t, redisAddr())
+	if err := rc.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %s: %v", redisAddr(), err)
+	}
+	prefix := channel() + ":"
+	t.Cleanup(func() { cleanRedis(t, rc, prefix) })
+	shared := &bundle{db: chatstoretest.Open(t, schema.SQLite)}
+	mk := func(name string) *bundle {
+		return setup(t, setupOpts{db: shared.db, mutate: func(o *chatcore.Options) {
+			o.Instance = name
+			o.ClientIP = testIP
+			o.LoginUserBurst, o.LoginUserEvery = 3, time.Hour
+			o.LoginState = chatcore.NewRedisLoginState(rc, prefix, nil)
+		}})
+	}
+	a, bb := mk("A"), mk("B")
+	a.addAgent(t, "carol", "correct horse")
+	for i := range 3 {
+		inst := []*bundle{a, bb}[i%2]
+		if res := loginAs(inst.client(t), "carol", "guess", "10.0.0.7"); res.status != 401 {
+			t.Fatalf("guess %d: %d", i, res.status)
+		}
+	}
+	for i, inst := range []*bundle{a, bb} {
+		if res := loginAs(inst.client(t), "carol", "guess", "10.0.0.7"); res.status != 429 {
+			t.Fatalf("4th guess on instance %d: %d", i, res.status)
+		}
+	}
+	// A success on A, from another address, makes it known on B too.
+	if res := loginAs(a.client(t), "carol", "correct horse", "10.0.0.8"); res.status != 200 {
+		t.Fatalf("carol from another address: %d", res.status)
+	}
+	st := chatcore.NewRedisLoginState(rc, prefix, nil)
+	if ok, err := st.Remembered(context.Background(), "login:known:carol|10.0.0.8/32"); !ok || err != nil {
+		t.Fatalf("known address not in redis: %v %v", ok, err)
+	}
+}
+
+// cleanRedis deletes the keys under prefix, and the limiter's "rate:" ones.
+func cleanRedis(t *testing.T, rc *redis.Client, prefix string) {
+	ctx := context.Background()
+	for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
+		keys, err := rc.Keys(ctx, pat).Result()
+		if err == nil && len(keys) > 0 {
+			rc.Del(ctx, keys...)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 const (
 	CloseNotAuthenticated = 4001
 	CloseTooSlow          = 4008
+	CloseTooManySockets   = 4029 // the agent has Options.MaxSocketsPerAgent open
 )
 
 // closeGrace bounds the wait for a close frame to be written and answered.

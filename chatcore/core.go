@@ -29,11 +29,16 @@ type Core struct {
 	hub      *hub
 	sessions *sessionCodec
 	logins   *loginLimiter
-	upgrader websocket.Upgrader
-	sweep    *sweeper
-	outbox   chan []byte     // events for the broker
-	changes  chan convChange // conversations to show: announced here or heard
-	own      []byte          // how this instance's events start, to skip them
+	proxies  proxies
+	// publicOrigin is Options.PublicURL's origin; hosts the names
+	// accepted in the Host header besides localhost and IP addresses.
+	publicOrigin string
+	hosts        []string
+	upgrader     websocket.Upgrader
+	sweep        *sweeper
+	outbox       chan []byte     // events for the broker
+	changes      chan convChange // conversations to show: announced here or heard
+	own          []byte          // how this instance's events start, to skip them
 
 	// renderMu is held from reading conversations to sending their frames,
 	// by the renderer of changes and by the sweep, so a frame built from an
@@ -67,11 +72,13 @@ func New(opts Options) (*Core, error) {
 		store:    o.Store,
 		log:      o.Logger,
 		sessions: newSessionCodec(o.SessionSecret, o.SessionTTL),
-		logins:   newLoginLimiter(o),
+		proxies:  proxies(o.TrustedProxies),
 		outbox:   make(chan []byte, o.PublishBuffer),
 		changes:  make(chan convChange, o.PublishBuffer),
 		done:     make(chan struct{}),
 	}
+	c.logins = newLoginLimiter(&c.o)
+	c.publicOrigin, c.hosts = originsAndHosts(o)
 	origin, _ := json.Marshal(o.Instance)
 	c.own = append(append([]byte(`{"origin":`), origin...), ',')
 	c.hub = newHub(&c.o)
@@ -152,6 +159,7 @@ type Stats struct {
 	SlowClosed     int64 // closed with 4008 since start
 	PublishDropped int64 // events not handed to the broker (outage, full buffer)
 	ChangesDropped int64 // conversation changes not rendered (full queue)
+	Logins         LoginStats
 }
 
 // Stats returns the current counters.
@@ -161,5 +169,6 @@ func (c *Core) Stats() Stats {
 		SlowClosed:     c.hub.slowClosed.Load(),
 		PublishDropped: c.publishDropped.Load(),
 		ChangesDropped: c.changesDropped.Load(),
+		Logins:         c.logins.stats(),
 	}
 }

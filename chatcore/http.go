@@ -7,17 +7,20 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/syncd-dev/syncd/chatcore/console"
 )
 
-// maxBody bounds every API request body.
+// maxBody bounds every request body.
 const maxBody = 1 << 20
 
 // Handler serves the console API (/api/*), the WebSocket (/ws) and the
-// console's static files (/), as docs/protocol.md describes. Every /api/
-// route but POST /api/login needs a session; state-changing requests and
-// /ws must come from the server's own origin or Options.AllowedOrigins.
+// console's static files (/), as docs/protocol.md describes. Every request
+// must name this server in its Host header (hostAllowed) and carry at most
+// 1 MiB of body. Every /api/ route but POST /api/login needs a session;
+// state-changing requests and /ws must come from the server's own origin,
+// Options.PublicURL's or one of Options.AllowedOrigins.
 func (c *Core) Handler() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("POST /api/login", c.handleLogin)
@@ -44,22 +47,53 @@ func (c *Core) Handler() http.Handler {
 		authed.ServeHTTP(w, r)
 	})))
 	mux.HandleFunc("/ws", c.serveWS)
-	mux.Handle("/", console.Handler()) // the console's static files
-	return mux
+	mux.Handle("/", console.Handler(c.wsOrigins)) // the console's static files
+	return c.checkHost(limitBody(mux))
 }
 
-// guard applies what every API request gets: JSON-only headers, a body
-// limit, and the origin check on state-changing methods.
+// limitBody refuses a body declared larger than maxBody and cuts one that
+// turns out larger, on every route: a handler that reads no body does not
+// read it either, and net/http then closes the connection.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBody {
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxBody))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wsOrigins are the origins the console page may open its WebSocket to:
+// the one it was loaded from, and PublicURL's.
+func (c *Core) wsOrigins(r *http.Request) string {
+	scheme := "ws://"
+	if c.proxies.secure(r) {
+		scheme = "wss://"
+	}
+	out := scheme + r.Host
+	if c.publicOrigin != "" {
+		pub := "ws" + strings.TrimPrefix(c.publicOrigin, "http")
+		if pub != out {
+			out += " " + pub
+		}
+	}
+	return out
+}
+
+// guard applies what every API request gets: JSON-only headers and the
+// origin check on state-changing methods.
 func (c *Core) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
-		if !safeMethod(r.Method) && !originAllowed(r, c.o.AllowedOrigins) {
+		if !safeMethod(r.Method) && !c.originAllowed(r) {
 			writeError(w, http.StatusForbidden, "origin not allowed")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -1,6 +1,7 @@
 package chatcore
 
 import (
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -14,37 +15,53 @@ type hub struct {
 	o   *Options
 	log *slog.Logger
 
-	mu     sync.RWMutex
-	conns  map[*conn]struct{}
-	closed bool
-	wg     sync.WaitGroup // two per connection: reader and writer
+	mu      sync.RWMutex
+	conns   map[*conn]struct{}
+	perUser map[string]int
+	closed  bool
+	wg      sync.WaitGroup // two per connection: reader and writer
 
 	slowClosed atomic.Int64
 }
 
 func newHub(o *Options) *hub {
-	return &hub{o: o, log: o.Logger, conns: map[*conn]struct{}{}}
+	return &hub{o: o, log: o.Logger, conns: map[*conn]struct{}{}, perUser: map[string]int{}}
 }
 
-// register adds c and starts its goroutines. It reports false, leaving c
-// alone, when the hub has shut down.
-func (h *hub) register(c *conn) bool {
+// Reasons register refuses a connection.
+var (
+	errHubClosed     = errors.New("server shutting down")
+	errTooManySocket = errors.New("too many sockets for this agent")
+)
+
+// register adds c and starts its goroutines. It refuses, leaving c alone,
+// when the hub has shut down or c's agent has MaxSocketsPerAgent already.
+func (h *hub) register(c *conn) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		return errHubClosed
 	}
+	if h.perUser[c.username] >= h.o.MaxSocketsPerAgent {
+		return errTooManySocket
+	}
+	h.perUser[c.username]++
 	h.conns[c] = struct{}{}
 	h.wg.Add(2)
 	go c.writeLoop()
 	go c.readLoop()
-	return true
+	return nil
 }
 
 // done is the writer's exit: c leaves the hub.
 func (h *hub) done(c *conn) {
 	h.mu.Lock()
 	delete(h.conns, c)
+	if n := h.perUser[c.username] - 1; n > 0 {
+		h.perUser[c.username] = n
+	} else {
+		delete(h.perUser, c.username)
+	}
 	h.mu.Unlock()
 	h.wg.Done()
 }

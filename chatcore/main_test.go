@@ -175,6 +175,10 @@ func (c *client) do(method, path string, body any, hdr map[string]string) respon
 		req.Header.Set("Content-Type", ctype)
 	}
 	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	res, err := c.http.Do(req)

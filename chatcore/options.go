@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -35,15 +35,26 @@ type Options struct {
 	SessionTTL time.Duration
 	// SecureCookie sets the cookie's Secure flag on every response, for a
 	// server behind a TLS-terminating proxy. Without it the flag is set
-	// when the request itself came over TLS. console.secure_cookie.
+	// when the request came over TLS, to this server or to a trusted proxy
+	// that says so. console.secure_cookie.
 	SecureCookie bool
+	// PublicURL is the address agents open ("https://support.example.com"):
+	// its origin is allowed and its host accepted. console.public_url.
+	PublicURL string
 	// AllowedOrigins lists origins ("https://console.example.com") besides
 	// the server's own that may send state-changing requests and open the
 	// WebSocket. console.allowed_origins.
 	AllowedOrigins []string
+	// AllowedHosts lists host names accepted in the Host header besides
+	// localhost, IP addresses and the hosts of PublicURL and AllowedOrigins.
+	// console.allowed_hosts.
+	AllowedHosts []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For,
+	// Forwarded and X-Forwarded-Proto headers are believed.
+	// console.trusted_proxies.
+	TrustedProxies []netip.Prefix
 	// ClientIP returns the address login attempts are limited by. Default:
-	// the host of r.RemoteAddr. Behind a reverse proxy, supply one that
-	// reads the proxy's header.
+	// the peer, or behind a trusted proxy the client it names.
 	ClientIP func(r *http.Request) string
 
 	// SendQueueBytes bounds what may wait to be written to one WebSocket;
@@ -64,6 +75,9 @@ type Options struct {
 	PingInterval time.Duration
 	// WriteTimeout bounds one write to a WebSocket. Default 10s.
 	WriteTimeout time.Duration
+	// MaxSocketsPerAgent bounds one agent's WebSockets on this instance
+	// (its tabs); one more is closed with 4029. Default 32.
+	MaxSocketsPerAgent int
 
 	// SweepInterval is how often conversations whose last_seq or state
 	// moved are re-read and pushed. console.sweep_interval; default 2s.
@@ -73,14 +87,28 @@ type Options struct {
 	// little apart. console.sweep_lookback; default 15s.
 	SweepLookback time.Duration
 
-	// LoginUserBurst login attempts per username are allowed at once, and
-	// one more every LoginUserEvery. Defaults 5 and 12s (5 a minute).
+	// LoginUserBurst login attempts for one agent from one client address
+	// are allowed at once, and one more every LoginUserEvery; a login that
+	// succeeds from the address starts it again. Defaults 5 and 12s.
 	LoginUserBurst int
 	LoginUserEvery time.Duration
-	// LoginIPBurst login attempts per client IP are allowed at once, and
-	// one more every LoginIPEvery. Defaults 20 and 3s.
+	// LoginAgentBurst attempts for one agent from addresses it has not
+	// logged in from are allowed at once (one more every LoginUserEvery);
+	// beyond, such addresses are refused while the agent's known ones are
+	// answered after LoginSlowDelay. Defaults 20 and 2s.
+	LoginAgentBurst int
+	LoginSlowDelay  time.Duration
+	// LoginKnownFor is how long an address an agent logged in from stays
+	// known. Default 30 days.
+	LoginKnownFor time.Duration
+	// LoginIPBurst login attempts per client address are allowed at once,
+	// and one more every LoginIPEvery. Defaults 20 and 3s.
 	LoginIPBurst int
 	LoginIPEvery time.Duration
+	// LoginState keeps the limiter's buckets and known addresses.
+	// Default: this process's memory; NewRedisLoginState shares them
+	// between instances.
+	LoginState LoginState
 
 	// PublishBuffer is how many published batches may wait for the broker,
 	// and how many conversation changes may wait to be rendered; beyond it
@@ -113,15 +141,23 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	origins := make([]string, 0, len(o.AllowedOrigins))
 	for _, s := range o.AllowedOrigins {
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		origin, ok := canonicalOrigin(s)
+		if !ok {
 			return o, fmt.Errorf("console.allowed_origins: %q is not an origin like https://host[:port]", s)
 		}
-		origins = append(origins, strings.ToLower(u.Scheme+"://"+u.Host))
+		origins = append(origins, origin)
 	}
 	o.AllowedOrigins = origins
+	if o.PublicURL != "" {
+		if _, ok := canonicalOrigin(strings.TrimSuffix(o.PublicURL, "/")); !ok {
+			return o, fmt.Errorf("console.public_url: %q is not an address like https://host[:port]", o.PublicURL)
+		}
+	}
 	if o.ClientIP == nil {
-		o.ClientIP = remoteIP
+		o.ClientIP = proxies(o.TrustedProxies).clientIP
+	}
+	if o.MaxSocketsPerAgent <= 0 {
+		o.MaxSocketsPerAgent = 32
 	}
 	if o.SendQueueBytes <= 0 {
 		o.SendQueueBytes = 256 << 10
@@ -149,6 +185,18 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.LoginUserEvery <= 0 {
 		o.LoginUserEvery = 12 * time.Second
+	}
+	if o.LoginAgentBurst <= 0 {
+		o.LoginAgentBurst = 20
+	}
+	if o.LoginSlowDelay <= 0 {
+		o.LoginSlowDelay = 2 * time.Second
+	}
+	if o.LoginKnownFor <= 0 {
+		o.LoginKnownFor = 30 * 24 * time.Hour
+	}
+	if o.LoginState == nil {
+		o.LoginState = NewMemoryLoginState(10000)
 	}
 	if o.LoginIPBurst <= 0 {
 		o.LoginIPBurst = 20

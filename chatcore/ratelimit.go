@@ -1,6 +1,7 @@
 package chatcore
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -8,63 +9,87 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiterSet keeps one token bucket per key (a username or a client IP) in
-// an LRU, so that a flood of distinct keys costs bounded memory. A key
-// pushed out of the LRU starts again with a full bucket; the size is chosen
-// so that this takes far more keys than one attacker can rotate through
-// before the buckets refill anyway.
-type limiterSet struct {
-	mu    sync.Mutex
-	cache *lru.Cache[string, *rate.Limiter]
-	every time.Duration
-	burst int
+// Bucket is a token bucket: Burst tokens at once, one more every Every.
+type Bucket struct {
+	Burst int
+	Every time.Duration
 }
 
-func newLimiterSet(size int, every time.Duration, burst int) *limiterSet {
-	c, err := lru.New[string, *rate.Limiter](size)
+// LoginState keeps what the login limiter remembers. MemoryLoginState
+// keeps it in this process; RedisLoginState shares it between instances,
+// so that a second instance does not give an attacker more tries.
+type LoginState interface {
+	// Take takes n tokens (0 only looks) from the bucket named key. It
+	// reports whether they were there, how many are left, and, when they
+	// were not, how long until they are.
+	Take(ctx context.Context, key string, b Bucket, n int) (ok bool, left int, retry time.Duration, err error)
+	// Reset fills the bucket named key again.
+	Reset(ctx context.Context, key string) error
+	// Remember marks key for ttl; Remembered reports whether it is marked.
+	Remember(ctx context.Context, key string, ttl time.Duration) error
+	Remembered(ctx context.Context, key string) (bool, error)
+}
+
+var _ LoginState = (*MemoryLoginState)(nil)
+
+// MemoryLoginState is a LoginState in an LRU of size entries, so that a
+// flood of distinct keys costs bounded memory. A bucket pushed out starts
+// again full; the size is chosen so that this takes far more keys than one
+// attacker can rotate through before the buckets refill anyway.
+type MemoryLoginState struct {
+	mu      sync.Mutex
+	buckets *lru.Cache[string, *rate.Limiter]
+	marks   *lru.Cache[string, time.Time] // key → until
+	now     func() time.Time
+}
+
+// NewMemoryLoginState keeps up to size buckets and as many marks.
+func NewMemoryLoginState(size int) *MemoryLoginState {
+	b, err := lru.New[string, *rate.Limiter](size)
 	if err != nil {
-		panic(err) // only for size <= 0, which callers never pass
+		panic(err) // only for size <= 0
 	}
-	return &limiterSet{cache: c, every: every, burst: burst}
+	m, _ := lru.New[string, time.Time](size)
+	return &MemoryLoginState{buckets: b, marks: m, now: time.Now}
 }
 
-// allow takes one token for key and, when there is none, says how long
-// until there is.
-func (s *limiterSet) allow(key string, now time.Time) (bool, time.Duration) {
+func (s *MemoryLoginState) Take(_ context.Context, key string, b Bucket, n int) (bool, int, time.Duration, error) {
+	now := s.now()
 	s.mu.Lock()
-	l, ok := s.cache.Get(key)
+	l, ok := s.buckets.Get(key)
 	if !ok {
-		l = rate.NewLimiter(rate.Every(s.every), s.burst)
-		s.cache.Add(key, l)
+		l = rate.NewLimiter(rate.Every(b.Every), b.Burst)
+		s.buckets.Add(key, l)
 	}
 	s.mu.Unlock()
-	r := l.ReserveN(now, 1)
+	if n == 0 {
+		return true, int(l.TokensAt(now)), 0, nil
+	}
+	r := l.ReserveN(now, n)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return false, d
+		return false, 0, d, nil
 	}
-	return true, 0
+	return true, int(l.TokensAt(now)), 0, nil
 }
 
-// loginLimiter limits login attempts per username and per client IP; an
-// attempt needs a token from both.
-type loginLimiter struct {
-	users *limiterSet
-	ips   *limiterSet
+func (s *MemoryLoginState) Reset(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buckets.Remove(key)
+	return nil
 }
 
-func newLoginLimiter(o Options) *loginLimiter {
-	return &loginLimiter{
-		users: newLimiterSet(10000, o.LoginUserEvery, o.LoginUserBurst),
-		ips:   newLimiterSet(10000, o.LoginIPEvery, o.LoginIPBurst),
-	}
+func (s *MemoryLoginState) Remember(_ context.Context, key string, ttl time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.marks.Add(key, s.now().Add(ttl))
+	return nil
 }
 
-// allow reports whether a login attempt may go on; when not, it says when
-// to retry.
-func (l *loginLimiter) allow(username, ip string, now time.Time) (bool, time.Duration) {
-	if ok, d := l.ips.allow(ip, now); !ok {
-		return false, d
-	}
-	return l.users.allow(username, now)
+func (s *MemoryLoginState) Remembered(_ context.Context, key string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.marks.Get(key)
+	return ok && s.now().Before(until), nil
 }

@@ -3,6 +3,7 @@ package chatcore_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,11 @@ func TestEveryRouteNeedsSessionAndOrigin(t *testing.T) {
 
 	foreign := map[string]string{"Origin": "https://evil.example"}
 	crossSite := map[string]string{"Sec-Fetch-Site": "cross-site"}
+	// The server's own host and port, but https: another origin.
+	otherScheme := map[string]string{"Origin": strings.Replace(b.srv.URL, "http://", "https://", 1)}
+	// A page whose name was rebound to this server: its own origin, and
+	// its name in the Host header.
+	rebound := map[string]string{"Host": "evil.example", "Origin": "http://evil.example"}
 	for _, r := range routes {
 		t.Run(r.method+" "+r.path, func(t *testing.T) {
 			check := func(who string, c *client, hdr map[string]string, want ...int) {
@@ -73,9 +79,12 @@ func TestEveryRouteNeedsSessionAndOrigin(t *testing.T) {
 				check("forged cookie", forged, map[string]string{"Cookie": forgedCookie}, 401)
 				check("edited cookie", forged, map[string]string{"Cookie": edited}, 401)
 			}
+			check("rebound host name", anon, rebound, 403)
+			check("session, rebound host name", alice, rebound, 403)
 			if stateChanging(r.method) || r.path == "/ws" {
 				check("session, foreign origin", alice, foreign, 403)
 				check("session, cross-site fetch", alice, crossSite, 403)
+				check("session, same host and port over https", alice, otherScheme, 403)
 				check("no session, foreign origin", anon, foreign, 401, 403)
 			}
 			if r.path == "/ws" {
@@ -113,10 +122,100 @@ func TestEveryRouteNeedsSessionAndOrigin(t *testing.T) {
 	}
 	ws2.Close()
 
-	// The console's files are served at /, without a session.
-	if res := anon.do("GET", "/", nil, nil); res.status != 200 || !strings.Contains(res.header.Get("Content-Type"), "text/html") {
+	// The console's files are served at /, without a session, and their
+	// policy lets the page open sockets to this server only.
+	res := anon.do("GET", "/", nil, nil)
+	if res.status != 200 || !strings.Contains(res.header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /: %d %q", res.status, res.header.Get("Content-Type"))
 	}
+	own := "ws" + strings.TrimPrefix(b.srv.URL, "http")
+	if csp := res.header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' "+own+";") {
+		t.Errorf("CSP %q: connect-src is not 'self' and %s alone", csp, own)
+	}
+	if res := anon.do("GET", "/", nil, rebound); res.status != 403 {
+		t.Errorf("GET / with a rebound host name: %d", res.status)
+	}
+	// A body over the limit is refused on every route, before any handler.
+	for _, path := range []string{"/api/login", "/", "/ws", "/api/nowhere"} {
+		big := strings.Repeat("x", 1<<20+1)
+		if res := anon.do("POST", path, big, nil); res.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("POST %s with a 1 MiB + 1 body: %d", path, res.status)
+		}
+	}
+}
+
+// Behind a TLS proxy named in TrustedProxies: the public origin is
+// allowed, the cookie is Secure, the forwarded client is the one limited.
+func TestBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{mutate: func(o *chatcore.Options) {
+		o.PublicURL = "https://support.example.com"
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		o.LoginUserBurst, o.LoginUserEvery = 2, time.Hour
+	}})
+	b.addAgent(t, "alice", "correct horse")
+	c := b.client(t)
+	via := func(client string) map[string]string {
+		return map[string]string{"Host": "support.example.com", "Origin": "https://support.example.com",
+			"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.50, " + client}
+	}
+	for range 2 {
+		if res := c.do("POST", "/api/login", map[string]string{"username": "alice", "password": "guess"}, via("198.51.100.1")); res.status != 401 {
+			t.Fatalf("guess through the proxy: %d %s", res.status, res.body)
+		}
+	}
+	if res := c.do("POST", "/api/login", map[string]string{"username": "alice", "password": "guess"}, via("198.51.100.1")); res.status != 429 {
+		t.Fatalf("3rd guess from one client behind the proxy: %d", res.status)
+	}
+	// Another client behind the same proxy has a bucket of its own.
+	res := c.do("POST", "/api/login", map[string]string{"username": "alice", "password": "correct horse"}, via("198.51.100.2"))
+	if res.status != 200 {
+		t.Fatalf("another client behind the proxy: %d %s", res.status, res.body)
+	}
+	if ck := res.header.Get("Set-Cookie"); !strings.Contains(ck, "Secure") {
+		t.Errorf("cookie through a TLS proxy is not Secure: %q", ck)
+	}
+	if csp := anonCSP(t, b, via("198.51.100.3")); !strings.Contains(csp, "connect-src 'self' wss://support.example.com;") {
+		t.Errorf("CSP through the proxy: %q", csp)
+	}
+	// Without the proxy, X-Forwarded-* from anyone is not believed: a
+	// client cannot pick its own bucket (the test's peer is trusted, so
+	// this runs on a Core without TrustedProxies).
+	plain := setup(t, setupOpts{mutate: func(o *chatcore.Options) { o.LoginUserBurst, o.LoginUserEvery = 1, time.Hour }})
+	plain.addAgent(t, "alice", "correct horse")
+	pc := plain.client(t)
+	pc.do("POST", "/api/login", map[string]string{"username": "alice", "password": "guess"}, map[string]string{"X-Forwarded-For": "198.51.100.1"})
+	if res := pc.do("POST", "/api/login", map[string]string{"username": "alice", "password": "guess"}, map[string]string{"X-Forwarded-For": "198.51.100.2"}); res.status != 429 {
+		t.Fatalf("a spoofed X-Forwarded-For chose a new bucket: %d", res.status)
+	}
+	if res := pc.do("POST", "/api/login", map[string]string{"username": "alice", "password": "correct horse"},
+		map[string]string{"Origin": "https://support.example.com"}); res.status != 403 {
+		t.Fatalf("https origin on a plain server without public_url: %d", res.status)
+	}
+}
+
+func anonCSP(t *testing.T, b *bundle, hdr map[string]string) string {
+	t.Helper()
+	return b.client(t).do("GET", "/", nil, hdr).header.Get("Content-Security-Policy")
+}
+
+// One agent may hold MaxSocketsPerAgent sockets on an instance; one more
+// is closed with 4029, and another agent is not affected.
+func TestSocketsPerAgent(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{mutate: func(o *chatcore.Options) { o.MaxSocketsPerAgent = 2 }})
+	alice := b.login(t, "alice")
+	alice.dial()
+	alice.dial()
+	ws, _, err := websocket.DefaultDialer.Dial(b.wsURL(), http.Header{"Cookie": {alice.cookieHeader()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWSClient(t, ws)
+	if code := w.closeCode(5 * time.Second); code != chatcore.CloseTooManySockets {
+		t.Fatalf("3rd socket closed with %d, want 4029", code)
+	}
+	b.login(t, "bob").dial()
 }
 
 func assertJSONError(t *testing.T, res response) {

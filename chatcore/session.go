@@ -94,15 +94,15 @@ func (sc *sessionCodec) issue(a Agent, now time.Time) session {
 }
 
 // cookie builds the Set-Cookie for s: HttpOnly, SameSite=Strict, Path=/,
-// Secure when the request came over TLS or secure is set.
-func (sc *sessionCodec) cookie(r *http.Request, value string, expires time.Time, secure bool) *http.Cookie {
+// Secure when secure is set (see Core.secureCookie).
+func (sc *sessionCodec) cookie(value string, expires time.Time, secure bool) *http.Cookie {
 	c := &http.Cookie{
 		Name:     SessionCookie,
 		Value:    value,
 		Path:     "/",
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
-		Secure:   secure || r.TLS != nil,
+		Secure:   secure,
 	}
 	if value == "" {
 		c.MaxAge = -1

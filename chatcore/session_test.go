@@ -1,7 +1,9 @@
 package chatcore
 
 import (
+	"context"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -39,35 +41,46 @@ func TestSessionCodec(t *testing.T) {
 			t.Errorf("%s: accepted", tc.name)
 		}
 	}
-	r := httptest.NewRequest("GET", "/", nil)
-	if c := sc.cookie(r, v, s.expiresAt(), false); !c.HttpOnly || c.Secure || c.Path != "/" || c.Name != SessionCookie {
+	if c := sc.cookie(v, s.expiresAt(), false); !c.HttpOnly || c.Secure || c.Path != "/" || c.Name != SessionCookie {
 		t.Errorf("cookie = %+v", c)
 	}
-	r = httptest.NewRequest("GET", "https://x/", nil)
-	if c := sc.cookie(r, v, s.expiresAt(), false); !c.Secure {
-		t.Errorf("cookie over TLS is not Secure")
+	if c := sc.cookie(v, s.expiresAt(), true); !c.Secure {
+		t.Errorf("secure cookie is not Secure")
 	}
 }
 
 func TestOriginAllowed(t *testing.T) {
-	allowed := []string{"https://console.example.com"}
+	c := &Core{o: Options{AllowedOrigins: []string{"https://console.example.com"}},
+		publicOrigin: "https://support.example.com", proxies: proxies{netip.MustParsePrefix("10.0.0.0/8")}}
 	for _, tc := range []struct {
 		origin, fetchSite, host string
+		proto                   string // X-Forwarded-Proto, from the proxy 10.0.0.1
 		want                    bool
 	}{
-		{"", "", "syncd:8080", true}, // not a browser page
-		{"", "same-origin", "syncd:8080", true},
-		{"", "none", "syncd:8080", true},
-		{"", "cross-site", "syncd:8080", false},
-		{"", "same-site", "syncd:8080", false},
-		{"http://syncd:8080", "", "syncd:8080", true},
-		{"http://SYNCD:8080", "", "syncd:8080", true},
-		{"http://syncd:8081", "", "syncd:8080", false},
-		{"https://console.example.com", "", "syncd:8080", true},
-		{"https://Console.Example.com", "", "syncd:8080", true},
-		{"http://console.example.com", "", "syncd:8080", false},
-		{"https://evil.example", "", "syncd:8080", false},
-		{"null", "", "syncd:8080", false},
+		{"", "", "syncd:8080", "", true}, // not a browser page
+		{"", "same-origin", "syncd:8080", "", true},
+		{"", "none", "syncd:8080", "", true},
+		{"", "cross-site", "syncd:8080", "", false},
+		{"", "same-site", "syncd:8080", "", false},
+		{"http://syncd:8080", "", "syncd:8080", "", true},
+		{"http://SYNCD:8080", "", "syncd:8080", "", true},
+		{"http://syncd:8081", "", "syncd:8080", "", false},
+		{"http://syncd", "", "syncd:80", "", true},
+		// The scheme counts: an https page is another origin than this
+		// plain-HTTP server, unless a trusted proxy says it took TLS.
+		{"https://syncd:8080", "", "syncd:8080", "", false},
+		{"https://syncd", "", "syncd", "https", true},
+		{"http://syncd", "", "syncd", "https", false},
+		{"https://support.example.com", "", "127.0.0.1:8080", "", true},
+		{"https://support.example.com:443", "", "127.0.0.1:8080", "", true},
+		{"https://support.example.com:8443", "", "127.0.0.1:8080", "", false},
+		{"http://support.example.com", "", "127.0.0.1:8080", "", false},
+		{"https://console.example.com", "", "syncd:8080", "", true},
+		{"https://Console.Example.com", "", "syncd:8080", "", true},
+		{"http://console.example.com", "", "syncd:8080", "", false},
+		{"https://evil.example", "", "syncd:8080", "", false},
+		{"ws://syncd:8080", "", "syncd:8080", "", false},
+		{"null", "", "syncd:8080", "", false},
 	} {
 		r := httptest.NewRequest("POST", "http://"+tc.host+"/api/x", nil)
 		if tc.origin != "" {
@@ -76,8 +89,59 @@ func TestOriginAllowed(t *testing.T) {
 		if tc.fetchSite != "" {
 			r.Header.Set("Sec-Fetch-Site", tc.fetchSite)
 		}
-		if got := originAllowed(r, allowed); got != tc.want {
-			t.Errorf("origin %q fetch-site %q: %v, want %v", tc.origin, tc.fetchSite, got, tc.want)
+		if tc.proto != "" {
+			r.RemoteAddr = "10.0.0.1:5000"
+			r.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		if got := c.originAllowed(r); got != tc.want {
+			t.Errorf("origin %q fetch-site %q host %q proto %q: %v, want %v", tc.origin, tc.fetchSite, tc.host, tc.proto, got, tc.want)
+		}
+	}
+}
+
+func TestHostAllowed(t *testing.T) {
+	c := &Core{hosts: []string{"support.example.com"}}
+	for host, want := range map[string]bool{
+		"127.0.0.1:8080": true, "localhost:8080": true, "LOCALHOST": true, "[::1]:8080": true,
+		"10.1.2.3": true, "support.example.com": true, "Support.Example.COM.:443": true,
+		"evil.example:8080": false, "localhost.evil.example": false, "": false, "support.example.com.evil": false,
+	} {
+		if got := c.hostAllowed(host); got != want {
+			t.Errorf("Host %q: %v, want %v", host, got, want)
+		}
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	p := proxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::1/128")}
+	for _, tc := range []struct {
+		peer string
+		hdr  map[string]string
+		want string
+	}{
+		{"192.0.2.1:5000", nil, "192.0.2.1"},
+		// Not from a trusted proxy: the headers are anyone's to send.
+		{"192.0.2.1:5000", map[string]string{"X-Forwarded-For": "198.51.100.7"}, "192.0.2.1"},
+		{"10.0.0.1:5000", map[string]string{"X-Forwarded-For": "198.51.100.7"}, "198.51.100.7"},
+		// The left part is the client's to write: the right-most untrusted
+		// address counts.
+		{"10.0.0.1:5000", map[string]string{"X-Forwarded-For": "1.2.3.4, 198.51.100.7, 10.0.0.2"}, "198.51.100.7"},
+		{"10.0.0.1:5000", map[string]string{"X-Forwarded-For": "garbage, 198.51.100.7"}, "198.51.100.7"},
+		{"10.0.0.1:5000", map[string]string{"X-Forwarded-For": "198.51.100.7, garbage"}, "10.0.0.1"},
+		{"10.0.0.1:5000", map[string]string{"X-Forwarded-For": "10.0.0.3"}, "10.0.0.3"},
+		{"10.0.0.1:5000", nil, "10.0.0.1"},
+		{"10.0.0.1:5000", map[string]string{"Forwarded": `for=1.2.3.4, for="[2001:db8::7]:4711";proto=https`}, "2001:db8::7"},
+		{"10.0.0.1:5000", map[string]string{"Forwarded": "for=198.51.100.9", "X-Forwarded-For": "1.2.3.4"}, "198.51.100.9"},
+		{"[2001:db8::1]:5000", map[string]string{"X-Forwarded-For": "198.51.100.7"}, "198.51.100.7"},
+		{"[::ffff:10.0.0.1]:5000", map[string]string{"X-Forwarded-For": "198.51.100.7"}, "198.51.100.7"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.peer
+		for k, v := range tc.hdr {
+			r.Header.Set(k, v)
+		}
+		if got := p.clientIP(r); got != tc.want {
+			t.Errorf("peer %s %v: %s, want %s", tc.peer, tc.hdr, got, tc.want)
 		}
 	}
 }
@@ -136,21 +200,40 @@ func TestValidateUsername(t *testing.T) {
 	}
 }
 
-func TestLimiterSet(t *testing.T) {
+func TestMemoryLoginState(t *testing.T) {
+	ctx := context.Background()
 	now := time.Unix(0, 0)
-	s := newLimiterSet(2, time.Minute, 2)
+	s := NewMemoryLoginState(2)
+	s.now = func() time.Time { return now }
+	b := Bucket{Burst: 2, Every: time.Minute}
 	for i, want := range []bool{true, true, false} {
-		if ok, _ := s.allow("a", now); ok != want {
+		if ok, _, _, _ := s.Take(ctx, "a", b, 1); ok != want {
 			t.Fatalf("attempt %d: %v", i, ok)
 		}
 	}
-	if ok, wait := s.allow("a", now); ok || wait <= 0 || wait > time.Minute {
+	if ok, _, wait, _ := s.Take(ctx, "a", b, 1); ok || wait <= 0 || wait > time.Minute {
 		t.Fatalf("limited: ok %v wait %v", ok, wait)
 	}
-	if ok, _ := s.allow("a", now.Add(time.Minute)); !ok {
+	if _, left, _, _ := s.Take(ctx, "a", b, 0); left != 0 {
+		t.Fatalf("look at an empty bucket: %d left", left)
+	}
+	now = now.Add(time.Minute)
+	if ok, _, _, _ := s.Take(ctx, "a", b, 1); !ok {
 		t.Fatal("no token after the interval")
 	}
-	if ok, _ := s.allow("b", now); !ok {
-		t.Fatal("another key limited")
+	if ok, left, _, _ := s.Take(ctx, "b", b, 1); !ok || left != 1 {
+		t.Fatalf("another key: %v, %d left", ok, left)
+	}
+	_ = s.Reset(ctx, "a")
+	if _, left, _, _ := s.Take(ctx, "a", b, 0); left != 2 {
+		t.Fatalf("after reset: %d left", left)
+	}
+	_ = s.Remember(ctx, "k", time.Hour)
+	if ok, _ := s.Remembered(ctx, "k"); !ok {
+		t.Fatal("not remembered")
+	}
+	now = now.Add(2 * time.Hour)
+	if ok, _ := s.Remembered(ctx, "k"); ok {
+		t.Fatal("remembered past its ttl")
 	}
 }

@@ -21,7 +21,7 @@ func (c *Core) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "use GET")
 		return
 	}
-	if !originAllowed(r, c.o.AllowedOrigins) {
+	if !c.originAllowed(r) {
 		writeError(w, http.StatusForbidden, "origin not allowed")
 		return
 	}
@@ -49,7 +49,7 @@ func (c *Core) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	if tc, ok := cw.conn.Conn.(*net.TCPConn); ok && c.o.SocketSendBuffer > 0 {
+	if tc, ok := tcpConn(cw.conn.Conn); ok && c.o.SocketSendBuffer > 0 {
 		_ = tc.SetWriteBuffer(c.o.SocketSendBuffer)
 	}
 	hello, err := newFrame(helloFrame{Type: "hello", Username: au.agent.Username, Instance: c.o.Instance})
@@ -60,9 +60,30 @@ func (c *Core) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	cn := newConn(c.hub, ws, cw.conn, au.sess)
 	cn.send(hello) // first, before any broadcast can reach the queue
-	if !c.hub.register(cn) {
+	if err := c.hub.register(cn); err != nil {
+		code := websocket.CloseGoingAway
+		if errors.Is(err, errTooManySocket) {
+			code = CloseTooManySockets
+			c.log.LogAttrs(r.Context(), slog.LevelInfo, "websocket refused: too many for one agent",
+				slog.String("username", au.agent.Username), slog.Int("max", c.o.MaxSocketsPerAgent))
+		}
 		_ = ws.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(closeGrace))
+			websocket.FormatCloseMessage(code, err.Error()), time.Now().Add(closeGrace))
 		_ = ws.Close()
+	}
+}
+
+// tcpConn finds the TCP connection under c, through listener wrappers that
+// expose it as NetConn (connlimit's, crypto/tls's).
+func tcpConn(c net.Conn) (*net.TCPConn, bool) {
+	for {
+		switch v := c.(type) {
+		case *net.TCPConn:
+			return v, true
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil, false
+		}
 	}
 }

@@ -49,7 +49,18 @@ type Redis struct {
 }
 
 type HTTP struct {
-	Addr string `yaml:"addr"`
+	Addr string `yaml:"addr"` // the console (and /healthz, /readyz)
+	// AdminAddr serves /healthz, /readyz and /metrics on a listener of
+	// their own, which a flood of the console's cannot reach; empty: none.
+	AdminAddr string `yaml:"admin_addr"`
+	// MetricsToken lets /metrics on Addr be read with
+	// "Authorization: Bearer <token>"; without it only this machine may.
+	MetricsToken      string        `yaml:"metrics_token"`
+	MaxConns          int           `yaml:"max_conns"` // 0: from the open-files limit
+	MaxConnsPerClient int           `yaml:"max_conns_per_client"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 }
 
 type Poller struct {
@@ -69,7 +80,11 @@ type Relay struct {
 
 type Console struct {
 	SessionSecret  string        `yaml:"session_secret"`
+	PublicURL      string        `yaml:"public_url"` // e.g. https://support.example.com
 	AllowedOrigins []string      `yaml:"allowed_origins"`
+	AllowedHosts   []string      `yaml:"allowed_hosts"`
+	TrustedProxies []string      `yaml:"trusted_proxies"` // addresses or CIDRs
+	SecureCookie   *bool         `yaml:"secure_cookie"`   // nil: on when PublicURL is https
 	SessionTTL     time.Duration `yaml:"session_ttl"`
 	SendQueueBytes int           `yaml:"send_queue_bytes"`
 	SweepInterval  time.Duration `yaml:"sweep_interval"`
@@ -98,7 +113,8 @@ func Default() Config {
 	return Config{
 		Database: Database{Driver: "sqlite", DSN: "syncd.db", MaxOpenConns: 16},
 		Redis:    Redis{LockTTL: 8 * time.Second, Prefix: "syncd:"},
-		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
+		HTTP: HTTP{Addr: "127.0.0.1:8080", MaxConnsPerClient: 256,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second},
 		Poller: Poller{
 			Schedule: "@every 1s", Shards: 16, BatchSize: 500, Workers: 2, MaxAttempts: 8,
 			BackoffBase: time.Second, BackoffMax: 5 * time.Minute, Lease: 30 * time.Second,
@@ -253,6 +269,12 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.Addr != "" && !strings.Contains(c.HTTP.Addr, ":") {
 		return bad("http.addr", "want host:port, got %q", c.HTTP.Addr)
+	}
+	if err := c.HTTP.validate(); err != nil {
+		return err
+	}
+	if err := c.Console.validate(); err != nil {
+		return err
 	}
 	p := c.Poller
 	if strings.TrimSpace(p.Schedule) == "" {

@@ -64,6 +64,16 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{env: []string{"SYNCD_BOT_THRESHOLD=2"}, key: "bot.threshold"},
 		{env: []string{"SYNCD_CONSOLE_SESSION_SECRET=short"}, key: "console.session_secret"},
 		{env: []string{"SYNCD_POLLER_SCHEDULE=bogus"}, key: "poller.schedule"},
+		{env: []string{"SYNCD_HTTP_ADMIN_ADDR=9090"}, key: "http.admin_addr"},
+		{env: []string{"SYNCD_HTTP_ADMIN_ADDR=127.0.0.1:8080"}, key: "http.admin_addr"},
+		{env: []string{"SYNCD_HTTP_METRICS_TOKEN=short"}, key: "http.metrics_token"},
+		{env: []string{"SYNCD_HTTP_MAX_CONNS_PER_CLIENT=0"}, key: "http.max_conns_per_client"},
+		{env: []string{"SYNCD_HTTP_IDLE_TIMEOUT=0s"}, key: "http.idle_timeout"},
+		{env: []string{"SYNCD_CONSOLE_PUBLIC_URL=support.example.com"}, key: "console.public_url"},
+		{env: []string{"SYNCD_CONSOLE_PUBLIC_URL=https://x.example/console"}, key: "console.public_url"},
+		{env: []string{"SYNCD_CONSOLE_TRUSTED_PROXIES=10.0.0.0/33"}, key: "console.trusted_proxies"},
+		{env: []string{"SYNCD_CONSOLE_ALLOWED_HOSTS=https://x.example"}, key: "console.allowed_hosts"},
+		{env: []string{"SYNCD_CONSOLE_SECURE_COOKIE=maybe"}, key: "console.secure_cookie"},
 		// internal/schedule has the table of specs; this is the key naming.
 		{file: "poller:\n  schedule: '@every nonsense'\n", key: "poller.schedule (env SYNCD_POLLER_SCHEDULE)"},
 		{file: "poller:\n  shedule: '@every 1s'\n", key: "key poller.shedule (line 2): unknown key"},
@@ -117,5 +127,34 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	}
 	if _, _, err := Load("../configs/syncd.example.yaml", nil); err != nil {
 		t.Fatalf("the example does not load: %v", err)
+	}
+}
+
+// Behind a TLS proxy: the keys load from a file and the environment, the
+// cookie is Secure by default when the public URL is https, and an explicit
+// secure_cookie wins.
+func TestProxyKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("console:\n  public_url: https://support.example.com\n  trusted_proxies: [10.0.0.5, 10.1.0.0/16, '::1']\n"), 0o600)
+	cfg, _, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Console.Secure() {
+		t.Error("https public_url: cookie not Secure by default")
+	}
+	ps, err := cfg.Console.Proxies()
+	if err != nil || len(ps) != 3 || ps[0].String() != "10.0.0.5/32" || ps[1].String() != "10.1.0.0/16" || ps[2].String() != "::1/128" {
+		t.Errorf("proxies %v, %v", ps, err)
+	}
+	os.WriteFile(path, []byte("console:\n  public_url: https://support.example.com\n  secure_cookie: false\n"), 0o600)
+	if cfg, _, err = Load(path, nil); err != nil || cfg.Console.Secure() {
+		t.Errorf("secure_cookie: false in the file: %v, secure %v", err, cfg.Console.Secure())
+	}
+	if cfg, _, err = Load("", []string{"SYNCD_CONSOLE_SECURE_COOKIE=true"}); err != nil || !cfg.Console.Secure() {
+		t.Errorf("SYNCD_CONSOLE_SECURE_COOKIE=true: %v, secure %v", err, cfg.Console.Secure())
+	}
+	if cfg, _, err = Load("", nil); err != nil || cfg.Console.Secure() {
+		t.Errorf("default: %v, secure %v", err, cfg.Console.Secure())
 	}
 }

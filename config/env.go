@@ -82,6 +82,12 @@ func setFromString(f reflect.Value, raw string) error {
 		return nil
 	}
 	switch f.Kind() {
+	case reflect.Pointer: // an optional value (*bool): nil means its default
+		v := reflect.New(f.Type().Elem())
+		if err := setFromString(v.Elem(), raw); err != nil {
+			return err
+		}
+		f.Set(v)
 	case reflect.String:
 		f.SetString(raw)
 	case reflect.Int:

@@ -19,7 +19,7 @@ import (
 func TestConsoleModules(t *testing.T) {
 	t.Parallel()
 	mux := http.NewServeMux()
-	mux.Handle("/", console.Handler())
+	mux.Handle("/", console.Handler(func(r *http.Request) string { return "ws://" + r.Host }))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)

@@ -17,10 +17,15 @@ var static embed.FS
 
 // ContentSecurityPolicy is sent with every file. Scripts, styles and
 // everything else come only from the console's own origin; no inline script
-// or style is allowed; the only other connections are the WebSocket.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' data:; font-src 'self'; connect-src 'self' ws: wss:; media-src 'self'; " +
-	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+// or style is allowed; the only other connection is the WebSocket, to
+// wsOrigin (the console's own origin as ws:// or wss://: 'self' does not
+// cover WebSocket schemes in every browser, and "ws: wss:" would allow any
+// host).
+func ContentSecurityPolicy(wsOrigin string) string {
+	return "default-src 'self'; script-src 'self'; style-src 'self'; " +
+		"img-src 'self' data:; font-src 'self'; connect-src 'self' " + wsOrigin + "; media-src 'self'; " +
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
 
 type file struct {
 	body        []byte
@@ -37,15 +42,17 @@ var contentTypes = map[string]string{
 
 // Handler serves the embedded console: index.html at "/" and the other
 // files by name. Only GET and HEAD are allowed; unknown paths are 404.
+// wsOrigin returns the origin the page may open its WebSocket to; the
+// caller has checked the request's Host, which it is made from.
 //
 // The files carry a strong ETag and "Cache-Control: no-cache", so a browser
 // revalidates each load cheaply (304) and never runs a stale module after
 // an upgrade; the files have no hashed names that would allow more.
-func Handler() http.Handler {
+func Handler(wsOrigin func(*http.Request) string) http.Handler {
 	files := mustLoad()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("Content-Security-Policy", ContentSecurityPolicy(wsOrigin(r)))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")

@@ -12,7 +12,7 @@ import (
 
 func TestHandler(t *testing.T) {
 	t.Parallel()
-	h := Handler()
+	h := Handler(func(*http.Request) string { return "ws://example.com" })
 	tests := []struct {
 		method, path string
 		status       int
@@ -38,7 +38,7 @@ func TestHandler(t *testing.T) {
 			if rec.Code != tt.status {
 				t.Fatalf("status = %d, want %d", rec.Code, tt.status)
 			}
-			if got := rec.Header().Get("Content-Security-Policy"); got != ContentSecurityPolicy {
+			if got := rec.Header().Get("Content-Security-Policy"); got != ContentSecurityPolicy("ws://example.com") {
 				t.Errorf("Content-Security-Policy = %q", got)
 			}
 			if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
@@ -65,13 +65,15 @@ func TestHandler(t *testing.T) {
 
 func TestContentSecurityPolicyIsStrict(t *testing.T) {
 	t.Parallel()
-	for _, want := range []string{"default-src 'self'", "script-src 'self'", "connect-src 'self' ws: wss:", "object-src 'none'", "frame-ancestors 'none'"} {
-		if !strings.Contains(ContentSecurityPolicy, want) {
+	csp := ContentSecurityPolicy("wss://support.example.com")
+	// Sockets go to the console's own origin only, not to any host.
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "connect-src 'self' wss://support.example.com;", "object-src 'none'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
 			t.Errorf("policy lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"unsafe-inline", "unsafe-eval", "*", "http:", "https:"} {
-		if strings.Contains(ContentSecurityPolicy, bad) {
+	for _, bad := range []string{"unsafe-inline", "unsafe-eval", "*", "http:", "https:", "ws:;", "wss:;", "ws: ", "wss: "} {
+		if strings.Contains(csp, bad) {
 			t.Errorf("policy allows %q", bad)
 		}
 	}
@@ -79,7 +81,7 @@ func TestContentSecurityPolicyIsStrict(t *testing.T) {
 
 func TestConditionalGet(t *testing.T) {
 	t.Parallel()
-	h := Handler()
+	h := Handler(func(*http.Request) string { return "ws://example.com" })
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/app.js", nil))
 	etag := rec.Header().Get("ETag")

@@ -30,6 +30,22 @@ func registerConsoleMetrics(reg prometheus.Registerer, core *chatcore.Core) {
 		dropped("publish", func(s chatcore.Stats) int64 { return s.PublishDropped }),
 		dropped("render", func(s chatcore.Stats) int64 { return s.ChangesDropped }),
 	)
+	logins := func(name, help string, labels prometheus.Labels, f func(chatcore.LoginStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
+			stat(func(s chatcore.Stats) int64 { return f(s.Logins) }))
+	}
+	const answered = "Console login attempts answered: result=ok logged in, result=wrong a wrong username or password."
+	const refused = "Console login attempts refused by the limiter (429): by=address too many from one client address, " +
+		"by=agent_address too many for one agent from one address, by=agent too many for one agent from addresses it never logged in from."
+	reg.MustRegister(
+		logins("syncd_console_logins_total", answered, prometheus.Labels{"result": "ok"}, func(s chatcore.LoginStats) int64 { return s.OK }),
+		logins("syncd_console_logins_total", answered, prometheus.Labels{"result": "wrong"}, func(s chatcore.LoginStats) int64 { return s.Wrong }),
+		logins("syncd_console_logins_refused_total", refused, prometheus.Labels{"by": "address"}, func(s chatcore.LoginStats) int64 { return s.RefusedIP }),
+		logins("syncd_console_logins_refused_total", refused, prometheus.Labels{"by": "agent_address"}, func(s chatcore.LoginStats) int64 { return s.RefusedPair }),
+		logins("syncd_console_logins_refused_total", refused, prometheus.Labels{"by": "agent"}, func(s chatcore.LoginStats) int64 { return s.RefusedAgent }),
+		logins("syncd_console_logins_slowed_total", "Console logins from an agent's known address answered after a delay, because the agent was being guessed at from other addresses.",
+			nil, func(s chatcore.LoginStats) int64 { return s.Slowed }),
+	)
 }
 
 // registerBotMetrics exposes the intent bot's counters on /metrics; what it

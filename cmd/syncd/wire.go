@@ -82,14 +82,25 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 	if sg, ok := b.(interface{ Suggestion(string, float64) string }); ok {
 		cs.SetSuggester(sg.Suggestion)
 	}
+	proxies, _ := cfg.Console.Proxies() // validated with the config
+	clog := log.With(slog.String("component", "console"))
+	var logins chatcore.LoginState // nil: this process's memory
+	if rc != nil {
+		logins = chatcore.NewRedisLoginState(rc, cfg.Redis.Prefix, clog)
+	}
 	core, err := chatcore.New(chatcore.Options{
 		Store:          cs,
 		Broker:         newBroker(cfg, rc, log),
-		Logger:         log.With(slog.String("component", "console")),
+		Logger:         clog,
 		Instance:       instance,
 		SessionSecret:  []byte(secret),
 		SessionTTL:     cfg.Console.SessionTTL,
+		SecureCookie:   cfg.Console.Secure(),
+		PublicURL:      cfg.Console.PublicURL,
 		AllowedOrigins: cfg.Console.AllowedOrigins,
+		AllowedHosts:   cfg.Console.AllowedHosts,
+		TrustedProxies: proxies,
+		LoginState:     logins,
 		SendQueueBytes: cfg.Console.SendQueueBytes,
 		SweepInterval:  cfg.Console.SweepInterval,
 	})
