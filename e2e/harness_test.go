@@ -227,14 +227,17 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// start runs `syncd run` and waits until /readyz answers 200. The process
-// is stopped (SIGTERM, then SIGKILL) when the test ends, and its log is
-// printed if the test failed.
-func (d *deployment) start(name string) *instance {
+// start runs `syncd run` and waits until /readyz answers 200; extra adds
+// environment variables. The process is stopped (SIGTERM, then SIGKILL)
+// when the test ends, and its log is printed if the test failed.
+func (d *deployment) start(name string, extra ...string) *instance {
 	d.t.Helper()
 	in := &instance{name: name, addr: freeAddr(d.t), done: make(chan struct{}), logs: &lockedBuffer{}}
 	in.cmd = exec.Command(d.bin, "run")
-	in.cmd.Env = d.environ([]string{"SYNCD_HTTP_ADDR=" + in.addr, "SYNCD_INSTANCE=" + name})
+	if lowNofile(extra) {
+		in.cmd = exec.Command(os.Args[0], d.bin, "run") // see execWithNofile
+	}
+	in.cmd.Env = d.environ(append([]string{"SYNCD_HTTP_ADDR=" + in.addr, "SYNCD_INSTANCE=" + name}, extra...))
 	in.cmd.Stdout = in.logs
 	in.cmd.Stderr = in.logs
 	if err := in.cmd.Start(); err != nil {

@@ -1,14 +1,19 @@
 // Package ops serves the operator endpoints: /healthz (the process runs),
-// /readyz (the database and Redis answer) and /metrics, and keeps the
-// dependency and backlog gauges fresh.
+// /readyz (the database and Redis answer) and /metrics (to whom
+// MetricsAccess allows), and keeps the dependency and backlog gauges
+// fresh.
 package ops
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,15 +120,78 @@ func (r *Readiness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": st})
 }
 
+// MetricsAccess says who may read /metrics.
+type MetricsAccess struct {
+	// Open serves anyone who reaches the listener (the admin listener,
+	// which the operator firewalls).
+	Open bool
+	// Token, when set, lets a request with "Authorization: Bearer <Token>"
+	// through.
+	Token string
+}
+
 // Mux returns the operator endpoints; the console is mounted at / by the
-// caller.
-func Mux(ready *Readiness, gatherer prometheus.Gatherer) *http.ServeMux {
+// caller. /metrics is served as access says; a request it refuses gets 401
+// (with a token configured) or 403 and a line naming the keys to set.
+func Mux(ready *Readiness, gatherer prometheus.Gatherer, access MetricsAccess) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /readyz", ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", access.guard(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
 	return mux
+}
+
+func (a MetricsAccess) guard(next http.Handler) http.Handler {
+	if a.Open {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		switch {
+		case a.Token != "" && bearer(r, a.Token):
+			next.ServeHTTP(w, r)
+		case a.Token != "":
+			w.Header().Set("WWW-Authenticate", `Bearer realm="syncd metrics"`)
+			http.Error(w, "/metrics needs Authorization: Bearer <http.metrics_token>", http.StatusUnauthorized)
+		case fromThisMachine(r):
+			next.ServeHTTP(w, r)
+		default:
+			http.Error(w, "/metrics answers only this machine here: set http.admin_addr or http.metrics_token", http.StatusForbidden)
+		}
+	})
+}
+
+// bearer reports whether r carries the token, compared in constant time.
+func bearer(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) == 1
+}
+
+// fromThisMachine reports whether r comes straight from a loopback peer
+// (not through a proxy, which would carry anyone's request) and names a
+// loopback host, so that a page that rebinds its name to 127.0.0.1 is not
+// let through by the browser it runs in.
+func fromThisMachine(r *http.Request) bool {
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "Via"} {
+		if r.Header.Get(h) != "" {
+			return false
+		}
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -79,8 +76,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		checks = append(checks, ops.Check{Name: "redis", Probe: locker.Ping})
 	}
 	ready := ops.NewReadiness(reg, log, 2*time.Second, checks...)
-	mux := ops.Mux(ready, reg)
-	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		h := app
 		mu.Unlock()
@@ -89,24 +85,16 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 			return
 		}
 		h.ServeHTTP(w, r)
-	}))
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	})
+	srv, err := openFrontDoor(cfg, ready, reg, console, log)
 	if err != nil {
-		return cli.Exit(fmt.Sprintf("listen on http.addr %s: %v", cfg.HTTP.Addr, err), 1)
+		return cli.Exit(err.Error(), 1)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() { cancelBG(); wg.Wait() }()
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server stopped", slog.Any("error", err))
-		}
-	}()
+	wg.Add(1)
 	go func() { defer wg.Done(); ready.Run(bg) }()
-	log.Info("http listening", slog.String("addr", ln.Addr().String()))
 
 	s, err := connect(ctx, cfg, log)
 	if err != nil {
@@ -190,13 +178,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	return nil
 }
 
-func shutdownHTTP(srv *http.Server, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		log.Warn("http shutdown", slog.Any("error", err))
-	}
-}
+func shutdownHTTP(srv *frontDoor, _ *slog.Logger) { srv.shutdown() }
 
 // connect opens the database, retrying with backoff while it is
 // unreachable. A schema that is missing or outdated is not retried: the
