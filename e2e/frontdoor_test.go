@@ -211,3 +211,87 @@ func TestFrontDoorUnderConnectionFlood(t *testing.T) {
 	}
 	res.Body.Close()
 }
+
+// TestFrontDoorBehindProxy runs two instances as they are deployed behind
+// a TLS-terminating proxy (the test plays the proxy: 127.0.0.1 is trusted)
+// and checks, as a stranger and as an agent: guesses through both
+// instances share one limit per forwarded client, another client behind
+// the same proxy logs in with a Secure cookie, a rebound Host name is
+// refused, and /metrics needs the token.
+func TestFrontDoorBehindProxy(t *testing.T) {
+	d := newDeployment(t, 14, "")
+	const token = "e2e-metrics-token-0123456789"
+	env := []string{
+		"SYNCD_CONSOLE_TRUSTED_PROXIES=127.0.0.1",
+		"SYNCD_CONSOLE_PUBLIC_URL=https://support.example.com",
+		"SYNCD_HTTP_METRICS_TOKEN=" + token,
+	}
+	a := d.start("e2e-proxy-a-"+randHex(3), env...)
+	b := d.start("e2e-proxy-b-"+randHex(3), env...)
+	login := func(in *instance, client, password string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", in.URL()+"/api/login",
+			strings.NewReader(`{"username":"alice","password":"`+password+`"}`))
+		req.Host = "support.example.com"
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", "https://support.example.com")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-For", client)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for i := range 5 {
+		if res := login([]*instance{a, b}[i%2], "198.51.100.1", "guess"); res.StatusCode != 401 {
+			t.Fatalf("guess %d: %d", i, res.StatusCode)
+		}
+	}
+	for _, in := range []*instance{a, b} {
+		if res := login(in, "198.51.100.1", agentPassword); res.StatusCode != 429 {
+			t.Fatalf("6th attempt from the guessing client on %s: %d, want 429 on every instance", in.name, res.StatusCode)
+		}
+	}
+	res := login(b, "198.51.100.2", agentPassword)
+	if res.StatusCode != 200 {
+		t.Fatalf("alice from another client behind the proxy: %d", res.StatusCode)
+	}
+	if ck := res.Header.Get("Set-Cookie"); !strings.Contains(ck, "Secure") {
+		t.Errorf("session cookie behind a TLS proxy: %q, want Secure", ck)
+	}
+
+	req, _ := http.NewRequest("GET", a.URL()+"/", nil)
+	req.Host = "evil.example"
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 403 {
+		t.Fatalf("a rebound host name: %v %v, want 403", res, err)
+	} else {
+		res.Body.Close()
+	}
+
+	if st := get(a.URL()+"/metrics", 3*time.Second); st != 401 {
+		t.Errorf("/metrics without the token: %d, want 401", st)
+	}
+	req, _ = http.NewRequest("GET", a.URL()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("/metrics with the token: %v %v", res, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), `syncd_console_logins_refused_total{by="agent_address"} 1`) {
+		t.Errorf("instance a's metrics do not count its refusal:\n%s", grepLines(string(body), "syncd_console_login"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
