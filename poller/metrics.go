@@ -9,6 +9,7 @@ type Metrics struct {
 	Failed       prometheus.Counter
 	Retried      prometheus.Counter
 	TakenBack    prometheus.Counter
+	Orphaned     prometheus.Counter
 	ClaimsLost   prometheus.Counter
 	LockAcquired prometheus.Counter
 	LockLost     prometheus.Counter
@@ -35,6 +36,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			[]string{"kind"}),
 		Suggestions: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_bot_suggestions_total",
 			Help: "Relayed customer messages left to an agent with the intent bot's suggestion."}),
+		Orphaned: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_rows_orphaned_total",
+			Help: "Processing rows with no claim in flight (set by hand, or by an older syncd) returned to pending, or to sent if already in history."}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_relay_errors_total", Help: "Relay errors by stage."},
 			[]string{"stage"}),
 		Batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_batch_duration_seconds",
@@ -45,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, kind := range []string{"message", "event"} {
 		m.BotReplies.WithLabelValues(kind) // present at 0 from the start
 	}
-	reg.MustRegister(m.Claimed, m.Sent, m.Failed, m.Retried, m.TakenBack, m.ClaimsLost, m.LockAcquired, m.LockLost,
+	reg.MustRegister(m.Claimed, m.Sent, m.Failed, m.Retried, m.TakenBack, m.Orphaned, m.ClaimsLost, m.LockAcquired, m.LockLost,
 		m.BotReplies, m.Suggestions, m.Errors, m.Batch, m.Latency)
 	return m
 }

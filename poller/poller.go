@@ -23,6 +23,7 @@ import (
 type Store interface {
 	Claim(ctx context.Context, shard store.Shard, claimer string, limit int, lease time.Duration) (*store.Claim, error)
 	TakeBack(ctx context.Context, shard store.Shard, which store.Abandoned) (int64, error)
+	ReturnOrphans(ctx context.Context, shard store.Shard, limit int) (store.Orphans, error)
 	Commit(ctx context.Context, c *store.Claim, out store.Outcome) ([]chat.Message, error)
 	DueShards(ctx context.Context, shards []store.Shard) ([]store.Shard, error)
 }
@@ -54,7 +55,7 @@ type Options struct {
 	MaxAttempts  int           // [8]
 	BackoffBase  time.Duration // [1s]
 	BackoffMax   time.Duration // [5m]
-	Lease        time.Duration // [30s] claim lease, for lockers that are not distributed
+	Lease        time.Duration // [30s] claim lease, for lockers that are not distributed; also the orphan sweep's period
 	BatchTimeout time.Duration // [30s] one batch's convert+commit
 }
 
@@ -116,6 +117,11 @@ type Poller struct {
 	failing   sync.Map // stage → *outage: warnings are logged once per outage
 	stopOnce  sync.Once
 	started   atomic.Bool
+
+	// The orphan sweep, run by tick only (cron never overlaps it).
+	sweepNext   int       // next slice to sweep
+	sweepCredit float64   // slices due and not swept yet
+	sweptAt     time.Time // when the credit was last added to
 }
 
 // New checks the options and parses the schedule.
@@ -167,6 +173,7 @@ func (p *Poller) tick() {
 	if p.stopping.Load() {
 		return
 	}
+	p.sweepOrphans()
 	idle := p.idleShards()
 	if len(idle) == 0 {
 		return // every shard is queued or running here already
@@ -182,6 +189,51 @@ func (p *Poller) tick() {
 		p.ok(p.log, "probe")
 	}
 	p.enqueue(due)
+}
+
+// orphanSlices is how finely the orphan sweep divides the buckets, and
+// orphanLimit how many rows one slice returns at most per tick.
+const (
+	orphanSlices = 64
+	orphanLimit  = 1000
+)
+
+// sweepOrphans returns processing rows that no claim covers to pending
+// (store.ReturnOrphans). Each tick sweeps the slices of the buckets that
+// came due since the last, so the table is swept once per lease, a few
+// buckets at a time: never the whole 'processing' range at once, and
+// never on a claim's path. The first slice is swept at the first tick.
+func (p *Poller) sweepOrphans() {
+	now := time.Now()
+	if p.sweptAt.IsZero() {
+		p.sweepCredit = 1
+	} else {
+		p.sweepCredit += orphanSlices * float64(now.Sub(p.sweptAt)) / float64(p.o.Lease)
+	}
+	p.sweptAt = now
+	p.sweepCredit = min(p.sweepCredit, orphanSlices)
+	for ; p.sweepCredit >= 1 && !p.stopping.Load(); p.sweepCredit-- {
+		slice := store.Shard{Index: p.sweepNext, Count: orphanSlices}
+		ctx, cancel := context.WithTimeout(p.runCtx, p.o.BatchTimeout)
+		o, err := p.o.Store.ReturnOrphans(ctx, slice, orphanLimit)
+		cancel()
+		if err != nil {
+			p.m.Errors.WithLabelValues("orphans").Inc()
+			p.warn(p.log, "orphans", "sweep for orphaned processing rows", err)
+			return
+		}
+		p.ok(p.log, "orphans")
+		if n := o.Pending + o.Sent; n > 0 {
+			p.m.Orphaned.Add(float64(n))
+			p.log.Warn("returned orphaned processing rows", slog.Int64("to_pending", o.Pending), slog.Int64("to_sent", o.Sent),
+				slog.Any("ids", o.IDs[:min(len(o.IDs), 10)]),
+				slog.String("reason", "processing with no claim in flight (set by hand, or by an older syncd); "+
+					"rows that chat history holds already go back to sent, the others to pending"))
+		}
+		if len(o.IDs) < orphanLimit {
+			p.sweepNext = (p.sweepNext + 1) % orphanSlices
+		} // else the slice holds more: it goes on at the next tick
+	}
 }
 
 // idleShards lists the shards this instance neither queued nor is running.

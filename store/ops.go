@@ -114,17 +114,117 @@ FROM message_sync_claims ORDER BY created_at LIMIT ?`, maxClaimsListed)
 	return claims, nil
 }
 
+// CountOrphans counts processing rows that no claim in flight covers, for
+// `syncd status`: they wait for the poller's sweep (or requeue --orphaned).
+// It reads the whole 'processing' range, so only an operator's command
+// calls it.
+func (s *Store) CountOrphans(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM message_sync WHERE ` + orphaned).Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("count orphaned processing rows: %w", err)
+	}
+	return n, nil
+}
+
 // RequeueFilter narrows `syncd requeue`; zero fields match everything.
 type RequeueFilter struct {
 	IDs             []int64
 	ConversationKey string
 	ErrorContains   string
 	Since           time.Time // created_at >= Since
+	// Orphaned also takes processing rows that no claim in flight covers
+	// (set by hand, or by an older syncd), which nobody would write back.
+	Orphaned bool
+	// Force also takes rows that failed as invalid. As they are, they fail
+	// again: only a changed row or a raised limit helps.
+	Force bool
 }
 
-// Requeue puts failed rows back to pending with a fresh attempt count.
-func (s *Store) Requeue(ctx context.Context, f RequeueFilter) (int64, error) {
-	where := []string{"status = 'failed'"}
+// RequeueResult is what Requeue did.
+type RequeueResult struct {
+	Failed   int64 // failed rows put back to pending
+	Orphaned int64 // orphaned processing rows put back to pending (Orphaned)
+	// OrphanedSent counts orphaned processing rows that chat history holds
+	// already (sent rows set back by hand): back to sent, not relayed twice.
+	OrphanedSent int64
+	// Invalid counts the rows that failed as invalid and were left alone
+	// (no Force); InvalidSample shows a few of them.
+	Invalid       int64
+	InvalidSample []Skipped
+	// Skipped says, for each id of IDs that was not requeued, why.
+	Skipped []Skipped
+}
+
+// Skipped is a row Requeue left alone, and why.
+type Skipped struct {
+	ID     int64
+	Reason string
+}
+
+// invalidRow starts the last_error of a row the bridge refused as invalid
+// (bridge.Convert), which no retry can relay.
+const invalidRow = "invalid row:"
+
+// Requeue puts failed rows back to pending with a fresh attempt count,
+// except those that failed as invalid unless f.Force, and with f.Orphaned
+// orphaned processing rows too. Each UPDATE re-checks the row's state, so
+// a row the relay holds is never taken.
+func (s *Store) Requeue(ctx context.Context, f RequeueFilter) (RequeueResult, error) {
+	var r RequeueResult
+	match, args := s.requeueMatch(f)
+	invalid := "last_error LIKE '" + invalidRow + "%'"
+	if len(f.IDs) > 0 {
+		skipped, err := s.explainRequeue(ctx, f, invalid)
+		if err != nil {
+			return r, err
+		}
+		r.Skipped = skipped
+	}
+	if !f.Force {
+		var sample []struct {
+			ID        int64
+			LastError string
+		}
+		if err := s.db.WithContext(ctx).Raw(`SELECT id, last_error FROM message_sync WHERE status = 'failed' AND `+invalid+match+
+			` ORDER BY id LIMIT 3`, args...).Scan(&sample).Error; err != nil {
+			return r, fmt.Errorf("find rows that failed as invalid: %w", err)
+		}
+		for _, x := range sample {
+			r.InvalidSample = append(r.InvalidSample, Skipped{ID: x.ID, Reason: x.LastError})
+		}
+		if len(sample) > 0 {
+			if err := s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM message_sync WHERE status = 'failed' AND `+invalid+match, args...).
+				Scan(&r.Invalid).Error; err != nil {
+				return r, fmt.Errorf("count rows that failed as invalid: %w", err)
+			}
+		}
+	}
+	failed := "status = 'failed'"
+	if !f.Force {
+		failed += " AND (last_error IS NULL OR NOT " + invalid + ")"
+	}
+	const reset = `UPDATE message_sync SET status = 'pending', attempts = 0, next_attempt_at = NULL,
+ claim_token = NULL, lease_until = NULL, processed_at = NULL`
+	res := s.db.WithContext(ctx).Exec(reset+` WHERE `+failed+match, args...)
+	if res.Error != nil {
+		return r, fmt.Errorf("requeue failed rows: %w", res.Error)
+	}
+	r.Failed = res.RowsAffected
+	if f.Orphaned {
+		var err error
+		r.Orphaned, r.OrphanedSent, err = s.resolveOrphans(ctx, match, args, false,
+			"requeued by syncd requeue --orphaned: it was processing with no claim in flight", time.Now())
+		if err != nil {
+			return r, fmt.Errorf("requeue: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// requeueMatch is the filter's conditions (" AND …") and their arguments,
+// the status aside.
+func (s *Store) requeueMatch(f RequeueFilter) (string, []any) {
+	var where []string
 	var args []any
 	if len(f.IDs) > 0 {
 		where = append(where, "id IN ?")
@@ -135,23 +235,110 @@ func (s *Store) Requeue(ctx context.Context, f RequeueFilter) (int64, error) {
 		args = append(args, f.ConversationKey)
 	}
 	if f.ErrorContains != "" {
-		where = append(where, "last_error LIKE ?")
+		where = append(where, errorContains)
 		args = append(args, "%"+escapeLike(f.ErrorContains)+"%")
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "created_at >= ?")
 		args = append(args, s.ts(f.Since))
 	}
-	res := s.db.WithContext(ctx).Exec(`UPDATE message_sync SET status = 'pending', attempts = 0, next_attempt_at = NULL,
- claim_token = NULL, lease_until = NULL, processed_at = NULL WHERE `+strings.Join(where, " AND "), args...)
-	if res.Error != nil {
-		return 0, fmt.Errorf("requeue failed rows: %w", res.Error)
+	if len(where) == 0 {
+		return "", nil
 	}
-	return res.RowsAffected, nil
+	return " AND " + strings.Join(where, " AND "), args
 }
 
+// errorContains matches last_error against an escaped LIKE pattern. The
+// escape character is named: SQLite has none by default, and MySQL's
+// default (backslash) is gone under NO_BACKSLASH_ESCAPES.
+const errorContains = "last_error LIKE ? ESCAPE '!'"
+
+// explainRequeue says why each of f.IDs that Requeue will not take is left
+// alone, judged by the same conditions as Requeue's UPDATEs.
+func (s *Store) explainRequeue(ctx context.Context, f RequeueFilter, invalid string) ([]Skipped, error) {
+	cols := []string{"id", "status", "COALESCE(last_error, '')", "COALESCE(claimed_by, '')",
+		"CASE WHEN " + orphaned + " THEN 1 ELSE 0 END", "CASE WHEN " + invalid + " THEN 1 ELSE 0 END"}
+	var args []any
+	var filters []string
+	if f.ConversationKey != "" {
+		cols = append(cols, "CASE WHEN conversation_key = ? THEN 1 ELSE 0 END")
+		args = append(args, f.ConversationKey)
+		filters = append(filters, "--conversation")
+	}
+	if f.ErrorContains != "" {
+		cols = append(cols, "CASE WHEN "+errorContains+" THEN 1 ELSE 0 END")
+		args = append(args, "%"+escapeLike(f.ErrorContains)+"%")
+		filters = append(filters, "--error-contains")
+	}
+	if !f.Since.IsZero() {
+		cols = append(cols, "CASE WHEN created_at >= ? THEN 1 ELSE 0 END")
+		args = append(args, s.ts(f.Since))
+		filters = append(filters, "--since")
+	}
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT `+strings.Join(cols, ", ")+` FROM message_sync WHERE id IN ?`,
+		append(args, f.IDs)...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read rows to requeue: %w", err)
+	}
+	defer rows.Close()
+	found := map[int64]string{} // id → why not, "" when it will be requeued
+	for rows.Next() {
+		var id int64
+		var status, lastErr, claimedBy string
+		var orphan, bad int
+		matches := make([]int, len(filters))
+		dest := []any{&id, &status, &lastErr, &claimedBy, &orphan, &bad}
+		for i := range matches {
+			dest = append(dest, &matches[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("read rows to requeue: %w", err)
+		}
+		found[id] = requeueVerdict(f, status, lastErr, claimedBy, orphan == 1, bad == 1, filters, matches)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read rows to requeue: %w", err)
+	}
+	var skipped []Skipped
+	for _, id := range f.IDs {
+		why, ok := found[id]
+		if !ok {
+			why = "no such row"
+		}
+		if why != "" {
+			skipped = append(skipped, Skipped{ID: id, Reason: why})
+		}
+	}
+	return skipped, nil
+}
+
+// requeueVerdict is why a row is not requeued, "" when it is.
+func requeueVerdict(f RequeueFilter, status, lastErr, claimedBy string, orphan, invalid bool, filters []string, matches []int) string {
+	for i, m := range matches {
+		if m == 0 {
+			return "does not match " + filters[i]
+		}
+	}
+	switch {
+	case status == "pending":
+		return "pending already: it is relayed when due"
+	case status == "sent":
+		return "sent already: only failed rows are requeued"
+	case status == "processing" && orphan && !f.Orphaned:
+		return "processing with no claim in flight (set by hand, or by an older syncd): pass --orphaned to requeue it" +
+			" (syncd run also returns it within poller.lease)"
+	case status == "processing" && !orphan:
+		return "processing under a claim in flight by " + claimedBy +
+			": it is written back, or taken back when its holder is gone"
+	case status == "failed" && invalid && !f.Force:
+		return "failed as invalid and would fail again (" + lastErr + "): fix the row or the limit, then pass --force"
+	}
+	return ""
+}
+
+// escapeLike escapes s for a LIKE pattern with ESCAPE '!'.
 func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`).Replace(s)
 }
 
 // NewRow is what a legacy application inserts.

@@ -349,6 +349,82 @@ WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ? AND claim
 	return total, nil
 }
 
+// orphaned matches processing rows that no claim in flight covers: set to
+// processing by hand, or claimed by a syncd older than 0004_claims, which
+// recorded no claim. Nobody writes them back, and TakeBack, which starts
+// from message_sync_claims, never sees them. A claim of this syncd cannot
+// match: its entry commits with its rows and goes with their write-back.
+const orphaned = `status = 'processing' AND (claim_token IS NULL OR NOT EXISTS
+ (SELECT 1 FROM message_sync_claims c WHERE c.claim_token = message_sync.claim_token))`
+
+// inHistory matches rows chat history holds already (a sent row set back
+// to processing by hand): relayed again, they would be added twice.
+const inHistory = `EXISTS (SELECT 1 FROM chat_messages h
+ WHERE h.source_table = 'message_sync' AND h.source_id = message_sync.id)`
+
+// Reasons written to last_error by ReturnOrphans.
+const (
+	OrphanReason  = "returned to pending: it was processing with no claim in flight (set by hand, or by an older syncd)"
+	OrphanRelayed = "back to sent: it was processing with no claim in flight, and chat history has it already (not relayed twice)"
+)
+
+// Orphans is what ReturnOrphans did.
+type Orphans struct {
+	Pending int64   // back to pending, to be relayed
+	Sent    int64   // in history already: back to sent
+	IDs     []int64 // the rows it picked
+}
+
+// ReturnOrphans puts up to limit orphaned processing rows of the shard
+// whose lease (if any) has run out back to pending, counting an attempt
+// (or back to sent if history has them). It reads the 'processing' range
+// of ix_message_sync_claim, which a fast relay fills with entries InnoDB
+// has not purged yet (sql/mysql/0004_claims.sql), so the poller sweeps a
+// few buckets at a time, once per lease, rather than on every claim. No
+// shard lock is needed: the UPDATEs re-check, row by row, that no claim
+// covers the row.
+func (s *Store) ReturnOrphans(ctx context.Context, shard Shard, limit int) (Orphans, error) {
+	var o Orphans
+	lo, hi := shard.bounds()
+	now := time.Now()
+	expired := ` AND (lease_until IS NULL OR lease_until < ?)`
+	if err := s.db.WithContext(ctx).Raw(`SELECT id FROM message_sync `+s.forceIndex("ix_message_sync_claim")+`
+WHERE `+orphaned+` AND shard_bucket >= ? AND shard_bucket < ?`+expired+`
+ORDER BY shard_bucket, id LIMIT ?`, lo, hi, s.ts(now), limit).Scan(&o.IDs).Error; err != nil {
+		return o, fmt.Errorf("find orphaned processing rows of buckets %d-%d: %w", lo, hi-1, err)
+	}
+	if len(o.IDs) == 0 {
+		return o, nil
+	}
+	var err error
+	o.Pending, o.Sent, err = s.resolveOrphans(ctx, ` AND id IN ?`+expired, []any{o.IDs, s.ts(now)}, true, OrphanReason, now)
+	return o, err
+}
+
+// resolveOrphans puts the orphaned rows that also match where back to
+// sent if history has them, and the others back to pending: with an
+// attempt counted (the poller's sweep) or with a fresh count (requeue).
+func (s *Store) resolveOrphans(ctx context.Context, where string, args []any, countAttempt bool, reason string, now time.Time) (pending, sent int64, err error) {
+	res := s.db.WithContext(ctx).Exec(`UPDATE message_sync
+SET status = 'sent', processed_at = COALESCE(processed_at, ?), claim_token = NULL, lease_until = NULL, next_attempt_at = NULL, last_error = ?
+WHERE `+orphaned+` AND `+inHistory+where, append([]any{s.ts(now), OrphanRelayed}, args...)...)
+	if res.Error != nil {
+		return 0, 0, fmt.Errorf("return orphaned processing rows to sent: %w", res.Error)
+	}
+	sent = res.RowsAffected
+	attempts := "0"
+	if countAttempt {
+		attempts = "attempts + 1"
+	}
+	res = s.db.WithContext(ctx).Exec(`UPDATE message_sync
+SET status = 'pending', attempts = `+attempts+`, claim_token = NULL, lease_until = NULL, next_attempt_at = NULL, processed_at = NULL, last_error = ?
+WHERE `+orphaned+where, append([]any{reason}, args...)...)
+	if res.Error != nil {
+		return 0, sent, fmt.Errorf("return orphaned processing rows to pending: %w", res.Error)
+	}
+	return res.RowsAffected, sent, nil
+}
+
 // closeClaim removes a claim's entry in message_sync_claims, in the
 // transaction that writes back (or takes back) its last rows.
 func closeClaim(tx *gorm.DB, token string) error {

@@ -366,9 +366,9 @@ func TestFailedAndReleasedRows(t *testing.T) {
 		if rs := rowStatus(t, db, held); rs.Status != "pending" || rs.Attempts != 0 {
 			t.Fatalf("released row: %+v", rs)
 		}
-		n, err := db.Store.Requeue(ctx, store.RequeueFilter{ErrorContains: "body is empty"})
-		if err != nil || n != 1 {
-			t.Fatalf("requeue: %d, %v", n, err)
+		res, err := db.Store.Requeue(ctx, store.RequeueFilter{ErrorContains: "body is empty", Force: true})
+		if err != nil || res.Failed != 1 {
+			t.Fatalf("requeue: %+v, %v", res, err)
 		}
 		if rs := rowStatus(t, db, bad); rs.Status != "pending" {
 			t.Fatalf("requeued row: %+v", rs)

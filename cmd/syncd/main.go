@@ -32,7 +32,7 @@ func main() {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "syncd",
 		Usage: "relay rows that legacy apps insert into message_sync into a live customer-service chat",
 		Flags: []cli.Flag{
@@ -58,7 +58,10 @@ func newApp() *cli.App {
 			},
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {},
+		OnUsageError:   usageError,
 	}
+	withUsageErrors(app.Commands)
+	return app
 }
 
 // loadConfig reads --config and the environment. A bad key is reported by

@@ -37,6 +37,12 @@ func statusCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			var orphans int64
+			if stats.ByStatus["processing"] > 0 {
+				if orphans, err = st.CountOrphans(c.Context); err != nil {
+					return err
+				}
+			}
 			locker, rc := newLocker(cfg, "syncd-status", newLogger(cfg))
 			if rc != nil {
 				defer rc.Close()
@@ -61,7 +67,8 @@ func statusCommand() *cli.Command {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{
-					"rows": stats.ByStatus, "oldest_pending_age_seconds": oldestAge, "shards": holders, "claims": claims,
+					"rows": stats.ByStatus, "oldest_pending_age_seconds": oldestAge, "orphaned_processing": orphans,
+					"shards": holders, "claims": claims,
 					"locks": map[bool]string{true: "redis", false: "in-process"}[locker.Distributed()],
 				})
 			}
@@ -78,6 +85,10 @@ func statusCommand() *cli.Command {
 				fmt.Fprintln(c.App.Writer, "oldest pending: age unknown (its created_at is not a time)")
 			default:
 				fmt.Fprintf(c.App.Writer, "oldest pending: %s ago\n", stats.OldestPendingAge.Round(time.Millisecond))
+			}
+			if orphans > 0 {
+				fmt.Fprintf(c.App.Writer, "processing with no claim in flight: %s (set by hand, or by an older syncd); "+
+					"syncd run returns them within poller.lease, `syncd requeue --orphaned` now\n", rowsNoun(orphans))
 			}
 			if len(claims) == 0 {
 				fmt.Fprintln(c.App.Writer, "claims in flight: none")
@@ -110,20 +121,26 @@ func statusCommand() *cli.Command {
 
 func requeueCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "requeue",
-		Usage: "put failed rows back to pending (all failed rows unless filtered)",
+		Name: "requeue",
+		Usage: "put failed rows back to pending (all failed rows unless filtered); rows that failed as invalid " +
+			"only with --force, processing rows with no claim only with --orphaned",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "ids", Usage: "comma-separated message_sync ids"},
+			&cli.StringFlag{Name: "ids", Usage: "comma-separated message_sync ids; says why for each one it leaves alone"},
 			&cli.StringFlag{Name: "conversation", Usage: "only this conversation_key"},
 			&cli.StringFlag{Name: "error-contains", Usage: "only rows whose last_error contains this text"},
 			&cli.DurationFlag{Name: "since", Usage: "only rows created within this long, e.g. 24h"},
+			&cli.BoolFlag{Name: "orphaned", Usage: "also rows left processing with no claim in flight (set by hand, or by an older syncd)"},
+			&cli.BoolFlag{Name: "force", Usage: "also rows that failed as invalid, after you fixed them or raised the limit they broke"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, _, err := loadConfig(c)
 			if err != nil {
 				return err
 			}
-			var f store.RequeueFilter
+			f := store.RequeueFilter{
+				ConversationKey: c.String("conversation"), ErrorContains: c.String("error-contains"),
+				Orphaned: c.Bool("orphaned"), Force: c.Bool("force"),
+			}
 			for _, s := range strings.Split(c.String("ids"), ",") {
 				if s = strings.TrimSpace(s); s == "" {
 					continue
@@ -134,8 +151,6 @@ func requeueCommand() *cli.Command {
 				}
 				f.IDs = append(f.IDs, id)
 			}
-			f.ConversationKey = c.String("conversation")
-			f.ErrorContains = c.String("error-contains")
 			if d := c.Duration("since"); d > 0 {
 				f.Since = time.Now().Add(-d)
 			}
@@ -144,18 +159,37 @@ func requeueCommand() *cli.Command {
 				return err
 			}
 			defer st.Close()
-			n, err := st.Requeue(c.Context, f)
+			res, err := st.Requeue(c.Context, f)
 			if err != nil {
 				return err
 			}
-			noun := "rows"
-			if n == 1 {
-				noun = "row"
+			for _, s := range res.Skipped {
+				fmt.Fprintf(c.App.ErrWriter, "row %d not requeued: %s\n", s.ID, s.Reason)
 			}
-			fmt.Fprintf(c.App.Writer, "requeued %d %s\n", n, noun)
+			if res.Invalid > 0 && len(f.IDs) == 0 {
+				fmt.Fprintf(c.App.ErrWriter, "skipped %s that failed as invalid and would fail again, e.g. row %d: %s\n"+
+					"fix them, or raise the limit they broke, then requeue them with --force\n",
+					rowsNoun(res.Invalid), res.InvalidSample[0].ID, res.InvalidSample[0].Reason)
+			}
+			if res.OrphanedSent > 0 {
+				fmt.Fprintf(c.App.ErrWriter, "%s left processing had been relayed already: back to sent, not relayed twice\n",
+					rowsNoun(res.OrphanedSent))
+			}
+			if f.Orphaned {
+				fmt.Fprintf(c.App.Writer, "requeued %s: %d failed, %d orphaned processing\n", rowsNoun(res.Failed+res.Orphaned), res.Failed, res.Orphaned)
+			} else {
+				fmt.Fprintf(c.App.Writer, "requeued %s\n", rowsNoun(res.Failed))
+			}
 			return nil
 		},
 	}
+}
+
+func rowsNoun(n int64) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return fmt.Sprintf("%d rows", n)
 }
 
 func injectCommand() *cli.Command {

@@ -10,6 +10,8 @@
 //     DSN in SYNCD_TEST_MYSQL_DSN. Every test gets a fresh database
 //     (internal/testdb), dropped at the end.
 //   - Redis on 127.0.0.1:6379, or SYNCD_TEST_REDIS_ADDR.
+//   - The mysql and sqlite3 clients, for the tests that edit rows by hand as
+//     an operator would (CI installs them; elsewhere those tests skip).
 //
 // Redis isolation: the shard lock keys ("syncd:lock:shard:i/n") have no
 // configurable prefix, so two runs sharing one Redis must use different
