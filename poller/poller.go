@@ -450,10 +450,16 @@ func (p *Poller) releaseClaim(ctx context.Context, log *slog.Logger, c *store.Cl
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := p.o.Store.Commit(rctx, c, store.Outcome{Release: ids}); err != nil && !errors.Is(err, store.ErrClaimLost) {
+	_, err := p.o.Store.Commit(rctx, c, store.Outcome{Release: ids})
+	switch {
+	case errors.Is(err, store.ErrClaimLost):
+		p.m.ClaimsLost.Inc()
+		log.Warn("write-back of a cancelled batch found the claim taken by another instance; nothing written",
+			slog.Int("rows", len(ids)), slog.Any("cause", cause))
+	case err != nil:
 		log.Warn("could not release a cancelled batch; its rows wait for their lease or the next holder",
 			slog.Int("rows", len(ids)), slog.Any("error", err))
-	} else {
+	default:
 		log.Info("released a cancelled batch", slog.Int("rows", len(ids)), slog.Any("cause", cause))
 	}
 	return cause
@@ -523,7 +529,11 @@ func (p *Poller) recover(ctx context.Context, log *slog.Logger, c *store.Claim, 
 	}
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, rerr := p.o.Store.Commit(bctx, c, retry); rerr != nil {
+	if _, rerr := p.o.Store.Commit(bctx, c, retry); errors.Is(rerr, store.ErrClaimLost) {
+		p.m.ClaimsLost.Inc()
+		log.Warn("write-back found the claim taken by another instance; rolled back", slog.Any("error", rerr))
+		return rerr
+	} else if rerr != nil {
 		// The rows stay claimed; the lease or the next holder takes them back.
 		p.m.Errors.WithLabelValues("retry").Inc()
 		p.warn(log, "retry", "could not schedule retries; rows wait for their lease or the next holder", rerr)

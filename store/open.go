@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +35,13 @@ type Store struct {
 // sql/mysql/0005_time_zones.sql), parsed times, client-side parameter
 // interpolation (one round trip a statement) and READ COMMITTED, so that a
 // claim never gap-locks the legacy writers' inserts.
-func Open(ctx context.Context, driverName, dsn string, maxOpen int) (*Store, error) {
+func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Option) (*Store, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var dialector gorm.Dialector
+	var maxIdleTime time.Duration
 	switch driverName {
 	case schema.MySQL:
 		cfg, err := gomysql.ParseDSN(dsn)
@@ -51,11 +58,12 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int) (*Store, err
 		if cfg.Timeout == 0 {
 			cfg.Timeout = 5 * time.Second
 		}
-		isoVar, err := isolationVariable(ctx, cfg)
+		srv, err := probeServer(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
-		cfg.Params[isoVar] = "'READ-COMMITTED'"
+		cfg.Params[srv.isolationVar] = "'READ-COMMITTED'"
+		maxIdleTime = o.holdLimits(cfg.Params, srv)
 		dialector = mysql.New(mysql.Config{DSN: cfg.FormatDSN()})
 	case schema.SQLite:
 		dialector = sqlite.Open(sqliteDSN(dsn))
@@ -81,28 +89,89 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int) (*Store, err
 		sqlDB.SetMaxOpenConns(maxOpen)
 		sqlDB.SetMaxIdleConns(maxOpen)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		sqlDB.SetConnMaxIdleTime(maxIdleTime) // 0: no limit
 	}
 	return &Store{db: db, sqlDB: sqlDB, dialect: driverName}, nil
 }
 
-// isolationVariable finds the name of the session isolation variable:
-// MySQL 8 knows only transaction_isolation, MariaDB before 11.1 only
-// tx_isolation.
-func isolationVariable(ctx context.Context, cfg *gomysql.Config) (string, error) {
+// server is what Open needs to know of a MySQL or MariaDB server.
+type server struct {
+	// isolationVar names the session isolation variable: MySQL 8 knows
+	// only transaction_isolation, MariaDB before 11.1 only tx_isolation.
+	isolationVar string
+	// idleTx: the server has idle_transaction_timeout (MariaDB 10.3+).
+	idleTx bool
+}
+
+func probeServer(ctx context.Context, cfg *gomysql.Config) (server, error) {
+	var srv server
 	conn, err := gomysql.NewConnector(cfg)
 	if err != nil {
-		return "", fmt.Errorf("open mysql database: %w", err)
+		return srv, fmt.Errorf("open mysql database: %w", err)
 	}
 	db := sql.OpenDB(conn)
 	defer db.Close()
 	var v string
 	if err := db.QueryRowContext(ctx, `SELECT @@transaction_isolation`).Scan(&v); err == nil {
-		return "transaction_isolation", nil
+		srv.isolationVar = "transaction_isolation"
+	} else if err := db.QueryRowContext(ctx, `SELECT @@tx_isolation`).Scan(&v); err != nil {
+		return srv, fmt.Errorf("connect to mysql database: %w", err)
+	} else {
+		srv.isolationVar = "tx_isolation"
 	}
-	if err := db.QueryRowContext(ctx, `SELECT @@tx_isolation`).Scan(&v); err != nil {
-		return "", fmt.Errorf("connect to mysql database: %w", err)
+	srv.idleTx = db.QueryRowContext(ctx, `SELECT @@idle_transaction_timeout`).Scan(&v) == nil
+	return srv, nil
+}
+
+// Option changes how Open connects.
+type Option func(*openOptions)
+
+type openOptions struct {
+	hold time.Duration
+}
+
+// HoldLimit bounds, on MySQL and MariaDB, how long each of syncd's sessions
+// may keep a transaction open while idle, wait for a row lock, or stall
+// in the middle of a packet: syncd passes the shard lock's lifetime. A
+// holder frozen in the middle of a transaction (a VM pause, a stop signal,
+// a debugger) then has its transaction rolled back by the server once it
+// has lost its lock, instead of holding row locks that the shard's next
+// holder waits on for as long as it is frozen; and the next holder's
+// take-back gives up a lock wait after that long and tries again, instead
+// of after InnoDB's 50 s. Whole seconds, rounded up; variables set in the
+// DSN win. SQLite ignores it: one process holds the file.
+//
+// MariaDB 10.3+ rolls back an idle transaction with idle_transaction_timeout.
+// MySQL (8.0, 8.4) has no such variable; the nearest bound is wait_timeout,
+// which closes any connection idle that long, in a transaction or not, so
+// the pool also drops idle connections after half the limit, before the
+// server does. max_statement_time (MariaDB) and max_execution_time (MySQL,
+// SELECT only) are left alone: a frozen client runs no statement, syncd
+// gives up on a slow one at its batch deadline, and they would also stop
+// an operator's long-running commands.
+func HoldLimit(d time.Duration) Option { return func(o *openOptions) { o.hold = d } }
+
+// holdLimits adds the session variables of HoldLimit to a MySQL DSN's
+// parameters and returns the pool's idle-connection limit (0: none).
+func (o openOptions) holdLimits(params map[string]string, srv server) time.Duration {
+	if o.hold <= 0 {
+		return 0
 	}
-	return "tx_isolation", nil
+	secs := strconv.Itoa(int(math.Ceil(o.hold.Seconds())))
+	set := func(name string) {
+		if _, given := params[name]; !given {
+			params[name] = secs
+		}
+	}
+	set("innodb_lock_wait_timeout")
+	set("net_read_timeout")
+	set("net_write_timeout")
+	if srv.idleTx {
+		set("idle_transaction_timeout")
+		return 0
+	}
+	set("wait_timeout")
+	return o.hold / 2
 }
 
 func sqliteDSN(path string) string {

@@ -20,7 +20,7 @@ import (
 func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	st, err := store.Open(octx, cfg.Database.Driver, cfg.Database.DSN, cfg.Database.MaxOpenConns)
+	st, err := store.Open(octx, cfg.Database.Driver, cfg.Database.DSN, cfg.Database.MaxOpenConns, store.HoldLimit(holdLimit(cfg)))
 	if err != nil {
 		return nil, err
 	}
@@ -29,6 +29,17 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// holdLimit is how long a session may hold a transaction open while idle,
+// or wait for a row lock (store.HoldLimit): with Redis, the shard lock's
+// lifetime, after which a frozen holder has lost its shards; with
+// in-process locks, the claim lease.
+func holdLimit(cfg config.Config) time.Duration {
+	if cfg.Redis.Addr != "" {
+		return cfg.Redis.LockTTL
+	}
+	return cfg.Poller.Lease
 }
 
 func prepareSchema(ctx context.Context, st *store.Store) error {
