@@ -151,7 +151,12 @@ func requeueCommand() *cli.Command {
 				}
 				f.IDs = append(f.IDs, id)
 			}
-			if d := c.Duration("since"); d > 0 {
+			if c.IsSet("since") {
+				d := c.Duration("since")
+				if d <= 0 {
+					// Zero or less would match every row: not what "since" says.
+					return cli.Exit(fmt.Sprintf("--since: %s is not a positive duration; write how far back, e.g. 24h", d), 2)
+				}
 				f.Since = time.Now().Add(-d)
 			}
 			st, err := openStore(c.Context, cfg)

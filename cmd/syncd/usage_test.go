@@ -19,6 +19,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"requeue", "--since", "1x"}, []string{`--since: "1x" is not a duration`, "24h", "syncd requeue --help"}},
 		{[]string{"inject", "--wait", "10", "hi"}, []string{`--wait: "10" is not a duration`}},
 		{[]string{"requeue", "--orphans"}, []string{"unknown flag --orphans", "syncd requeue --help"}},
+		{[]string{"requeue", "--since", "-24h"}, []string{"--since", "not a positive duration"}},
+		{[]string{"requeue", "--since", "0"}, []string{"--since", "not a positive duration"}},
 		{[]string{"run", "--shutdown-timeout=soon"}, []string{"--shutdown-timeout", "not a duration"}},
 		{[]string{"agent", "add", "--nope", "x"}, []string{"unknown flag --nope"}},
 	} {
