@@ -31,7 +31,7 @@ func TestReturnOrphans(t *testing.T) {
 		exec(t, db, `UPDATE message_sync SET status = 'processing', claim_token = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', claimed_by = 'old',
  lease_until = '2000-01-01 00:00:00' WHERE id = ?`, older)
 		exec(t, db, `UPDATE message_sync SET status = 'processing', claim_token = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', claimed_by = 'old',
- lease_until = '2999-01-01 00:00:00' WHERE id = ?`, leased)
+ lease_until = '2037-01-01 00:00:00' WHERE id = ?`, leased) // TIMESTAMP ends in 2038
 		inFlight := claim(t, db.Store, 10)
 		if len(inFlight.Rows) != 1 || inFlight.Rows[0].ID != live {
 			t.Fatalf("claimed %+v, want row %d", inFlight.Rows, live)

@@ -296,9 +296,9 @@ func TestRequeueSinceWriterZones(t *testing.T) {
 		if _, err := c.writer.Exec(`INSERT INTO message_sync (conversation_key, body, status, created_at) VALUES ('rq', 'x', 'failed', ` + c.now + `)`); err != nil {
 			t.Fatal(err)
 		}
-		n, err := c.db.Store.Requeue(ctx, store.RequeueFilter{Since: since})
-		if err != nil || n != 1 {
-			t.Errorf("%s: requeue --since 1m took %d rows (%v), want the row written just now", c.db.Driver, n, err)
+		res, err := c.db.Store.Requeue(ctx, store.RequeueFilter{Since: since})
+		if err != nil || res.Failed != 1 {
+			t.Errorf("%s: requeue --since 1m took %d rows (%v), want the row written just now", c.db.Driver, res.Failed, err)
 		}
 	}
 }

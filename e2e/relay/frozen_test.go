@@ -2,6 +2,7 @@ package relay
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -210,7 +211,8 @@ func joinIDs(ids []int64) string {
 // went without a commit while rows kept arriving.
 func (b *bundle) shardGaps(shards int, from, to time.Time) []time.Duration {
 	b.t.Helper()
-	rows, err := b.db.Query(`SELECT shard_bucket, processed_at FROM message_sync WHERE status IN ('sent', 'failed') ORDER BY processed_at`)
+	// UNIX_TIMESTAMP: the instant, whatever the session's zone.
+	rows, err := b.db.Query(`SELECT shard_bucket, UNIX_TIMESTAMP(processed_at) FROM message_sync WHERE status IN ('sent', 'failed')`)
 	if err != nil {
 		b.t.Fatalf("read processed_at: %v", err)
 	}
@@ -218,12 +220,12 @@ func (b *bundle) shardGaps(shards int, from, to time.Time) []time.Duration {
 	per := make([][]time.Time, shards)
 	for rows.Next() {
 		var bucket int
-		var at time.Time
-		if err := rows.Scan(&bucket, &at); err != nil {
+		var unix float64
+		if err := rows.Scan(&bucket, &unix); err != nil {
 			b.t.Fatal(err)
 		}
 		s := bucket / (store.Buckets / shards)
-		per[s] = append(per[s], at)
+		per[s] = append(per[s], time.UnixMicro(int64(math.Round(unix*1e6))))
 	}
 	gaps := make([]time.Duration, shards)
 	for s, ts := range per {
