@@ -23,8 +23,8 @@
 // Redis do hear each other's console events; the relay's outcome does not
 // depend on them. Within this package the tests run one after another (no
 // t.Parallel): each starts several processes, and the package takes about
-// four minutes on two idle cores, two of them in TestFrozenInstance, which
-// stops an instance for 75 s.
+// three minutes on two cores, nearly two of them in TestFrozenInstance,
+// which stops an instance for 75 s.
 //
 // Database and Redis outages are made with toxiproxy
 // (github.com/Shopify/toxiproxy/v2) running in the test process: syncd
