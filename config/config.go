@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"gopkg.in/yaml.v3"
 
 	"github.com/syncd-dev/syncd/internal/schedule"
@@ -252,8 +253,12 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.Database.DSN) == "" {
 		return bad("database.dsn", "must not be empty")
 	}
-	if c.Database.Driver == "mysql" && !strings.Contains(c.Database.DSN, "@") && !strings.Contains(c.Database.DSN, "/") {
-		return bad("database.dsn", "want the go-sql-driver form user:pass@tcp(host:3306)/db?parseTime=true")
+	if c.Database.Driver == "mysql" {
+		// The driver's own parser: a DSN it refuses is a typo to fix, not
+		// an outage to wait out.
+		if _, err := mysql.ParseDSN(c.Database.DSN); err != nil {
+			return bad("database.dsn", "%v; want the go-sql-driver form user:pass@tcp(host:3306)/db", err)
+		}
 	}
 	if c.Database.MaxOpenConns < 1 {
 		return bad("database.max_open_conns", "must be at least 1")

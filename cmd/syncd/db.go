@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -16,17 +18,18 @@ import (
 // openStore connects to the configured database. SQLite, the embedded
 // default, gets its schema applied at once; MySQL must already be at this
 // binary's schema (a DBA applies it), or the command stops and says what to
-// run.
+// run. An error retrying cannot cure (credentials, grants, a missing
+// database, a file syncd may not write) says what to check.
 func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	st, err := store.Open(octx, cfg.Database.Driver, cfg.Database.DSN, cfg.Database.MaxOpenConns, store.HoldLimit(holdLimit(cfg)))
 	if err != nil {
-		return nil, err
+		return nil, explainDB(err)
 	}
 	if err := prepareSchema(octx, st); err != nil {
 		st.Close()
-		return nil, err
+		return nil, explainDB(err)
 	}
 	return st, nil
 }
@@ -65,3 +68,34 @@ func openDatabase(c *cli.Context) (*gorm.DB, func(), error) {
 	}
 	return st.Gorm(), func() { st.Close() }, nil
 }
+
+// permanentError is an error that retrying cannot cure, with what the
+// operator should check.
+type permanentError struct {
+	err  error
+	hint string
+}
+
+func (e *permanentError) Error() string {
+	return strings.TrimSuffix(e.err.Error(), ".") + "; " + e.hint
+}
+func (e *permanentError) Unwrap() error { return e.err }
+
+func isPermanent(err error) bool {
+	var pe *permanentError
+	return errors.As(err, &pe)
+}
+
+// explain adds what to check to err when classify calls it permanent.
+func explain(err error, classify func(error) (string, bool)) error {
+	if err == nil || isPermanent(err) {
+		return err
+	}
+	if hint, ok := classify(err); ok {
+		return &permanentError{err: err, hint: hint}
+	}
+	return err
+}
+
+// explainDB is explain for database errors.
+func explainDB(err error) error { return explain(err, store.Permanent) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -59,21 +60,30 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		st  *store.Store
 		app http.Handler
 	)
+	var connectErr error // the last failed attempt while st is nil, under mu
 	locker, rc := newLocker(cfg, instance, log)
 	if rc != nil {
 		defer rc.Close()
 	}
+	if err := checkRedis(ctx, locker, log); err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
 	checks := []ops.Check{{Name: "database", Probe: func(ctx context.Context) error {
 		mu.Lock()
-		s := st
+		s, cerr := st, connectErr
 		mu.Unlock()
-		if s == nil {
-			return ops.ErrStarting
+		switch {
+		case s != nil:
+			return explainDB(s.Ping(ctx))
+		case cerr != nil:
+			return fmt.Errorf("%w: %w", ops.ErrStarting, cerr) // connect logs it
 		}
-		return s.Ping(ctx)
+		return ops.ErrStarting
 	}}}
 	if locker.Distributed() {
-		checks = append(checks, ops.Check{Name: "redis", Probe: locker.Ping})
+		checks = append(checks, ops.Check{Name: "redis", Probe: func(ctx context.Context) error {
+			return explain(locker.Ping(ctx), redisPermanent)
+		}})
 	}
 	ready := ops.NewReadiness(reg, log, 2*time.Second, checks...)
 	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +106,11 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	wg.Add(1)
 	go func() { defer wg.Done(); ready.Run(bg) }()
 
-	s, err := connect(ctx, cfg, log)
+	s, err := connect(ctx, cfg, log, func(err error) {
+		mu.Lock()
+		connectErr = err
+		mu.Unlock()
+	})
 	if err != nil {
 		shutdownHTTP(srv, log)
 		if ctx.Err() != nil {
@@ -181,18 +195,21 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 func shutdownHTTP(srv *frontDoor, _ *slog.Logger) { srv.shutdown() }
 
 // connect opens the database, retrying with backoff while it is
-// unreachable. A schema that is missing or outdated is not retried: the
-// operator has to act, and the error says how.
-func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+// unreachable; failed reports each failed attempt (for /readyz). A schema
+// that is missing or outdated, and an error retrying cannot cure (access
+// denied, an unknown database, a file syncd may not write), are not
+// retried: the operator has to act, and the error says how.
+func connect(ctx context.Context, cfg config.Config, log *slog.Logger, failed func(error)) (*store.Store, error) {
 	delay := 500 * time.Millisecond
 	for {
 		s, err := openStore(ctx, cfg)
 		if err == nil {
 			return s, nil
 		}
-		if isSchemaError(err) {
+		if isSchemaError(err) || isPermanent(err) {
 			return nil, err
 		}
+		failed(err)
 		log.Error("database unreachable; retrying", slog.String("driver", cfg.Database.Driver),
 			slog.Duration("retry_in", delay), slog.Any("error", err))
 		select {

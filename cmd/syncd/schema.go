@@ -104,5 +104,6 @@ func openUnchecked(c *cli.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(c.Context, cfg.Database.Driver, cfg.Database.DSN, 2)
+	st, err := store.Open(c.Context, cfg.Database.Driver, cfg.Database.DSN, 2)
+	return st, explainDB(err)
 }
