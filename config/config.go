@@ -129,8 +129,9 @@ func Default() Config {
 
 // Source says where the configuration came from, for the first log lines.
 type Source struct {
-	File    string   // "" when no file was read
-	EnvKeys []string // the SYNCD_* variables that were applied
+	File    string            // "" when no file was read
+	EnvKeys []string          // the SYNCD_* variables that were applied
+	Unknown []UnknownVariable // SYNCD_* variables that are not settings
 }
 
 // Load builds the configuration from defaults, the YAML file at path (none
@@ -149,7 +150,8 @@ func Load(path string, environ []string) (Config, Source, error) {
 			return cfg, src, fmt.Errorf("config file %s: %w", path, nameKeys(raw, err))
 		}
 	}
-	applied, err := applyEnv(&cfg, environ)
+	applied, warnings, err := applyEnv(&cfg, environ)
+	src.Unknown = warnings
 	if err != nil {
 		return cfg, src, err
 	}
@@ -186,11 +188,32 @@ func nameKeys(raw []byte, err error) error {
 			msg := strings.TrimSpace(strings.SplitN(m, ":", 2)[1])
 			if strings.HasPrefix(msg, "field ") && strings.Contains(msg, " not found in type ") {
 				msg = "unknown key"
+				if s := closest(key, Keys()); s != "" {
+					msg += "; did you mean " + s + "?"
+				}
+			}
+			if n, ok := bareDuration(msg); ok {
+				msg = fmt.Sprintf("a duration needs a unit: write %ss (or ms, m, h), not %s", n, n)
 			}
 			msgs[i] = fmt.Sprintf("key %s (line %d): %s", key, line, msg)
 		}
 	}
 	return fmt.Errorf("%s", strings.Join(msgs, "; "))
+}
+
+// bareDuration recognises yaml's message for a number where a duration
+// belongs ("cannot unmarshal !!int `8` into time.Duration") and returns
+// the number.
+func bareDuration(msg string) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, "cannot unmarshal !!")
+	if !ok || !strings.HasSuffix(rest, " into time.Duration") {
+		return "", false
+	}
+	kind, rest, _ := strings.Cut(rest, " ")
+	if kind != "int" && kind != "float" {
+		return "", false
+	}
+	return strings.Trim(strings.TrimSuffix(rest, " into time.Duration"), "`"), true
 }
 
 // keyOnLine returns the dotted path of the deepest mapping key whose key or

@@ -7,11 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xrash/smetrics"
 )
 
 // applyEnv overrides every field whose SYNCD_* variable is set. Variable
 // names come from the yaml tags, so a key and its variable cannot drift.
-func applyEnv(cfg *Config, environ []string) ([]string, error) {
+// It also returns one warning for each SYNCD_* variable that is not a
+// setting (a typo would otherwise be ignored without a word).
+func applyEnv(cfg *Config, environ []string) (applied []string, warnings []UnknownVariable, err error) {
 	env := map[string]string{}
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
@@ -19,9 +23,10 @@ func applyEnv(cfg *Config, environ []string) ([]string, error) {
 			env[k] = v
 		}
 	}
-	var applied []string
-	err := walk(reflect.ValueOf(cfg).Elem(), "", func(key string, f reflect.Value) error {
+	known := map[string]bool{}
+	err = walk(reflect.ValueOf(cfg).Elem(), "", func(key string, f reflect.Value) error {
 		name := EnvName(key)
+		known[name] = true
 		raw, ok := env[name]
 		if !ok {
 			return nil
@@ -33,7 +38,65 @@ func applyEnv(cfg *Config, environ []string) ([]string, error) {
 		return nil
 	})
 	sort.Strings(applied)
-	return applied, err
+	for name := range env {
+		if known[name] || otherVariable(name) {
+			continue
+		}
+		warnings = append(warnings, UnknownVariable{Name: name, DidYouMean: closest(name, envNames())})
+	}
+	sort.Slice(warnings, func(i, j int) bool { return warnings[i].Name < warnings[j].Name })
+	return applied, warnings, err
+}
+
+// UnknownVariable is a SYNCD_* variable that is not a setting, and the
+// setting it is most likely a typo of ("" when none is close).
+type UnknownVariable struct {
+	Name, DidYouMean string
+}
+
+func (u UnknownVariable) String() string {
+	s := u.Name + " is not a syncd setting and is ignored"
+	if u.DidYouMean != "" {
+		s += "; did you mean " + u.DidYouMean + "?"
+	}
+	return s
+}
+
+// otherVariable reports whether a SYNCD_* variable is read by something
+// other than the configuration: the --config flag, the bot's library path,
+// and the tests' and benchmarks' own settings.
+func otherVariable(name string) bool {
+	switch name {
+	case "SYNCD_CONFIG", "SYNCD_ONNXRUNTIME_LIB":
+		return true
+	}
+	for _, p := range []string{"SYNCD_TEST_", "SYNCD_E2E_", "SYNCD_BENCH_"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func envNames() []string {
+	keys := Keys()
+	names := make([]string, len(keys), len(keys)+2)
+	for i, k := range keys {
+		names[i] = EnvName(k)
+	}
+	return append(names, "SYNCD_CONFIG", "SYNCD_ONNXRUNTIME_LIB")
+}
+
+// closest is the candidate nearest to s by edit distance, if it is near
+// enough to be a typo of it (a third of its length at most), else "".
+func closest(s string, candidates []string) string {
+	best, bestDist := "", len(s)/3+1
+	for _, c := range candidates {
+		if d := smetrics.WagnerFischer(strings.ToLower(s), strings.ToLower(c), 1, 1, 1); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
 }
 
 // Keys lists every dotted key, for documentation checks.
@@ -76,6 +139,9 @@ func setFromString(f reflect.Value, raw string) error {
 	if f.Type() == reflect.TypeOf(time.Duration(0)) {
 		d, err := time.ParseDuration(raw)
 		if err != nil {
+			if _, nerr := strconv.ParseFloat(raw, 64); nerr == nil {
+				return fmt.Errorf("a duration needs a unit: write %ss (or ms, m, h), got %q", raw, raw)
+			}
 			return fmt.Errorf("want a duration such as 5s or 1m, got %q", raw)
 		}
 		f.SetInt(int64(d))

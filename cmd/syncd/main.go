@@ -65,9 +65,15 @@ func newApp() *cli.App {
 }
 
 // loadConfig reads --config and the environment. A bad key is reported by
-// name and ends the command with a non-zero status.
+// name and ends the command with a non-zero status. SYNCD_* variables that
+// are not settings are warned about on stderr (`syncd run` logs them).
 func loadConfig(c *cli.Context) (config.Config, config.Source, error) {
 	cfg, src, err := config.Load(c.String("config"), os.Environ())
+	if c.Command.Name != "run" {
+		for _, u := range src.Unknown {
+			fmt.Fprintln(c.App.ErrWriter, "syncd: warning:", u)
+		}
+	}
 	if err != nil {
 		return cfg, src, cli.Exit("invalid configuration: "+err.Error(), 2)
 	}

@@ -231,6 +231,10 @@ func announce(log *slog.Logger, cfg config.Config, src config.Source) {
 	} else {
 		log.Info("configuration loaded", slog.String("file", src.File), slog.Any("env", src.EnvKeys))
 	}
+	for _, u := range src.Unknown {
+		log.Warn("environment variable is not a syncd setting; ignored", slog.String("variable", u.Name),
+			slog.String("did_you_mean", u.DidYouMean))
+	}
 	locks := "in-process"
 	if cfg.Redis.Addr != "" {
 		locks = "redis " + cfg.Redis.Addr
