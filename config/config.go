@@ -135,8 +135,22 @@ type Source struct {
 }
 
 // Load builds the configuration from defaults, the YAML file at path (none
-// when path is empty) and the environment.
+// when path is empty) and the environment, and validates it.
 func Load(path string, environ []string) (Config, Source, error) {
+	cfg, src, err := Parse(path, environ)
+	if err != nil {
+		return cfg, src, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, src, err
+	}
+	return cfg, src, nil
+}
+
+// Parse is Load without the validation, for a command that reads one or
+// two keys and must not need the others (`syncd schema print` needs
+// database.driver, not a DSN).
+func Parse(path string, environ []string) (Config, Source, error) {
 	cfg := Default()
 	src := Source{File: path}
 	if path != "" {
@@ -156,9 +170,6 @@ func Load(path string, environ []string) (Config, Source, error) {
 		return cfg, src, err
 	}
 	src.EnvKeys = applied
-	if err := cfg.Validate(); err != nil {
-		return cfg, src, err
-	}
 	return cfg, src, nil
 }
 

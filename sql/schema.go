@@ -47,6 +47,7 @@ type State struct {
 	Migration
 	AppliedAt time.Time // zero when not applied
 	Modified  bool      // applied, but from a different file
+	Recorded  string    // the checksum syncd_schema_migrations holds, when applied
 }
 
 // Migrations returns the embedded migrations of a dialect, in order.
@@ -122,6 +123,7 @@ func status(ctx context.Context, db querier, ms []Migration) ([]State, error) {
 		if a, ok := applied[m.Version]; ok {
 			st.AppliedAt = a.at
 			st.Modified = a.checksum != m.Checksum
+			st.Recorded = a.checksum
 		}
 		out = append(out, st)
 	}
@@ -169,17 +171,28 @@ func Check(ctx context.Context, db *sql.DB, dialect string) error {
 	var missing []string
 	for _, s := range states {
 		if s.Modified {
-			return fmt.Errorf("%w: migration %s was applied from a different file; compare it with `syncd schema print`", ErrOutdated, s.Name)
+			return fmt.Errorf("%w: %s", ErrOutdated, ModifiedHint(dialect, s))
 		}
 		if s.AppliedAt.IsZero() {
 			missing = append(missing, s.Name)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: missing %s; run `syncd schema apply`, or have a DBA run the SQL that `syncd schema print` shows (it records each migration in %s)",
-			ErrOutdated, strings.Join(missing, ", "), table)
+		return fmt.Errorf("%w: missing %s; run `syncd schema apply`, or have a DBA run the SQL that `syncd schema print --dialect %s` shows (it records each migration in %s)",
+			ErrOutdated, strings.Join(missing, ", "), dialect, table)
 	}
 	return nil
+}
+
+// ModifiedHint says what to do about a migration that was applied from
+// another version of its file (the checksums differ): neither Apply nor a
+// rerun can fix that, a person has to compare the two and then record the
+// file this syncd carries.
+func ModifiedHint(dialect string, s State) string {
+	return fmt.Sprintf("migration %s was applied from a different version of sql/%s/%s.sql (recorded checksum %.12s…, this syncd carries %.12s…). "+
+		"Compare the database with that section of `syncd schema print --dialect %s` and bring it in line by hand; then record this version: "+
+		"UPDATE %s SET checksum = '%s' WHERE version = %d;",
+		s.Name, dialect, s.Name, s.Recorded, s.Checksum, dialect, table, s.Checksum, s.Version)
 }
 
 // Record returns the statement that records m as applied in
@@ -196,7 +209,7 @@ func Record(dialect string, m Migration) string {
 
 // Script is what `syncd schema print` shows: the bookkeeping table, then
 // every migration file as it is, each followed by the Record statement that
-// marks it applied. Run in order by hand (`syncd schema print | mysql DB`),
+// marks it applied. Run in order by hand (`syncd schema print --dialect mysql | mysql DB`),
 // it leaves the database as Apply would, so Check and Apply accept it. The
 // checksums stay over the files alone; the INSERT lives only here.
 func Script(dialect string) (string, error) {
@@ -234,8 +247,10 @@ func Apply(ctx context.Context, db *sql.DB, dialect string) ([]Migration, error)
 	defer conn.Close()
 	if dialect == MySQL {
 		var got sql.NullInt64
-		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK('syncd_schema', 60)`).Scan(&got); err != nil || got.Int64 != 1 {
-			return nil, fmt.Errorf("apply schema: take lock syncd_schema: %v", err)
+		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK('syncd_schema', 60)`).Scan(&got); err != nil {
+			return nil, fmt.Errorf("apply schema: take lock syncd_schema: %w", err)
+		} else if got.Int64 != 1 {
+			return nil, errors.New("apply schema: another `syncd schema apply` has held the lock syncd_schema for 60s: let it finish, then run `syncd schema status`")
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK('syncd_schema')`) //nolint:errcheck // the lock dies with the connection anyway
 	}
@@ -253,14 +268,14 @@ func Apply(ctx context.Context, db *sql.DB, dialect string) ([]Migration, error)
 	var ran []Migration
 	for _, s := range states {
 		if s.Modified {
-			return ran, fmt.Errorf("%w: migration %s was applied from a different file", ErrOutdated, s.Name)
+			return ran, fmt.Errorf("%w: %s", ErrOutdated, ModifiedHint(dialect, s))
 		}
 		if !s.AppliedAt.IsZero() {
 			continue
 		}
 		for i, stmt := range Statements(s.SQL) {
 			if _, err := conn.ExecContext(ctx, stmt); err != nil {
-				return ran, fmt.Errorf("apply %s, statement %d: %w", s.Name, i+1, err)
+				return ran, fmt.Errorf("apply %s, statement %d: %w%s", s.Name, i+1, err, partlyApplied(dialect, s.Name, i))
 			}
 		}
 		if _, err := conn.ExecContext(ctx, Record(dialect, s.Migration)); err != nil {
@@ -269,6 +284,19 @@ func Apply(ctx context.Context, db *sql.DB, dialect string) ([]Migration, error)
 		ran = append(ran, s.Migration)
 	}
 	return ran, nil
+}
+
+// partlyApplied is the next step after statement done+1 of a migration
+// failed: the statements before it took effect (DDL does not roll back)
+// and the migration is not recorded, so a second apply would stumble on
+// them.
+func partlyApplied(dialect, name string, done int) string {
+	if done == 0 {
+		return fmt.Sprintf("; nothing of %s took effect: fix the cause and run `syncd schema apply` again", name)
+	}
+	return fmt.Sprintf("; statements 1-%d of %s took effect and stay (DDL does not roll back), and %s is not recorded: "+
+		"either undo them and run `syncd schema apply` again, or run the rest of its section of `syncd schema print --dialect %s` by hand, with its INSERT",
+		done, name, name, dialect)
 }
 
 // Statements splits a migration file into statements: comment lines are

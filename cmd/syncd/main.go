@@ -68,7 +68,13 @@ func newApp() *cli.App {
 // name and ends the command with a non-zero status. SYNCD_* variables that
 // are not settings are warned about on stderr (`syncd run` logs them).
 func loadConfig(c *cli.Context) (config.Config, config.Source, error) {
-	cfg, src, err := config.Load(c.String("config"), os.Environ())
+	return readConfig(c, config.Load)
+}
+
+// readConfig is loadConfig with the loader to use (config.Parse skips the
+// validation).
+func readConfig(c *cli.Context, load func(string, []string) (config.Config, config.Source, error)) (config.Config, config.Source, error) {
+	cfg, src, err := load(c.String("config"), os.Environ())
 	if c.Command.Name != "run" {
 		for _, u := range src.Unknown {
 			fmt.Fprintln(c.App.ErrWriter, "syncd: warning:", u)

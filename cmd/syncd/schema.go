@@ -2,17 +2,20 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/syncd-dev/syncd/config"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
 
 func schemaCommand() *cli.Command {
-	dialectFlag := &cli.StringFlag{Name: "dialect", Usage: "mysql or sqlite (default: database.driver)"}
+	dialectFlag := &cli.StringFlag{Name: "dialect", Usage: "mysql (MySQL, MariaDB) or sqlite; default: database.driver of the configuration given"}
 	return &cli.Command{
 		Name:  "schema",
 		Usage: "print, apply or check the database schema",
@@ -22,13 +25,9 @@ func schemaCommand() *cli.Command {
 				Usage: "print the migrations for a DBA to review or apply by hand; each ends with the INSERT that records it, so the output can be run as is",
 				Flags: []cli.Flag{dialectFlag},
 				Action: func(c *cli.Context) error {
-					dialect := c.String("dialect")
-					if dialect == "" {
-						cfg, _, err := loadConfig(c)
-						if err != nil {
-							return err
-						}
-						dialect = cfg.Database.Driver
+					dialect, err := printDialect(c)
+					if err != nil {
+						return err
 					}
 					script, err := schema.Script(dialect)
 					if err != nil {
@@ -52,7 +51,7 @@ func schemaCommand() *cli.Command {
 						fmt.Fprintf(c.App.Writer, "applied %s\n", m.Name)
 					}
 					if err != nil {
-						return err
+						return explainDB(err)
 					}
 					if len(ran) == 0 {
 						fmt.Fprintln(c.App.Writer, "schema is up to date")
@@ -71,30 +70,60 @@ func schemaCommand() *cli.Command {
 					defer st.Close()
 					states, err := schema.Status(c.Context, st.SQL(), st.Dialect())
 					if err != nil {
-						return err
+						return explainDB(err)
 					}
 					w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(w, "MIGRATION\tSTATE\tAPPLIED AT")
-					missing := false
+					var missing, modified []string
 					for _, s := range states {
 						state, at := "applied", s.AppliedAt.Format(time.RFC3339)
 						switch {
 						case s.AppliedAt.IsZero():
-							state, at, missing = "missing", "-", true
+							state, at = "missing", "-"
+							missing = append(missing, s.Name)
 						case s.Modified:
-							state, missing = "modified", true
+							state = "modified"
+							modified = append(modified, schema.ModifiedHint(st.Dialect(), s))
 						}
 						fmt.Fprintf(w, "%s\t%s\t%s\n", s.Name, state, at)
 					}
 					w.Flush()
-					if missing {
-						return cli.Exit("schema is not up to date: run `syncd schema apply`, or run the SQL that `syncd schema print` shows", 1)
+					// A modified migration comes first: apply refuses to
+					// run anything while one is there.
+					if len(modified) > 0 {
+						return cli.Exit("schema is not up to date: "+strings.Join(modified, "\n"), 1)
+					}
+					if len(missing) > 0 {
+						return cli.Exit(fmt.Sprintf("schema is not up to date: %s missing; run `syncd schema apply`, or run the SQL that `syncd schema print --dialect %s` shows",
+							strings.Join(missing, ", "), st.Dialect()), 1)
 					}
 					return nil
 				},
 			},
 		},
 	}
+}
+
+// printDialect is --dialect, else the configured database.driver. With
+// neither there is no right answer (the embedded default's SQLite is the
+// wrong one for `| mysql`), so it asks; printing needs no DSN.
+func printDialect(c *cli.Context) (string, error) {
+	dialect, from := c.String("dialect"), "--dialect"
+	if dialect == "" {
+		cfg, src, err := readConfig(c, config.Parse)
+		if err != nil {
+			return "", err
+		}
+		if src.File == "" && !slices.Contains(src.EnvKeys, config.EnvName("database.driver")) {
+			return "", cli.Exit("schema print: say which database the SQL is for: --dialect mysql (MySQL, MariaDB) or --dialect sqlite, "+
+				"or give the configuration (--config, SYNCD_DATABASE_DRIVER)", 2)
+		}
+		dialect, from = cfg.Database.Driver, "database.driver (env SYNCD_DATABASE_DRIVER)"
+	}
+	if dialect != schema.MySQL && dialect != schema.SQLite {
+		return "", cli.Exit(fmt.Sprintf("schema print: %s must be mysql or sqlite, not %q", from, dialect), 2)
+	}
+	return dialect, nil
 }
 
 // openUnchecked opens the database without checking or applying the
