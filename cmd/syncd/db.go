@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/urfave/cli/v2"
 	"gorm.io/gorm"
 
@@ -15,12 +19,23 @@ import (
 	"github.com/syncd-dev/syncd/store"
 )
 
-// openStore connects to the configured database. SQLite, the embedded
-// default, gets its schema applied at once; MySQL must already be at this
-// binary's schema (a DBA applies it), or the command stops and says what to
-// run. An error retrying cannot cure (credentials, grants, a missing
-// database, a file syncd may not write) says what to check.
+// openStore connects to the configured database for a command. SQLite, the
+// embedded default, gets its schema applied at once; MySQL must already be
+// at this binary's schema (a DBA applies it), or the command stops and says
+// what to run. An error retrying cannot cure (credentials, grants, a
+// missing database, a file syncd may not write) says what to check. A
+// SQLite file that does not exist is not created: a command run in another
+// folder would write to a fresh database that no daemon reads.
 func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	if err := sqliteExists(cfg); err != nil {
+		return nil, err
+	}
+	return openOrCreateStore(ctx, cfg)
+}
+
+// openOrCreateStore is openStore that creates a missing SQLite database:
+// for `syncd run`.
+func openOrCreateStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	st, err := store.Open(octx, cfg.Database.Driver, cfg.Database.DSN, cfg.Database.MaxOpenConns, store.HoldLimit(holdLimit(cfg)))
@@ -99,3 +114,51 @@ func explain(err error, classify func(error) (string, bool)) error {
 
 // explainDB is explain for database errors.
 func explainDB(err error) error { return explain(err, store.Permanent) }
+
+// sqlitePath is the file of a SQLite database.dsn, "" for an in-memory one.
+func sqlitePath(dsn string) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if p == "" || p == ":memory:" || strings.HasPrefix(p, ":memory:") {
+		return ""
+	}
+	return p
+}
+
+// sqliteExists fails, naming the file and what to do, when database.dsn
+// names a SQLite file that is not there.
+func sqliteExists(cfg config.Config) error {
+	if cfg.Database.Driver != schema.SQLite {
+		return nil
+	}
+	p := sqlitePath(cfg.Database.DSN)
+	if p == "" {
+		return nil
+	}
+	if _, err := os.Stat(p); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil // another problem is for the open to report
+	}
+	return cli.Exit(fmt.Sprintf("no SQLite database at %s (database.dsn %q): `syncd run` creates it. "+
+		"Run this command in the folder where syncd runs, or give it the daemon's configuration (--config, SYNCD_DATABASE_DSN)",
+		absPath(p), cfg.Database.DSN), 1)
+}
+
+// describeDatabase names the database a command works on, for its output.
+func describeDatabase(cfg config.Config) string {
+	if cfg.Database.Driver == schema.SQLite {
+		if p := sqlitePath(cfg.Database.DSN); p != "" {
+			return "SQLite " + absPath(p)
+		}
+		return "SQLite in memory"
+	}
+	if c, err := mysql.ParseDSN(cfg.Database.DSN); err == nil {
+		return fmt.Sprintf("MySQL database %s on %s", c.DBName, c.Addr)
+	}
+	return "MySQL"
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -16,9 +16,6 @@ import (
 	"github.com/syncd-dev/syncd/config"
 )
 
-// version is set by the linker: -ldflags "-X main.version=…".
-var version = "dev"
-
 func main() {
 	if err := newApp().Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "syncd:", err)
@@ -48,14 +45,7 @@ func newApp() *cli.App {
 			agentCommand(),
 			botCommand(),
 			benchCommand(),
-			{
-				Name:  "version",
-				Usage: "print the version",
-				Action: func(c *cli.Context) error {
-					fmt.Fprintln(c.App.Writer, "syncd", version)
-					return nil
-				},
-			},
+			versionCommand(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {},
 		OnUsageError:   usageError,

@@ -214,9 +214,11 @@ func injectCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// The contract requires a body: an empty one would only fail,
+			// and a made-up one would not be what the user typed.
 			body := strings.Join(c.Args().Slice(), " ")
-			if body == "" {
-				body = "hello from syncd inject"
+			if strings.TrimSpace(body) == "" {
+				return cli.Exit(`inject: give the message text, e.g. syncd inject --conversation demo "Where is my order?"`, 2)
 			}
 			st, err := openStore(c.Context, cfg)
 			if err != nil {
@@ -228,7 +230,7 @@ func injectCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "inserted message_sync row %d\n", id)
+			fmt.Fprintf(c.App.Writer, "inserted message_sync row %d into %s\n", id, describeDatabase(cfg))
 			wait := c.Duration("wait")
 			if wait <= 0 {
 				return nil

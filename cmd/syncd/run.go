@@ -46,6 +46,12 @@ func runCommand() *cli.Command {
 // error only for what an operator must fix (configuration, schema, a port
 // in use); outages of the database or Redis are retried, never fatal.
 func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Logger, shutdownTimeout time.Duration) error {
+	// SIGHUP is taken from the start: its default would end the process,
+	// and an operator may send it (to turn the bot on) while syncd waits
+	// for the database. It is acted on once the daemon runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	instance := instanceName(cfg)
 	log = log.With(slog.String("instance", instance))
 	announce(log, cfg, src)
@@ -168,9 +174,6 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	p.Start(bg)
 	p.Kick() // relay the backlog now rather than at the first tick
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -202,7 +205,7 @@ func shutdownHTTP(srv *frontDoor, _ *slog.Logger) { srv.shutdown() }
 func connect(ctx context.Context, cfg config.Config, log *slog.Logger, failed func(error)) (*store.Store, error) {
 	delay := 500 * time.Millisecond
 	for {
-		s, err := openStore(ctx, cfg)
+		s, err := openOrCreateStore(ctx, cfg)
 		if err == nil {
 			return s, nil
 		}
@@ -239,6 +242,6 @@ func announce(log *slog.Logger, cfg config.Config, src config.Source) {
 	if cfg.Redis.Addr != "" {
 		locks = "redis " + cfg.Redis.Addr
 	}
-	log.Info("syncd starting", slog.String("version", version), slog.String("database_driver", cfg.Database.Driver),
+	log.Info("syncd starting", slog.String("version", buildVersion()), slog.String("commit", buildRevision()), slog.String("database_driver", cfg.Database.Driver),
 		slog.String("locks", locks), slog.String("schedule", cfg.Poller.Schedule), slog.Int("shards", cfg.Poller.Shards))
 }

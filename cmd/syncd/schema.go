@@ -41,7 +41,7 @@ func schemaCommand() *cli.Command {
 				Name:  "apply",
 				Usage: "apply the migrations the database lacks",
 				Action: func(c *cli.Context) error {
-					st, err := openUnchecked(c)
+					st, err := openUnchecked(c, true)
 					if err != nil {
 						return err
 					}
@@ -63,7 +63,7 @@ func schemaCommand() *cli.Command {
 				Name:  "status",
 				Usage: "list migrations and whether each is applied; exits 1 when any is missing",
 				Action: func(c *cli.Context) error {
-					st, err := openUnchecked(c)
+					st, err := openUnchecked(c, false)
 					if err != nil {
 						return err
 					}
@@ -127,11 +127,17 @@ func printDialect(c *cli.Context) (string, error) {
 }
 
 // openUnchecked opens the database without checking or applying the
-// schema: the schema commands are how it gets there.
-func openUnchecked(c *cli.Context) (*store.Store, error) {
+// schema: the schema commands are how it gets there. Only apply (create)
+// may create a SQLite file that is not there.
+func openUnchecked(c *cli.Context, create bool) (*store.Store, error) {
 	cfg, _, err := loadConfig(c)
 	if err != nil {
 		return nil, err
+	}
+	if !create {
+		if err := sqliteExists(cfg); err != nil {
+			return nil, err
+		}
 	}
 	st, err := store.Open(c.Context, cfg.Database.Driver, cfg.Database.DSN, 2)
 	return st, explainDB(err)

@@ -101,7 +101,7 @@ func TestReadyzCarriesTheError(t *testing.T) {
 
 	t.Run("password changed while running", func(t *testing.T) {
 		b := setup(t)
-		user, pass := "syncd_t_" + randomHex(6), randomHex(12)
+		user, pass := "syncd_t_"+randomHex(6), randomHex(12)
 		admin := b.db
 		mustExec(t, admin, fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", user, pass))
 		t.Cleanup(func() { _, _ = admin.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
