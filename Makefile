@@ -40,8 +40,13 @@ model:
 bench:
 	SYNCD_ONNXRUNTIME_LIB="$$(scripts/onnxruntime.sh)" $(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
+# The README's first command: syncd on its embedded default, with the intent
+# bot on. ONNX Runtime is fetched and checked first (once; it is cached
+# outside git); if that fails, syncd still starts, with the bot off, and
+# turns it on when the library appears (`make onnxruntime`).
 run:
-	$(GO) run ./cmd/syncd run
+	@lib="$$(scripts/onnxruntime.sh)" || { lib=; echo "make run: ONNX Runtime could not be fetched (see above); syncd starts with the intent bot off" >&2; }; \
+	SYNCD_ONNXRUNTIME_LIB="$$lib" $(GO) run ./cmd/syncd run
 
 clean:
 	rm -f syncd syncd.db syncd.db-shm syncd.db-wal

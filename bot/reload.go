@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/syncd-dev/syncd/bot/onnxrt"
@@ -103,6 +104,7 @@ func (s *Service) loadModel(force bool) error {
 		return nil // first load, from New
 	}
 	s.log.Info("intent model reloaded", slog.String("model", source), slog.Int("intents", c.model.Classes()))
+	s.checkCoverage(context.Background())
 	// retire blocks until the Assess calls still using the old session
 	// return; they finish on the old model, new calls already use the new.
 	if err := old.retire(); err != nil {
@@ -147,6 +149,49 @@ func (s *Service) loadAnswers(force bool) error {
 	if s.answers.Swap(a) != nil {
 		s.log.Info("bot answers reloaded", slog.String("path", path), slog.Int("intents", len(a.Intents)),
 			slog.Float64("threshold", s.threshold(a)))
+		s.checkCoverage(context.Background())
 	}
 	return nil
+}
+
+// checkCoverage warns, naming them, about the model's intents that have no
+// answer (the bot labels those messages and never replies or suggests)
+// and about answers for intents the model does not know (a typo in the
+// answers file, or a model trained without them): both are silent
+// otherwise. Answers with no intents at all have their own warning in New.
+func (s *Service) checkCoverage(ctx context.Context) {
+	c, a := s.cur.Load(), s.answers.Load()
+	if c == nil || a == nil || len(a.Intents) == 0 {
+		return
+	}
+	unanswered, unknown := coverage(c.model.Labels, a)
+	if len(unanswered) > 0 {
+		s.log.WarnContext(ctx, "intent bot: the model's intents without an answer are labelled but never answered or suggested; add them to the answers file",
+			slog.String("model", c.source), slog.Any("intents", unanswered))
+	}
+	if len(unknown) > 0 {
+		s.log.WarnContext(ctx, "intent bot: the answers file has intents the model does not know; they are never used",
+			slog.String("model", c.source), slog.Any("intents", unknown))
+	}
+}
+
+// coverage compares a model's labels with the answers: the labels with no
+// reply (but OutOfScope, which never has one), and the answered intents
+// that are not labels, both sorted.
+func coverage(labels []string, a *Answers) (unanswered, unknown []string) {
+	known := make(map[string]bool, len(labels))
+	for _, l := range labels {
+		known[l] = true
+		if l != OutOfScope && a.Intents[l].Reply == "" {
+			unanswered = append(unanswered, l)
+		}
+	}
+	for intent := range a.Intents {
+		if !known[intent] {
+			unknown = append(unknown, intent)
+		}
+	}
+	slices.Sort(unanswered)
+	slices.Sort(unknown)
+	return unanswered, unknown
 }

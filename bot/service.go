@@ -81,6 +81,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if len(opts.Answers) == 0 && opts.AnswersPath == "" {
 		s.log.WarnContext(ctx, "intent bot has no answers file: it labels messages but never replies")
 	}
+	s.checkCoverage(ctx)
 	return s, nil
 }
 

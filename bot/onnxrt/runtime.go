@@ -1,6 +1,7 @@
 package onnxrt
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -74,6 +75,9 @@ func Init(path string) error {
 	if env.path != "" {
 		return nil
 	}
+	if err := checkLibrary(path); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoRuntime, err)
+	}
 	ort.SetSharedLibraryPath(path)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 		return fmt.Errorf("%w: load %s: %w", ErrNoRuntime, path, err)
@@ -87,4 +91,33 @@ func Loaded() string {
 	env.mu.Lock()
 	defer env.mu.Unlock()
 	return env.path
+}
+
+// checkLibrary refuses a file that dlopen must not see: one that is not an
+// ELF shared object, or whose segments reach past its end (a copy still
+// being written, a truncated download). dlopen maps such a file and the
+// process dies of SIGBUS when it touches the missing part.
+func checkLibrary(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return fmt.Errorf("%s is not a shared library: %w", path, err)
+	}
+	if ef.Type != elf.ET_DYN {
+		return fmt.Errorf("%s is not a shared library (ELF type %s)", path, ef.Type)
+	}
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_LOAD && p.Off+p.Filesz > uint64(fi.Size()) {
+			return fmt.Errorf("%s is incomplete: %d bytes, its segments need %d (still being copied?)", path, fi.Size(), p.Off+p.Filesz)
+		}
+	}
+	return nil
 }

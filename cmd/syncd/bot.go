@@ -385,7 +385,21 @@ func newBotService(ctx context.Context, cfg config.Bot, answers []byte, log *slo
 		log.InfoContext(ctx, "intent bot off: bot.enabled is false")
 		return nil, nil
 	}
-	svc, err := bot.New(ctx, bot.Options{
+	svc, err := bot.New(ctx, botOptions(cfg, answers, log))
+	if errors.Is(err, bot.ErrNoRuntime) {
+		log.WarnContext(ctx, "intent bot off: ONNX Runtime not found; "+botOffHint, slog.Any("error", err))
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start intent bot: %w", err)
+	}
+	return svc, nil
+}
+
+// botOptions are the relay's bot.Options for the bot section of the
+// configuration.
+func botOptions(cfg config.Bot, answers []byte, log *slog.Logger) bot.Options {
+	return bot.Options{
 		ModelPath:        cfg.Model,
 		AnswersPath:      cfg.Answers,
 		Answers:          answers,
@@ -397,15 +411,7 @@ func newBotService(ctx context.Context, cfg config.Bot, answers []byte, log *slo
 		// of spinning threads would take the cores the database needs.
 		IntraOpThreads: 1,
 		Logger:         log.With(slog.String("component", "bot")),
-	})
-	if errors.Is(err, bot.ErrNoRuntime) {
-		log.WarnContext(ctx, "intent bot off: ONNX Runtime not found; "+botOffHint, slog.Any("error", err))
-		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("start intent bot: %w", err)
-	}
-	return svc, nil
 }
 
 // The console asks the bot for suggestions (wire.go, startConsole).

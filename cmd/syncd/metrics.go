@@ -51,10 +51,10 @@ func registerConsoleMetrics(reg prometheus.Registerer, core *chatcore.Core) {
 // registerBotMetrics exposes the intent bot's counters on /metrics; what it
 // answered is counted by the poller at commit (syncd_bot_replies_total,
 // syncd_bot_suggestions_total).
-func registerBotMetrics(reg prometheus.Registerer, svc *bot.Service) {
+func registerBotMetrics(reg prometheus.Registerer, stats func() bot.Stats) {
 	counter := func(name, help string, f func(bot.Stats) int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return float64(f(svc.Stats())) })
+			func() float64 { return float64(f(stats())) })
 	}
 	reg.MustRegister(
 		counter("syncd_bot_classified_total", "Customer messages the bot labelled with an intent (each time a relay batch is assessed).",

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/syncd-dev/syncd/bot"
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/chatstore"
@@ -24,34 +25,31 @@ import (
 
 func isSchemaError(err error) bool { return errors.Is(err, schema.ErrOutdated) }
 
-// startBot starts the intent bot, or returns NoBot when it is disabled or
-// the ONNX Runtime library is missing (one log line says how to turn it
-// on). A model or answers file that does not load stops syncd: it is a
-// configuration error. reload is for SIGHUP; stop waits for the watcher.
+// startBot starts the intent bot, or returns NoBot when it is disabled.
+// When the ONNX Runtime library is missing, one log line says so and how
+// to fetch it, and the bot turns on by itself once the library is there
+// (see daemonBot). A model or answers file that does not load stops syncd:
+// it is a configuration error. reload is for SIGHUP; stop closes the bot,
+// and the watcher goroutine (on wg) returns.
 func startBot(ctx context.Context, cfg config.Config, reg prometheus.Registerer, log *slog.Logger, wg *sync.WaitGroup) (b bridge.Bot, reload func(context.Context), stop func(), err error) {
-	svc, err := newBotService(ctx, cfg.Bot, configs.BotAnswers, log)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("invalid configuration: bot.model / bot.answers (env SYNCD_BOT_MODEL, SYNCD_BOT_ANSWERS): %w", err)
-	}
-	if svc == nil {
+	if !cfg.Bot.Enabled {
+		log.InfoContext(ctx, "intent bot off: bot.enabled is false")
 		return bridge.NoBot{}, func(context.Context) {}, func() {}, nil
 	}
-	registerBotMetrics(reg, svc)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := svc.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("intent bot watcher stopped", slog.Any("error", err))
-		}
-	}()
-	reload = func(ctx context.Context) {
-		// The bot logs what it swapped in; a file that did not load leaves
-		// its predecessor in force, and the error names the file.
-		if err := svc.Reload(ctx); err != nil {
-			log.Error("intent bot reload incomplete; what did not load stays as it was", slog.Any("error", err))
-		}
+	opts := botOptions(cfg.Bot, configs.BotAnswers, log)
+	svc, err := bot.New(ctx, opts)
+	switch {
+	case errors.Is(err, bot.ErrNoRuntime):
+		log.WarnContext(ctx, "intent bot off until ONNX Runtime is there: "+botOffHint+
+			"; syncd looks for it every "+bot.DefaultPollInterval.String()+" and on SIGHUP, and turns the bot on", slog.Any("error", err))
+	case err != nil:
+		return nil, nil, nil, fmt.Errorf("invalid configuration: bot.model / bot.answers (env SYNCD_BOT_MODEL, SYNCD_BOT_ANSWERS): %w", err)
 	}
-	return svc, reload, func() { _ = svc.Close() }, nil
+	d := newDaemonBot(opts, log, svc)
+	registerBotMetrics(reg, d.stats)
+	wg.Add(1)
+	go func() { defer wg.Done(); d.run(ctx) }()
+	return d, d.reload, d.close, nil
 }
 
 // startConsole starts the chat core: the WebSocket hub, the broker between
