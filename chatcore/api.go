@@ -22,11 +22,12 @@ type ConversationStore interface {
 	// Messages returns a page of history, ascending by seq.
 	Messages(ctx context.Context, q MessageQuery) ([]Message, error)
 	// AppendReply writes an agent reply to chat history and to
-	// message_reply in one transaction, with the conversation's next seq.
+	// message_reply in one transaction, with the conversation's next seq;
+	// an unassigned conversation becomes the author's in that transaction.
 	// When the conversation already has a message with r.ClientID it
-	// returns that one and created false. A missing conversation is
+	// returns that one and Created false. A missing conversation is
 	// ErrNotFound.
-	AppendReply(ctx context.Context, r Reply) (msg Message, created bool, err error)
+	AppendReply(ctx context.Context, r Reply) (ReplyResult, error)
 	// MarkRead raises username's read marker in key to seq (never lowers
 	// it, never past last_seq).
 	MarkRead(ctx context.Context, username, key string, seq int64) error
@@ -188,7 +189,7 @@ func (c *Core) handleReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	me := agentFrom(r.Context()).agent.Username
-	msg, created, err := c.store.AppendReply(r.Context(), Reply{
+	res, err := c.store.AppendReply(r.Context(), Reply{
 		ConversationKey: r.PathValue("key"), Author: me, Body: req.Body,
 		ClientID: req.ClientID, At: time.Now().UTC(),
 	})
@@ -200,13 +201,22 @@ func (c *Core) handleReply(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "append reply", err)
 		return
 	}
-	if created {
+	if res.Created {
 		// The sweep pushes the conversation frame (last_seq, waiting_since).
-		if err := c.publishMessages(r.Context(), []Message{msg}); err != nil {
+		if err := c.publishMessages(r.Context(), []Message{res.Message}); err != nil {
 			c.log.LogAttrs(r.Context(), slog.LevelWarn, "publish reply", slog.Any("error", err))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": wireMessage(msg)})
+	out := map[string]any{"message": wireMessage(res.Message), "took": res.Took}
+	if res.Took {
+		// Taken by replying: every agent sees it leave Unassigned now,
+		// not at the next sweep, and the console tells the author.
+		if cv, err := c.store.Conversation(r.Context(), res.Message.ConversationKey, me); err == nil {
+			c.announce(r.Context(), cv, "")
+			out["conversation"] = cv
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func validClientID(s string) bool {

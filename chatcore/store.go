@@ -165,6 +165,13 @@ type Reply struct {
 	At              time.Time
 }
 
+// ReplyResult is what AppendReply did.
+type ReplyResult struct {
+	Message Message
+	Created bool // false: the conversation had r.ClientID already, and Message is that reply
+	Took    bool // the conversation was unassigned and is the author's now
+}
+
 // ReadKey names one read marker.
 type ReadKey struct {
 	Username        string

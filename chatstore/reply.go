@@ -25,27 +25,30 @@ var errReplyExists = errors.New("reply exists")
 //  2. SELECT last_seq: the reply's seq.
 //  3. Look for the client_id: a retry (or a concurrent duplicate, committed
 //     while we waited for the lock) returns the first message instead.
-//  4. INSERT chat_messages (sender_type 'agent', client_id).
-//  5. INSERT message_reply ('pending', in_reply_to = the latest customer
+//  4. UPDATE conversations: assignee = the author where it is unassigned
+//     (replying takes the conversation; one assigned to someone else
+//     stays theirs).
+//  5. INSERT chat_messages (sender_type 'agent', client_id).
+//  6. INSERT message_reply ('pending', in_reply_to = the latest customer
 //     message's message_sync id, chat_message_id).
-//  6. Raise the author's read marker to the reply.
+//  7. Raise the author's read marker to the reply.
 //
 // A deadlock or lock wait timeout runs the transaction again, twice at most.
-func (s *Store) AppendReply(ctx context.Context, r chatcore.Reply) (chatcore.Message, bool, error) {
+func (s *Store) AppendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyResult, error) {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		var msg chatcore.Message
-		var created bool
-		msg, created, err = s.appendReply(ctx, r)
+		var res chatcore.ReplyResult
+		res, err = s.appendReply(ctx, r)
 		if err == nil || !isRetryable(err) {
-			return msg, created, err
+			return res, err
 		}
 	}
-	return chatcore.Message{}, false, err
+	return chatcore.ReplyResult{}, err
 }
 
-func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Message, bool, error) {
+func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyResult, error) {
 	var msg chatcore.Message
+	var took bool
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		at := s.at(r.At)
 		res := tx.Exec(`UPDATE conversations
@@ -67,6 +70,12 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Mes
 			msg = *m
 			return errReplyExists
 		}
+		res = tx.Exec(`UPDATE conversations SET assignee = ?
+ WHERE conversation_key = ? AND (assignee IS NULL OR assignee = '')`, r.Author, r.ConversationKey)
+		if res.Error != nil {
+			return fmt.Errorf("take conversation: %w", res.Error)
+		}
+		took = res.RowsAffected == 1
 		var inReplyTo sql.NullInt64
 		err := tx.Raw(`SELECT source_id FROM chat_messages
  WHERE conversation_key = ? AND sender_type = 'customer' AND source_id IS NOT NULL
@@ -99,21 +108,21 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Mes
 	})
 	switch {
 	case err == nil:
-		return msg, true, nil
+		return chatcore.ReplyResult{Message: msg, Created: true, Took: took}, nil
 	case errors.Is(err, errReplyExists):
-		return msg, false, nil
+		return chatcore.ReplyResult{Message: msg}, nil
 	case isDuplicate(err):
 		// A concurrent request with the same client_id won the race after
 		// our check; its row is committed now.
 		m, err2 := s.messageByClientID(s.db.WithContext(ctx), r.ConversationKey, r.ClientID)
 		if err2 != nil || m == nil {
-			return chatcore.Message{}, false, fmt.Errorf("append reply to %s: %w", r.ConversationKey, err)
+			return chatcore.ReplyResult{}, fmt.Errorf("append reply to %s: %w", r.ConversationKey, err)
 		}
-		return *m, false, nil
+		return chatcore.ReplyResult{Message: *m}, nil
 	case errors.Is(err, chatcore.ErrNotFound):
-		return chatcore.Message{}, false, err
+		return chatcore.ReplyResult{}, err
 	default:
-		return chatcore.Message{}, false, fmt.Errorf("append reply to %s: %w", r.ConversationKey, err)
+		return chatcore.ReplyResult{}, fmt.Errorf("append reply to %s: %w", r.ConversationKey, err)
 	}
 }
 

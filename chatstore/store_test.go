@@ -57,12 +57,13 @@ func TestAppendReply(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, b bundle) {
 		in := chatstoretest.Relay(t, b.db, "order-1", "hello", "anyone there?")
 		at := time.Now().UTC() // nanoseconds: history keeps microseconds
-		msg, created, err := b.store.AppendReply(b.ctx, chatcore.Reply{
+		res, err := b.store.AppendReply(b.ctx, chatcore.Reply{
 			ConversationKey: "order-1", Author: "alice", Body: "Hi, how can I help?", ClientID: "c-1", At: at,
 		})
-		if err != nil || !created {
-			t.Fatalf("AppendReply = created %v, %v", created, err)
+		if err != nil || !res.Created {
+			t.Fatalf("AppendReply = created %v, %v", res.Created, err)
 		}
+		msg := res.Message
 		if msg.Seq != 3 || msg.SenderType != chat.SenderAgent || msg.SenderName != "alice" || msg.ID == 0 {
 			t.Fatalf("reply message = %+v", msg)
 		}
@@ -94,11 +95,11 @@ func TestAppendReply(t *testing.T) {
 		}
 
 		// A retry with the same client_id returns the first message.
-		again, created, err := b.store.AppendReply(b.ctx, chatcore.Reply{
+		res, err = b.store.AppendReply(b.ctx, chatcore.Reply{
 			ConversationKey: "order-1", Author: "alice", Body: "Hi, how can I help?", ClientID: "c-1", At: time.Now(),
 		})
-		if err != nil || created || again.ID != msg.ID || again.Seq != 3 {
-			t.Fatalf("retry = %+v created %v, %v", again, created, err)
+		if again := res.Message; err != nil || res.Created || again.ID != msg.ID || again.Seq != 3 {
+			t.Fatalf("retry = %+v created %v, %v", again, res.Created, err)
 		}
 		if n := count(t, b.db, `SELECT COUNT(*) FROM chat_messages WHERE conversation_key = ?`, "order-1"); n != 3 {
 			t.Fatalf("chat_messages = %d, want 3", n)
@@ -138,7 +139,7 @@ func TestAppendReply(t *testing.T) {
 			t.Fatalf("legacy reader saw %v", ids)
 		}
 
-		_, _, err = b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "nope", Author: "alice", Body: "x", ClientID: "c", At: at})
+		_, err = b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "nope", Author: "alice", Body: "x", ClientID: "c", At: at})
 		if !errors.Is(err, chatcore.ErrNotFound) {
 			t.Fatalf("reply to a missing conversation: %v", err)
 		}
@@ -155,7 +156,7 @@ func TestAppendReplyConcurrent(t *testing.T) {
 		errs := make(chan error, replies+dupes+relays)
 		for i := range replies {
 			wg.Go(func() {
-				_, _, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "k", Author: "alice",
+				_, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "k", Author: "alice",
 					Body: "r", ClientID: fmt.Sprintf("r-%d", i), At: time.Now()})
 				errs <- err
 			})
@@ -163,10 +164,10 @@ func TestAppendReplyConcurrent(t *testing.T) {
 		ids := make(chan int64, dupes)
 		for range dupes {
 			wg.Go(func() {
-				m, _, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "k", Author: "bob",
+				res, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "k", Author: "bob",
 					Body: "same", ClientID: "dup", At: time.Now()})
 				errs <- err
-				ids <- m.ID
+				ids <- res.Message.ID
 			})
 		}
 		for range relays {

@@ -85,10 +85,12 @@ export async function messages(key, { beforeSeq, afterSeq, limit } = {}) {
 }
 
 // reply sends an agent's reply. Sending the same clientId again is safe:
-// the server answers with the message it stored the first time.
+// the server answers with the message it stored the first time. The
+// answer is { message, took, conversation }: took when the reply made an
+// unassigned conversation the agent's, with the conversation as it is now.
 export async function reply(key, body, clientId) {
   const d = await request('POST', conv(key) + '/replies', { body, client_id: clientId });
-  return d && d.message;
+  return d || {};
 }
 
 export function markRead(key, seq) {

@@ -17,7 +17,14 @@ const CATCH_UP = 500; // messages per catch-up request
 export const hooks = { message: () => {}, conversation: () => {} };
 
 export const outbox = new Outbox({
-  send: (item) => api.reply(item.key, item.body, item.clientId),
+  send: async (item) => {
+    const d = await api.reply(item.key, item.body, item.clientId);
+    if (d.took && d.conversation) {
+      hooks.conversation(d.conversation);
+      if (state.open?.key === item.key) $('conv-note').textContent = 'You took this conversation by replying to it.';
+    }
+    return d.message;
+  },
   onChange: (item) => { if (state.open?.key === item.key) renderPending(); },
   onSent: (m) => hooks.message(m),
 });
@@ -38,6 +45,7 @@ export function openConversation(key) {
   $('empty-pane').hidden = true;
   $('conv-pane').hidden = false;
   $('conv-error').textContent = '';
+  $('conv-note').textContent = '';
   $('messages').replaceChildren();
   $('jump').hidden = true;
   const c = state.known.get(key);
@@ -179,6 +187,9 @@ export function renderHeader() {
   $('conv-status').textContent = `${c.state === 'resolved' ? 'Resolved' : 'Open'} · ${who}`;
   $('btn-take').hidden = mine;
   $('btn-take').textContent = c.assignee ? 'Take over' : 'Take';
+  $('reply').placeholder = c.assignee
+    ? 'Write a reply. Enter sends, Shift+Enter adds a line.'
+    : 'Write a reply; sending it takes this conversation. Enter sends, Shift+Enter adds a line.';
   $('btn-release').hidden = !mine;
   $('btn-resolve').hidden = c.state === 'resolved';
   $('btn-reopen').hidden = c.state !== 'resolved';
