@@ -25,6 +25,10 @@ type Verdict struct {
 	// Suggestion is shown to agents beside the message when nothing was
 	// sent automatically.
 	Suggestion string
+	// Note, when not empty, says why the bot did not answer (an event
+	// template whose field is missing): agents see it with the message,
+	// and the row keeps it in last_error while sent.
+	Note string
 }
 
 // Bot assesses a relay batch before it is committed. It must return exactly

@@ -40,5 +40,6 @@ type Message struct {
 	Intent          string          `json:"intent,omitempty"`
 	Confidence      float64         `json:"confidence,omitempty"`
 	Suggestion      string          `json:"suggestion,omitempty"` // the bot's answer, shown to agents when not sent
+	Note            string          `json:"note,omitempty"`       // why the bot did not answer, shown to agents
 	CreatedAt       time.Time       `json:"created_at"`
 }

@@ -76,7 +76,8 @@ type Poller struct {
 }
 
 type Relay struct {
-	MaxBodyBytes int `yaml:"max_body_bytes"`
+	MaxBodyBytes    int `yaml:"max_body_bytes"`
+	MaxPayloadBytes int `yaml:"max_payload_bytes"`
 }
 
 type Console struct {
@@ -120,7 +121,7 @@ func Default() Config {
 			Schedule: "@every 1s", Shards: 16, BatchSize: 500, Workers: 2, MaxAttempts: 8,
 			BackoffBase: time.Second, BackoffMax: 5 * time.Minute, Lease: 30 * time.Second,
 		},
-		Relay:   Relay{MaxBodyBytes: 64 << 10},
+		Relay:   Relay{MaxBodyBytes: 64 << 10, MaxPayloadBytes: 64 << 10},
 		Console: Console{SessionTTL: 12 * time.Hour, SendQueueBytes: 1 << 20, SweepInterval: 2 * time.Second},
 		Bot:     Bot{Enabled: true, CacheSize: 10000},
 		Log:     Log{Level: "info", Format: "text"},
@@ -347,6 +348,9 @@ func (c Config) Validate() error {
 	}
 	if c.Relay.MaxBodyBytes < 1 {
 		return bad("relay.max_body_bytes", "must be positive")
+	}
+	if c.Relay.MaxPayloadBytes < 1 {
+		return bad("relay.max_payload_bytes", "must be positive")
 	}
 	if c.Console.SessionTTL < time.Minute {
 		return bad("console.session_ttl", "must be at least 1m")

@@ -16,6 +16,7 @@ type Metrics struct {
 	BotReplies   *prometheus.CounterVec // by kind: message, event
 	Suggestions  prometheus.Counter
 	Errors       *prometheus.CounterVec
+	Panics       *prometheus.CounterVec // by stage: batch, recover, row, publish, shard
 	Batch        prometheus.Histogram
 	Latency      prometheus.Histogram
 }
@@ -40,6 +41,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Processing rows with no claim in flight (set by hand, or by an older syncd) returned to pending, or to sent if already in history."}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_relay_errors_total", Help: "Relay errors by stage."},
 			[]string{"stage"}),
+		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_relay_panics_total",
+			Help: "Panics recovered while relaying, by stage (a bug in syncd; the rows that cause one fail with the reason)."},
+			[]string{"stage"}),
 		Batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_batch_duration_seconds",
 			Help: "Time to convert and commit one claimed batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_relay_latency_seconds",
@@ -49,6 +53,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.BotReplies.WithLabelValues(kind) // present at 0 from the start
 	}
 	reg.MustRegister(m.Claimed, m.Sent, m.Failed, m.Retried, m.TakenBack, m.Orphaned, m.ClaimsLost, m.LockAcquired, m.LockLost,
-		m.BotReplies, m.Suggestions, m.Errors, m.Batch, m.Latency)
+		m.BotReplies, m.Suggestions, m.Errors, m.Panics, m.Batch, m.Latency)
 	return m
 }

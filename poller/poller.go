@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +60,10 @@ type Options struct {
 	BackoffMax   time.Duration // [5m]
 	Lease        time.Duration // [30s] claim lease, for lockers that are not distributed; also the orphan sweep's period
 	BatchTimeout time.Duration // [30s] one batch's convert+commit
+	// PanicHold [10s] is how long a shard's lock is kept after a panic
+	// that left rows of its batch claimed, so that the next holder does
+	// not take them back and run into the same panic at once.
+	PanicHold time.Duration
 }
 
 func (o *Options) defaults() error {
@@ -90,6 +97,7 @@ func (o *Options) defaults() error {
 	defDur(&o.BackoffMax, 5*time.Minute)
 	defDur(&o.Lease, 30*time.Second)
 	defDur(&o.BatchTimeout, 30*time.Second)
+	defDur(&o.PanicHold, 10*time.Second)
 	if store.Buckets%o.Shards != 0 {
 		return fmt.Errorf("poller: %d shards do not divide %d buckets", o.Shards, store.Buckets)
 	}
@@ -328,6 +336,15 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 		}
 	}()
 	lctx := lease.Context()
+	// Runs before the release: a panic that escaped the batch (in a claim
+	// or a take-back) ends this shard run, not the process, and the lock
+	// is kept a while so that no holder runs into it again at once.
+	defer func() {
+		if v := recover(); v != nil {
+			p.panicked(log, "shard", v)
+			p.hold(lctx, log)
+		}
+	}()
 
 	which := store.LeaseExpired
 	if p.o.Locker.Distributed() {
@@ -362,6 +379,9 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 		}
 		p.m.Claimed.Add(float64(len(claim.Rows)))
 		if err := p.relay(lctx, log, claim); err != nil {
+			if errors.Is(err, errPanicked) && len(claim.Unresolved()) > 0 {
+				p.hold(lctx, log)
+			}
 			break
 		}
 		if len(claim.Rows) < p.o.BatchSize {
@@ -375,33 +395,195 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 }
 
 // relay converts and commits one claim, then publishes what it added. A
-// non-nil error ends the shard run.
+// non-nil error ends the shard run. A panic on the way is recovered: the
+// rows left are relayed one at a time (isolate), so that only the rows
+// that cause it fail.
 func (p *Poller) relay(ctx context.Context, log *slog.Logger, c *store.Claim) error {
 	start := time.Now()
 	bctx, cancel := context.WithTimeout(ctx, p.o.BatchTimeout)
 	defer cancel()
 
-	var exhausted []store.Failed
-	rows := c.Rows[:0:0]
-	for _, r := range c.Rows {
-		if r.Attempts >= p.o.MaxAttempts {
-			exhausted = append(exhausted, store.Failed{ID: r.ID, Reason: fmt.Sprintf("gave up after %d attempts", r.Attempts)})
-			continue
-		}
-		rows = append(rows, r)
+	var out store.Outcome
+	var msgs []chat.Message
+	var err error
+	if v := p.catch(log, "batch", func() { out, msgs, err = p.convertCommit(bctx, c, c.Rows) }); v != nil {
+		return p.isolate(ctx, log, c, v)
 	}
-	out := p.o.Converter.Convert(bctx, rows)
-	out.Failed = append(out.Failed, exhausted...)
-	msgs, err := p.o.Store.Commit(bctx, c, out)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, store.ErrClaimLost) {
 		return p.releaseClaim(ctx, log, c, err)
 	}
 	if err != nil {
-		return p.recover(ctx, log, c, out, err)
+		var rerr error
+		if v := p.catch(log, "recover", func() { rerr = p.recoverCommit(ctx, log, c, out, err) }); v != nil {
+			return p.isolate(ctx, log, c, v)
+		}
+		return rerr
 	}
 	p.ok(log, "commit")
-	p.committed(ctx, log, c, out, msgs, start)
+	// Committed already: a panic while publishing loses nothing.
+	p.catch(log, "publish", func() { p.committed(ctx, log, c, out, msgs, start) })
 	return nil
+}
+
+// convertCommit decides the outcome of rows of c (out of attempts, or the
+// converter's verdict) and commits it, returning what was committed.
+func (p *Poller) convertCommit(ctx context.Context, c *store.Claim, rows []store.Row) (store.Outcome, []chat.Message, error) {
+	var exhausted []store.Failed
+	todo := rows[:0:0]
+	for _, r := range rows {
+		if r.Attempts >= p.o.MaxAttempts {
+			exhausted = append(exhausted, store.Failed{ID: r.ID, Reason: fmt.Sprintf("gave up after %d attempts", r.Attempts)})
+			continue
+		}
+		todo = append(todo, r)
+	}
+	out := p.o.Converter.Convert(ctx, todo)
+	out.Failed = append(out.Failed, exhausted...)
+	return p.commit(ctx, c, out)
+}
+
+// commit writes out. Rows whose conversation key the database merges with
+// another conversation (store.KeyConflictError) fail with the reason, and
+// the rest is committed without them; the outcome returned is the one
+// written.
+func (p *Poller) commit(ctx context.Context, c *store.Claim, out store.Outcome) (store.Outcome, []chat.Message, error) {
+	for {
+		msgs, err := p.o.Store.Commit(ctx, c, out)
+		var kc *store.KeyConflictError
+		if !errors.As(err, &kc) {
+			return out, msgs, err
+		}
+		rest, ok := failRelayed(out, kc.Rows)
+		if !ok {
+			return out, nil, err // names no row of out: nothing to leave out
+		}
+		out = rest
+	}
+}
+
+// failRelayed moves the named rows from out.Relayed to out.Failed; ok is
+// false when none of them was relayed.
+func failRelayed(out store.Outcome, rows []store.Failed) (store.Outcome, bool) {
+	reason := make(map[int64]string, len(rows))
+	for _, f := range rows {
+		reason[f.ID] = f.Reason
+	}
+	rest := out
+	rest.Relayed = nil
+	rest.Failed = slices.Clone(out.Failed)
+	for _, r := range out.Relayed {
+		if why, bad := reason[r.Message.SourceID]; bad {
+			rest.Failed = append(rest.Failed, store.Failed{ID: r.Message.SourceID, Reason: why})
+			continue
+		}
+		rest.Relayed = append(rest.Relayed, r)
+	}
+	return rest, len(rest.Relayed) < len(out.Relayed)
+}
+
+// errPanicked ends a shard run whose batch panicked.
+var errPanicked = errors.New("relay panicked")
+
+// catch runs fn. A panic in it is logged with its stack, counted, and
+// returned instead of unwinding further: no row may take the process down.
+func (p *Poller) catch(log *slog.Logger, stage string, fn func()) (panicked any) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked = v
+			p.panicked(log, stage, v)
+		}
+	}()
+	fn()
+	return nil
+}
+
+func (p *Poller) panicked(log *slog.Logger, stage string, v any) {
+	p.m.Panics.WithLabelValues(stage).Inc()
+	log.Error("relay panicked; recovered (a bug in syncd: please report this line)", slog.String("stage", stage),
+		slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+}
+
+// isolate relays what is left of a batch that panicked, one row at a time,
+// so that the panic costs only the rows that cause it: a row that panics
+// on its own fails with the panic as its reason; the others are relayed as
+// usual, with no attempt counted. A row that fails to commit for another
+// reason is retried later and holds back its conversation, as in
+// recoverCommit. It returns an error wrapping errPanicked.
+func (p *Poller) isolate(ctx context.Context, log *slog.Logger, c *store.Claim, first any) error {
+	rows := c.Unresolved()
+	log.Warn("relaying the rest of the batch one row at a time to find the rows that panic", slog.Int("rows", len(rows)))
+	var later store.Outcome
+	held := map[string]bool{}
+	culprits := 0
+	for _, r := range rows {
+		if ctx.Err() != nil {
+			break // the lock is lost or shutdown ran out of time: the rest stays claimed
+		}
+		if held[r.ConversationKey] {
+			later.Release = append(later.Release, r.ID)
+			continue
+		}
+		start := time.Now()
+		var out store.Outcome
+		var msgs []chat.Message
+		var err error
+		bctx, cancel := context.WithTimeout(ctx, p.o.BatchTimeout)
+		v := p.catch(log, "row", func() { out, msgs, err = p.convertCommit(bctx, c, []store.Row{r}) })
+		cancel()
+		switch {
+		case v != nil:
+			culprits++
+			later.Failed = append(later.Failed, store.Failed{ID: r.ID, Reason: fmt.Sprintf(
+				"relaying this row made syncd panic (%s); it was not relayed. This is a bug in syncd: please report it with the log line",
+				truncate(fmt.Sprint(v), 300))})
+		case errors.Is(err, store.ErrClaimLost):
+			p.m.ClaimsLost.Inc()
+			return fmt.Errorf("%w: %w", errPanicked, err)
+		case err != nil:
+			p.retryOrRelease(&later, held, r.ConversationKey, r.ID, r.Attempts, err)
+		default:
+			p.catch(log, "publish", func() { p.committed(ctx, log, c, out, msgs, start) })
+		}
+	}
+	if len(later.Failed)+len(later.Retry)+len(later.Release) > 0 {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, err := p.o.Store.Commit(bctx, c, later)
+		cancel()
+		if err != nil {
+			p.m.Errors.WithLabelValues("retry").Inc()
+			log.Warn("could not write back the rows of a batch that panicked; they wait for the next holder",
+				slog.Int("rows", len(later.Failed)+len(later.Retry)+len(later.Release)), slog.Any("error", err))
+			return fmt.Errorf("%w: %w", errPanicked, err)
+		}
+		p.m.Failed.Add(float64(len(later.Failed)))
+		p.m.Retried.Add(float64(len(later.Retry)))
+		for _, f := range later.Failed {
+			log.Warn("row failed", slog.Int64("row_id", f.ID), slog.String("reason", f.Reason))
+		}
+	}
+	log.Info("batch that panicked relayed row by row", slog.Int("rows", len(rows)), slog.Int("panicked", culprits))
+	return fmt.Errorf("%w: %v", errPanicked, first)
+}
+
+// hold keeps the shard's lock for PanicHold after a panic left rows of the
+// shard claimed, or until the lock is lost or the poller stops, so that the
+// next holder does not take them back and panic on them at once.
+func (p *Poller) hold(lctx context.Context, log *slog.Logger) {
+	log.Warn("keeping the shard lock after a panic", slog.Duration("for", p.o.PanicHold))
+	t := time.NewTimer(p.o.PanicHold)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-lctx.Done():
+	case <-p.idle:
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 func (p *Poller) committed(ctx context.Context, log *slog.Logger, c *store.Claim, out store.Outcome, msgs []chat.Message, start time.Time) {
@@ -465,11 +647,11 @@ func (p *Poller) releaseClaim(ctx context.Context, log *slog.Logger, c *store.Cl
 	return cause
 }
 
-// recover handles a failed commit. A lost claim is left alone: the rows
-// belong to someone else now. Otherwise the rows are committed one at a
-// time, so that one bad row cannot sink its batch, and whatever still fails
-// is scheduled for a retry.
-func (p *Poller) recover(ctx context.Context, log *slog.Logger, c *store.Claim, out store.Outcome, err error) error {
+// recoverCommit handles a failed commit. A lost claim is left alone: the
+// rows belong to someone else now. Otherwise the rows are committed one at
+// a time, so that one bad row cannot sink its batch, and whatever still
+// fails is scheduled for a retry.
+func (p *Poller) recoverCommit(ctx context.Context, log *slog.Logger, c *store.Claim, out store.Outcome, err error) error {
 	if errors.Is(err, store.ErrClaimLost) {
 		p.m.ClaimsLost.Inc()
 		log.Warn("write-back found the claim taken by another instance; rolled back", slog.Any("error", err))
@@ -494,7 +676,7 @@ func (p *Poller) recover(ctx context.Context, log *slog.Logger, c *store.Claim, 
 		}
 		start := time.Now()
 		bctx, cancel := context.WithTimeout(ctx, p.o.BatchTimeout)
-		msgs, cerr := p.o.Store.Commit(bctx, c, single)
+		single, msgs, cerr := p.commit(bctx, c, single)
 		cancel()
 		if errors.Is(cerr, store.ErrClaimLost) {
 			p.m.ClaimsLost.Inc()

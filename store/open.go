@@ -27,6 +27,7 @@ type Store struct {
 	sqlDB   *sql.DB
 	dialect string   // schema.MySQL or schema.SQLite
 	cursors sync.Map // Shard → the bucket its next claim starts at
+	limits  RowLimits
 }
 
 // Open connects to the database. For MySQL it forces UTC (time_zone

@@ -49,16 +49,110 @@ func (s Shard) bounds() (lo, hi int) {
 
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
-// Row is a claimed message_sync row.
+// Row is a claimed message_sync row, read within the store's RowLimits: a
+// body or payload over its limit is not read (Body is "", Payload nil),
+// only its size is, and neither is a key, sender name or kind too long to
+// be valid (TooLong names it).
 type Row struct {
 	ID              int64
 	ConversationKey string
 	Body            string
 	SenderName      string
 	Kind            string
-	Payload         *string // nil when NULL
-	Attempts        int
-	CreatedAt       time.Time
+	Payload         *string // nil when NULL or not read
+	BodyBytes       int     // the stored body's size, read or not
+	PayloadBytes    int     // the stored payload's size, 0 when NULL
+	// TooLong names the first of conversation_key, sender_name and kind
+	// whose value is longer than its column holds on MySQL (SQLite holds
+	// any length); that value was not read.
+	TooLong string
+	// TrailingSpaceIgnored: the key ends in a space and the database
+	// compares it equal to the key without (a PAD SPACE collation, the only
+	// binary one MySQL 5.7 has), so the two would be one conversation.
+	TrailingSpaceIgnored bool
+	Attempts             int
+	CreatedAt            time.Time
+}
+
+// Widths of the short columns in characters, as on MySQL.
+const (
+	MaxKeyChars    = 191
+	MaxSenderChars = 191
+	MaxKindChars   = 64
+)
+
+// RowLimits bound what a claim reads of each row, so that a batch's memory
+// is bounded by the limits and not by what a legacy application wrote.
+// Zero means the default, 64 KiB each (relay.max_body_bytes and
+// relay.max_payload_bytes).
+type RowLimits struct {
+	MaxBodyBytes    int
+	MaxPayloadBytes int
+}
+
+func (l RowLimits) withDefaults() RowLimits {
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = 64 << 10
+	}
+	if l.MaxPayloadBytes <= 0 {
+		l.MaxPayloadBytes = 64 << 10
+	}
+	return l
+}
+
+// SetRowLimits sets what claims read of each row; call it before the first
+// claim.
+func (s *Store) SetRowLimits(l RowLimits) { s.limits = l.withDefaults() }
+
+// byteLength is the size in bytes of a text column: LENGTH counts bytes
+// on MySQL, characters on SQLite unless the value is a blob.
+func (s *Store) byteLength(col string) string {
+	if s.dialect == schema.SQLite {
+		return "length(CAST(" + col + " AS BLOB))"
+	}
+	return "LENGTH(" + col + ")"
+}
+
+// claimedCols reads a claimed row within the limits (see Row). Sizes are
+// checked in SQL, so an oversized value never crosses the wire, and values
+// are read whole or not at all: SQLite's string functions stop at a NUL
+// byte, so cutting a value there could turn "k\x00" into "k".
+func (s *Store) claimedCols() string {
+	l := s.limits.withDefaults()
+	// A character is at most 4 bytes: more bytes than that is too long.
+	short := func(col string, chars int) (read, over string) {
+		n := s.byteLength(col)
+		return fmt.Sprintf("CASE WHEN %s <= %d THEN %s END", n, 4*chars, col), fmt.Sprintf("%s > %d", n, 4*chars)
+	}
+	key, keyOver := short("conversation_key", MaxKeyChars)
+	sender, senderOver := short("sender_name", MaxSenderChars)
+	kind, kindOver := short("kind", MaxKindChars)
+	body, payload := s.byteLength("body"), s.byteLength("payload")
+	return fmt.Sprintf(`id, %s, CASE WHEN %s THEN 'conversation_key' WHEN %s THEN 'sender_name' WHEN %s THEN 'kind' ELSE '' END,
+  CASE WHEN conversation_key = RTRIM(conversation_key) THEN 1 ELSE 0 END,
+  CASE WHEN %s <= %d THEN body END, %s, %s, %s,
+  CASE WHEN %s <= %d THEN payload END, COALESCE(%s, 0),
+  attempts, created_at`, key, keyOver, senderOver, kindOver,
+		body, l.MaxBodyBytes, body, sender, kind, payload, l.MaxPayloadBytes, payload)
+}
+
+func scanClaimed(rows *sql.Rows) (Row, error) {
+	var r Row
+	var key, body, sender, kind, payload sql.NullString
+	var keyEqTrimmed bool
+	var created writerTime // a bad created_at must not stop the claim
+	if err := rows.Scan(&r.ID, &key, &r.TooLong, &keyEqTrimmed, &body, &r.BodyBytes, &sender, &kind,
+		&payload, &r.PayloadBytes, &r.Attempts, &created); err != nil {
+		return r, err
+	}
+	r.ConversationKey, r.Body, r.SenderName, r.Kind = key.String, body.String, sender.String, kind.String
+	if payload.Valid {
+		p := payload.String
+		r.Payload = &p
+	}
+	r.TrailingSpaceIgnored = keyEqTrimmed && strings.HasSuffix(r.ConversationKey, " ")
+	r.CreatedAt = created.Time
+	return r, nil
 }
 
 // Claim is a batch of rows held under one token.
@@ -68,7 +162,33 @@ type Claim struct {
 	Shard   Shard
 	Rows    []Row
 
-	resolved int // rows written back so far
+	resolved map[int64]bool // rows written back so far
+}
+
+// Unresolved returns the rows of the claim not written back yet, in order.
+func (c *Claim) Unresolved() []Row {
+	var out []Row
+	for _, r := range c.Rows {
+		if !c.resolved[r.ID] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ids lists the rows an outcome writes back.
+func (o Outcome) ids() []int64 {
+	ids := make([]int64, 0, len(o.Relayed)+len(o.Failed)+len(o.Retry)+len(o.Release))
+	for _, r := range o.Relayed {
+		ids = append(ids, r.Message.SourceID)
+	}
+	for _, f := range o.Failed {
+		ids = append(ids, f.ID)
+	}
+	for _, r := range o.Retry {
+		ids = append(ids, r.ID)
+	}
+	return append(ids, o.Release...)
 }
 
 // Claim marks up to limit due rows of the shard as processing and returns
@@ -113,25 +233,17 @@ WHERE status = 'pending' AND id IN ?`, token, claimer, leaseUntil, ids)
 		}
 		// Read back inside the transaction: if this fails, the claim rolls
 		// back instead of leaving rows claimed that nobody will relay.
-		rows, err := tx.Raw(`SELECT id, conversation_key, body, sender_name, kind, payload, attempts, created_at
+		rows, err := tx.Raw(`SELECT `+s.claimedCols()+`
 FROM message_sync WHERE claim_token = ? AND status = 'processing' AND id IN ? ORDER BY id`, token, ids).Rows()
 		if err != nil {
 			return fmt.Errorf("read claimed rows: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var r Row
-			var sender, payload sql.NullString
-			var created writerTime // a bad created_at must not stop the claim
-			if err := rows.Scan(&r.ID, &r.ConversationKey, &r.Body, &sender, &r.Kind, &payload, &r.Attempts, &created); err != nil {
+			r, err := scanClaimed(rows)
+			if err != nil {
 				return fmt.Errorf("read claimed rows: %w", err)
 			}
-			r.SenderName = sender.String
-			if payload.Valid {
-				p := payload.String
-				r.Payload = &p
-			}
-			r.CreatedAt = created.Time
 			c.Rows = append(c.Rows, r)
 		}
 		if err := rows.Err(); err != nil {
@@ -444,7 +556,9 @@ type Outcome struct {
 
 // Relayed is a row turned into a chat message.
 type Relayed struct {
-	Message chat.Message // SourceID, ConversationKey and content set; ID and Seq filled by Commit
+	// Message has SourceID, ConversationKey and content set; ID and Seq are
+	// filled by Commit. A Note is also kept in the row's last_error.
+	Message chat.Message
 	// AutoReply, when not empty, is the bot's answer: written as a bot
 	// message and a message_reply row in the same transaction.
 	AutoReply string
@@ -463,15 +577,31 @@ type Retry struct {
 	Reason string
 }
 
+// KeyConflictError means the database holds some of the batch's keys as
+// the same conversation as another key (its collation calls them equal,
+// syncd compares keys byte for byte). Nothing was written; Rows are the
+// rows of those keys, with the reason to fail them.
+type KeyConflictError struct {
+	Rows []Failed
+}
+
+func (e *KeyConflictError) Error() string {
+	if len(e.Rows) == 0 {
+		return "conversation keys merged by the database"
+	}
+	return fmt.Sprintf("%d rows have conversation keys the database merges with another conversation, e.g. row %d: %s",
+		len(e.Rows), e.Rows[0].ID, e.Rows[0].Reason)
+}
+
 // Commit writes the outcome of a claim in one transaction, fenced by the
 // claim token, and returns the chat messages it added in sequence order.
-// ErrClaimLost means nothing was written.
+// ErrClaimLost and *KeyConflictError mean nothing was written.
 func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Message, error) {
 	var added []chat.Message
-	n := len(out.Relayed) + len(out.Failed) + len(out.Retry) + len(out.Release)
+	ids := out.ids()
 	// The claim's entry goes with the write-back of its last rows. A claim
 	// committed in parts (after a failed batch) keeps it until then.
-	last := c.resolved+n >= len(c.Rows)
+	last := len(c.resolved)+len(ids) >= len(c.Rows)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// Microseconds, what DATETIME(6) keeps: a pushed message then
 		// carries the created_at that history gives back later.
@@ -494,7 +624,12 @@ func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Messa
 	if err != nil {
 		return nil, err
 	}
-	c.resolved += n
+	if c.resolved == nil {
+		c.resolved = make(map[int64]bool, len(c.Rows))
+	}
+	for _, id := range ids {
+		c.resolved[id] = true
+	}
 	return added, nil
 }
 
@@ -518,18 +653,26 @@ func (s *Store) fence(tx *gorm.DB, c *Claim, out Outcome, now time.Time) error {
 		}
 		return nil
 	}
-	if len(out.Relayed) > 0 {
-		ids := make([]int64, len(out.Relayed))
-		for i, r := range out.Relayed {
-			ids[i] = r.Message.SourceID
-		}
-		for chunk := range slices.Chunk(ids, 1000) {
+	var ids []int64
+	for _, r := range out.Relayed {
+		if r.Message.Note != "" {
+			// Sent, with the note saying why the bot did not answer.
 			res := tx.Exec(`UPDATE message_sync SET status = 'sent', processed_at = ?, lease_until = NULL,
-    next_attempt_at = NULL, last_error = NULL
-WHERE claim_token = ? AND status = 'processing' AND id IN ?`, s.ts(now), c.Token, chunk)
-			if err := check("sent", res, len(chunk)); err != nil {
+    next_attempt_at = NULL, last_error = ?
+WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(now), truncate(r.Message.Note, 4000), c.Token, r.Message.SourceID)
+			if err := check("sent", res, 1); err != nil {
 				return err
 			}
+			continue
+		}
+		ids = append(ids, r.Message.SourceID)
+	}
+	for chunk := range slices.Chunk(ids, 1000) {
+		res := tx.Exec(`UPDATE message_sync SET status = 'sent', processed_at = ?, lease_until = NULL,
+    next_attempt_at = NULL, last_error = NULL
+WHERE claim_token = ? AND status = 'processing' AND id IN ?`, s.ts(now), c.Token, chunk)
+		if err := check("sent", res, len(chunk)); err != nil {
+			return err
 		}
 	}
 	for _, f := range out.Failed {
@@ -638,15 +781,23 @@ func (s *Store) appendHistory(tx *gorm.DB, relayed []Relayed, now time.Time) ([]
 	if err := tx.Raw(`SELECT conversation_key, last_seq FROM conversations WHERE conversation_key IN ?`, order).Scan(&got).Error; err != nil {
 		return nil, fmt.Errorf("read conversation sequences: %w", err)
 	}
-	if len(got) != len(order) {
-		return nil, fmt.Errorf("read conversation sequences: %d of %d conversations found", len(got), len(order))
-	}
+	// The database found these rows with its own comparison; only a row
+	// whose key is byte for byte the batch's is that conversation. A key
+	// without one was merged into another conversation by the upsert.
+	found := make(map[string]bool, len(got))
 	for _, g := range got {
-		cu := convs[g.ConversationKey]
+		cu, ok := convs[g.ConversationKey]
+		if !ok {
+			continue // another spelling, which the database calls equal
+		}
+		found[cu.key] = true
 		first := g.LastSeq - int64(cu.count) + 1
 		for i, m := range cu.messages {
 			m.Seq = first + int64(i)
 		}
+	}
+	if len(found) < len(order) {
+		return nil, s.keyConflict(tx, order, found, convs)
 	}
 	if err := s.insertMessages(tx, msgs); err != nil {
 		return nil, err
@@ -668,6 +819,79 @@ func (s *Store) appendHistory(tx *gorm.DB, relayed []Relayed, now time.Time) ([]
 	})
 	return msgs, nil
 }
+
+// keyConflict names the rows of the keys the database merged with another
+// conversation, and that conversation's key as the database holds it. A
+// conversation this batch created goes to the spelling whose row came
+// first (not the one the upsert happened to insert first); one that
+// existed before keeps its key.
+func (s *Store) keyConflict(tx *gorm.DB, order []string, found map[string]bool, convs map[string]*convUpdate) error {
+	var e KeyConflictError
+	fail := func(key, reason string) {
+		seen := map[int64]bool{}
+		for _, m := range convs[key].messages {
+			if m.SenderType != chat.SenderBot && !seen[m.SourceID] {
+				seen[m.SourceID] = true
+				e.Rows = append(e.Rows, Failed{ID: m.SourceID, Reason: reason})
+			}
+		}
+	}
+	type held struct {
+		lastSeq int64
+		merged  []string // the batch's keys the database put in it
+	}
+	into := map[string]*held{}
+	var stored []string
+	for _, key := range order {
+		if found[key] {
+			continue
+		}
+		var got []struct {
+			ConversationKey string
+			LastSeq         int64
+		}
+		if err := tx.Raw(`SELECT conversation_key, last_seq FROM conversations WHERE conversation_key = ? LIMIT 1`, key).Scan(&got).Error; err != nil {
+			return fmt.Errorf("read conversation sequences: %w", err)
+		}
+		if len(got) == 0 {
+			fail(key, fmt.Sprintf("conversation_key %q is another conversation's key to the database"+mergeHint, key))
+			continue
+		}
+		h := into[got[0].ConversationKey]
+		if h == nil {
+			h = &held{lastSeq: got[0].LastSeq}
+			into[got[0].ConversationKey] = h
+			stored = append(stored, got[0].ConversationKey)
+		}
+		h.merged = append(h.merged, key)
+	}
+	for _, st := range stored {
+		h := into[st]
+		winner := st
+		if own := convs[st]; own != nil {
+			total := own.count
+			for _, k := range h.merged {
+				total += convs[k].count
+			}
+			if h.lastSeq == int64(total) { // nothing but this batch in it: created here
+				for _, k := range h.merged {
+					if convs[k].messages[0].SourceID < convs[winner].messages[0].SourceID {
+						winner = k
+					}
+				}
+			}
+		}
+		for _, k := range append(h.merged, st) {
+			if k != winner && convs[k] != nil {
+				fail(k, fmt.Sprintf("conversation_key %q is conversation %q to the database"+mergeHint, k, winner))
+			}
+		}
+	}
+	return &e
+}
+
+const mergeHint = " (its collation calls the two keys equal), but syncd compares keys byte for byte: write one spelling," +
+	" or give syncd's key columns a binary collation (sql/mysql/0006_keys.sql)"
 
 func (s *Store) bumpSequences(tx *gorm.DB, order []string, convs map[string]*convUpdate, now time.Time) error {
 	var groups [3][]any // per waitMode: the VALUES arguments
@@ -747,7 +971,7 @@ func suggestionColumn(m chat.Message) any {
 }
 
 func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
-	const cols = 13
+	const cols = 14
 	flush := func(batch []chat.Message) error {
 		if len(batch) == 0 {
 			return nil
@@ -763,10 +987,10 @@ func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 				payload = string(m.Payload)
 			}
 			args = append(args, m.ConversationKey, m.Seq, string(m.SenderType), nullString(m.SenderName), m.Kind, m.Body,
-				payload, sourceTable(m), m.SourceID, nullString(m.Intent), conf, suggestionColumn(m), s.ts(m.CreatedAt))
+				payload, sourceTable(m), m.SourceID, nullString(m.Intent), conf, suggestionColumn(m), nullString(m.Note), s.ts(m.CreatedAt))
 		}
 		q := `INSERT INTO chat_messages (conversation_key, seq, sender_type, sender_name, kind, body, payload,
- source_table, source_id, intent, confidence, suggestion, created_at) VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(batch))
+ source_table, source_id, intent, confidence, suggestion, note, created_at) VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(batch))
 		if err := tx.Exec(q, args...).Error; err != nil {
 			return fmt.Errorf("insert chat history: %w", err)
 		}
@@ -774,7 +998,7 @@ func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 	}
 	start, size := 0, 0
 	for i, m := range msgs {
-		n := len(m.Body) + len(m.Payload) + 256
+		n := len(m.Body) + len(m.Payload) + len(m.Note) + 256
 		if i > start && size+n > maxInsertBytes {
 			if err := flush(msgs[start:i]); err != nil {
 				return err

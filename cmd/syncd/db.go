@@ -46,6 +46,7 @@ func openOrCreateStore(ctx context.Context, cfg config.Config) (*store.Store, er
 		st.Close()
 		return nil, explainDB(err)
 	}
+	st.SetRowLimits(store.RowLimits{MaxBodyBytes: cfg.Relay.MaxBodyBytes, MaxPayloadBytes: cfg.Relay.MaxPayloadBytes})
 	return st, nil
 }
 

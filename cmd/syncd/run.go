@@ -153,7 +153,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	p, err := poller.New(poller.Options{
 		Store:       s,
 		Locker:      locker,
-		Converter:   bridge.New(bridge.Options{MaxBodyBytes: cfg.Relay.MaxBodyBytes, Bot: bot, Logger: log}),
+		Converter:   bridge.New(bridge.Options{MaxBodyBytes: cfg.Relay.MaxBodyBytes, MaxPayloadBytes: cfg.Relay.MaxPayloadBytes, Bot: bot, Logger: log}),
 		Publisher:   publisher,
 		Metrics:     poller.NewMetrics(reg),
 		Logger:      log,

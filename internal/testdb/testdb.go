@@ -219,3 +219,22 @@ func HistorySources(t testing.TB, db *sql.DB, key string) []int64 {
 	}
 	return ids
 }
+
+// KeyTables are the tables with a conversation_key column.
+var KeyTables = []string{"message_sync", "conversations", "chat_messages", "message_reply", "console_reads"}
+
+// SetKeyCollation gives every conversation_key column of a MySQL database
+// another collation, as a DBA may (utf8mb4_unicode_ci is what legacy
+// databases have by default; utf8mb4_bin pads like MySQL 5.7's only
+// binary collation).
+func (d *DB) SetKeyCollation(t testing.TB, collation string) {
+	t.Helper()
+	if d.Driver != "mysql" {
+		t.Fatalf("SetKeyCollation on %s", d.Driver)
+	}
+	for _, table := range KeyTables {
+		if _, err := d.Raw.Exec(`ALTER TABLE ` + table + ` MODIFY conversation_key VARCHAR(191) CHARACTER SET utf8mb4 COLLATE ` + collation + ` NOT NULL`); err != nil {
+			t.Fatalf("set %s.conversation_key to %s: %v", table, collation, err)
+		}
+	}
+}
