@@ -8,9 +8,12 @@ import (
 	"io"
 	"maps"
 	"os"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
+	"text/template/parse"
 
 	"gopkg.in/yaml.v3"
 )
@@ -81,15 +84,124 @@ func ParseAnswers(b []byte) (*Answers, error) {
 		}
 	}
 	for _, kind := range slices.Sorted(maps.Keys(f.Events)) {
-		// missingkey=error: a payload without the field gives no reply
-		// rather than "Your order <no value> is confirmed".
-		t, err := template.New(kind).Option("missingkey=error").Parse(f.Events[kind])
+		t, err := parseEvent(kind, f.Events[kind])
 		if err != nil {
 			return nil, fmt.Errorf("parse answers: events.%s: %w", kind, err)
 		}
 		a.events[kind] = t
 	}
 	return a, nil
+}
+
+// parseEvent parses an event template so that it answers only with real
+// values: a field the payload lacks is an error (missingkey=error), and
+// every value the template prints goes through printValue, which refuses
+// null, objects and lists, so that no customer reads "Your order <no
+// value> is confirmed" or "map[a:[1 2]]".
+func parseEvent(kind, text string) (*template.Template, error) {
+	t, err := template.New(kind).Option("missingkey=error").Funcs(template.FuncMap{printFunc: printValue}).Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	for _, tt := range t.Templates() {
+		checkPrints(tt.Tree, tt.Root)
+	}
+	return t, nil
+}
+
+const printFunc = "syncdPrintValue"
+
+// checkPrints appends printValue, with the action's own text, to every
+// action that prints: {{.order_id}} runs as {{.order_id | syncdPrintValue ".order_id"}}.
+func checkPrints(tree *parse.Tree, n parse.Node) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			checkPrints(tree, c)
+		}
+	case *parse.ActionNode:
+		if len(n.Pipe.Decl) > 0 {
+			return // {{$x := …}} prints nothing
+		}
+		what := n.Pipe.String()
+		n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{
+			parse.NewIdentifier(printFunc).SetTree(tree).SetPos(n.Pos),
+			&parse.StringNode{NodeType: parse.NodeString, Pos: n.Pos, Quoted: strconv.Quote(what), Text: what},
+		}})
+	case *parse.IfNode:
+		checkPrints(tree, n.List)
+		checkPrints(tree, n.ElseList)
+	case *parse.RangeNode:
+		checkPrints(tree, n.List)
+		checkPrints(tree, n.ElseList)
+	case *parse.WithNode:
+		checkPrints(tree, n.List)
+		checkPrints(tree, n.ElseList)
+	}
+}
+
+// valueError is why a printed value is not one a reply may show.
+type valueError struct{ field, what string }
+
+func (e *valueError) Error() string {
+	return fmt.Sprintf("payload field %s is %s, not a value to show", strings.TrimPrefix(e.field, "."), e.what)
+}
+
+// printValue lets strings, numbers and booleans through.
+func printValue(field string, v any) (any, error) {
+	switch v.(type) {
+	case nil:
+		return nil, &valueError{field, "null"}
+	case map[string]any:
+		return nil, &valueError{field, "an object"}
+	case []any:
+		return nil, &valueError{field, "a list"}
+	}
+	return v, nil
+}
+
+// maxEventReply bounds what an event template may write, so that a long
+// payload field repeated by a template cannot make a reply of any size;
+// the relay's own limit (relay.max_body_bytes) is usually lower.
+const maxEventReply = 1 << 20
+
+var errReplyTooLong = fmt.Errorf("the reply would be longer than %d bytes", maxEventReply)
+
+// cappedWriter fails a write past its limit.
+type cappedWriter struct {
+	strings.Builder
+	limit int
+}
+
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	if w.Len()+len(p) > w.limit {
+		return 0, errReplyTooLong
+	}
+	return w.Builder.Write(p)
+}
+
+var missingKey = regexp.MustCompile(`map has no entry for key "((?:[^"\\]|\\.)*)"`)
+
+// eventError says in a line why the template of kind did not answer.
+func eventError(kind string, err error) error {
+	var ve *valueError
+	switch {
+	case errors.As(err, &ve):
+		return fmt.Errorf("event template %s: %w", kind, ve)
+	case errors.Is(err, errReplyTooLong):
+		return fmt.Errorf("event template %s: %w", kind, errReplyTooLong)
+	}
+	if m := missingKey.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("event template %s: the payload has no field %s", kind, m[1])
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ">: "); i >= 0 {
+		msg = msg[i+3:] // drop text/template's position prefix
+	}
+	return fmt.Errorf("event template %s: %s", kind, msg)
 }
 
 // LoadAnswers reads and parses an answers file.
@@ -110,23 +222,47 @@ func (a *Answers) HasEvent(kind string) bool { return a.events[kind] != nil }
 
 // RenderEvent fills the template for kind with the event's JSON payload
 // (an object; its fields are {{.field}}). ok is false when there is no
-// template for kind.
+// template for kind. err says, in a line an agent can read, why a template
+// gave no reply: a field it uses is missing, null, an object or a list, the
+// payload is not an object, or the reply is empty or too long.
 func (a *Answers) RenderEvent(kind string, payload json.RawMessage) (text string, ok bool, err error) {
 	t := a.events[kind]
 	if t == nil {
 		return "", false, nil
 	}
-	data := map[string]any{}
+	var data any = map[string]any{}
 	if len(bytes.TrimSpace(payload)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(payload))
 		dec.UseNumber() // order ids stay "1234567890123", not "1.234567890123e+12"
 		if err := dec.Decode(&data); err != nil {
-			return "", true, fmt.Errorf("render event %s: payload: %w", kind, err)
+			return "", true, fmt.Errorf("event template %s: payload: %w", kind, err)
+		}
+		if _, isObject := data.(map[string]any); !isObject {
+			return "", true, fmt.Errorf("event template %s: the payload is %s, not a JSON object", kind, jsonKind(data))
 		}
 	}
-	var buf strings.Builder
+	buf := cappedWriter{limit: maxEventReply}
 	if err := t.Execute(&buf, data); err != nil {
-		return "", true, fmt.Errorf("render event %s: %w", kind, err)
+		return "", true, eventError(kind, err)
 	}
-	return strings.TrimSpace(buf.String()), true, nil
+	text = strings.TrimSpace(buf.String())
+	if text == "" {
+		return "", true, fmt.Errorf("event template %s: the reply is empty", kind)
+	}
+	return text, true, nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
 }

@@ -96,8 +96,10 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 		if m.Kind != chat.KindMessage {
 			text, ok, err := ans.RenderEvent(m.Kind, m.Payload)
 			if err != nil {
-				s.log.WarnContext(ctx, "event template failed; no reply sent",
-					slog.Int64("source_id", m.SourceID), slog.String("kind", m.Kind), slog.Any("error", err))
+				// Agents see why with the event; the row keeps it in last_error.
+				out[i].Note = "bot did not answer: " + err.Error()
+				s.log.InfoContext(ctx, "event template gave no reply",
+					slog.Int64("source_id", m.SourceID), slog.String("kind", m.Kind), slog.Any("reason", err))
 			} else if ok {
 				out[i].AutoReply = text
 			}

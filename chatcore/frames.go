@@ -3,6 +3,7 @@ package chatcore
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 )
@@ -64,16 +65,47 @@ func wireMessage(m Message) Message {
 	return m
 }
 
-func messageFrames(msgs []Message) ([]*frame, error) {
+// PreviewChars is how much of a message's body a preview keeps: a
+// conversation's last message (chatstore cuts it in SQL), or a message too
+// large for a socket's frame.
+const PreviewChars = 200
+
+// Preview returns m cut down to a size that does not depend on what a
+// legacy application wrote: its body cut to PreviewChars characters (with
+// "…"), no payload, suggestion or note. Truncated is set when anything was
+// left out.
+func Preview(m Message) Message {
+	cut := m.Payload != nil || m.Suggestion != "" || m.Note != ""
+	m.Payload, m.Suggestion, m.Note = nil, "", ""
+	if utf8.RuneCountInString(m.Body) > PreviewChars {
+		m.Body = string([]rune(m.Body)[:PreviewChars]) + "…"
+		cut = true
+	}
+	m.Truncated = m.Truncated || cut
+	return m
+}
+
+// messageFrames encodes one frame per message. A message whose frame would
+// pass limit bytes is sent as its Preview (the console fetches it whole),
+// so that no healthy socket is dropped as too slow for one large message.
+// It returns the frames and the messages as framed.
+func messageFrames(msgs []Message, limit int) ([]*frame, []Message, error) {
 	out := make([]*frame, 0, len(msgs))
+	sent := make([]Message, 0, len(msgs))
 	for _, m := range msgs {
-		f, err := newFrame(messageFrame{Type: "message", Message: wireMessage(m)})
+		m = wireMessage(m)
+		f, err := newFrame(messageFrame{Type: "message", Message: m})
+		if err == nil && f.size > limit {
+			m = Preview(m)
+			f, err = newFrame(messageFrame{Type: "message", Message: m})
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, f)
+		sent = append(sent, m)
 	}
-	return out, nil
+	return out, sent, nil
 }
 
 func newConversationFrame(c Conversation) (*frame, error) {

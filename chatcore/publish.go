@@ -27,25 +27,43 @@ func (c *Core) Publish(ctx context.Context, msgs []chat.Message) error {
 	return c.publishMessages(ctx, out)
 }
 
-// publishMessages is Publish for messages of the console's own; it may
-// change msgs.
+// maxEventBytes bounds one event on the broker: a batch's messages go in
+// as many events as it takes.
+const maxEventBytes = 1 << 20
+
+// publishMessages is Publish for messages of the console's own. Other
+// instances get the messages as this instance's sockets got them (a
+// message too large for a frame as its preview).
 func (c *Core) publishMessages(ctx context.Context, msgs []Message) error {
-	for i := range msgs {
-		msgs[i] = wireMessage(msgs[i])
-	}
-	if err := c.deliverMessages(msgs); err != nil {
+	fs, sent, err := c.deliverMessages(msgs)
+	if err != nil {
 		return err
 	}
-	return c.publish(ctx, event{Origin: c.o.Instance, Messages: msgs})
+	start, size := 0, 0
+	for i, f := range fs {
+		if i > start && size+f.size > maxEventBytes {
+			if err := c.publish(ctx, event{Origin: c.o.Instance, Messages: sent[start:i]}); err != nil {
+				return err
+			}
+			start, size = i, 0
+		}
+		size += f.size
+	}
+	return c.publish(ctx, event{Origin: c.o.Instance, Messages: sent[start:]})
 }
 
-func (c *Core) deliverMessages(msgs []Message) error {
-	fs, err := messageFrames(msgs)
+// frameLimit is the largest message frame sent whole: a quarter of a
+// socket's send queue, so that a burst of large messages does not drop
+// healthy sockets as too slow.
+func (c *Core) frameLimit() int { return max(c.o.SendQueueBytes/4, 1024) }
+
+func (c *Core) deliverMessages(msgs []Message) ([]*frame, []Message, error) {
+	fs, sent, err := messageFrames(msgs, c.frameLimit())
 	if err != nil {
-		return fmt.Errorf("publish messages: %w", err)
+		return nil, nil, fmt.Errorf("publish messages: %w", err)
 	}
 	c.hub.broadcast(fs)
-	return nil
+	return fs, sent, nil
 }
 
 // event is what instances send each other through the broker. Origin
@@ -132,7 +150,7 @@ func (c *Core) receive(ctx context.Context, p []byte) {
 		return
 	}
 	if len(ev.Messages) > 0 {
-		if err := c.deliverMessages(ev.Messages); err != nil {
+		if _, _, err := c.deliverMessages(ev.Messages); err != nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "console broker: deliver messages", slog.Any("error", err))
 		}
 	}

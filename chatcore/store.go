@@ -30,6 +30,10 @@ type Store interface {
 type Message struct {
 	chat.Message
 	ClientID string `json:"client_id,omitempty"`
+	// Truncated: the body is cut short and the payload left out (a
+	// conversation's preview of its last message, or a message frame too
+	// large for a socket's send queue); GET …/messages has all of it.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Agent is a console user.

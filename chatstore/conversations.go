@@ -2,8 +2,6 @@ package chatstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -43,6 +41,42 @@ func (s *Store) Conversations(ctx context.Context, q chatcore.ConversationQuery)
 	return s.scanConversations(rows)
 }
 
+// Keys are compared byte for byte (README, "the contract"). The database
+// finds a key with its own comparison, which a collation may make case-,
+// accent- or pad-insensitive; of what it finds, only the conversation whose
+// key is byte for byte the one asked for is that conversation, and every
+// statement after the lookup goes by its id, so that a key from a URL
+// ("CONV-1") never reaches another spelling ("conv-1").
+
+// conversationRef is a conversation found by its exact key.
+type conversationRef struct {
+	id, lastSeq int64
+}
+
+// lookup finds the conversation whose key is key, byte for byte, or
+// returns an error wrapping chatcore.ErrNotFound.
+func (s *Store) lookup(db *gorm.DB, key string) (conversationRef, error) {
+	rows, err := db.Raw(`SELECT id, conversation_key, last_seq FROM conversations WHERE conversation_key = ?`, key).Rows()
+	if err != nil {
+		return conversationRef{}, fmt.Errorf("find conversation %s: %w", key, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref conversationRef
+		var stored string
+		if err := rows.Scan(&ref.id, &stored, &ref.lastSeq); err != nil {
+			return conversationRef{}, fmt.Errorf("find conversation %s: %w", key, err)
+		}
+		if stored == key {
+			return ref, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return conversationRef{}, fmt.Errorf("find conversation %s: %w", key, err)
+	}
+	return conversationRef{}, fmt.Errorf("conversation %s: %w", key, chatcore.ErrNotFound)
+}
+
 // Conversation returns one conversation as username sees it.
 func (s *Store) Conversation(ctx context.Context, key, username string) (chatcore.Conversation, error) {
 	cols, from := conversationFrom(true)
@@ -54,24 +88,22 @@ func (s *Store) Conversation(ctx context.Context, key, username string) (chatcor
 	if err != nil {
 		return chatcore.Conversation{}, err
 	}
-	if len(cs) == 0 {
-		return chatcore.Conversation{}, fmt.Errorf("conversation %s: %w", key, chatcore.ErrNotFound)
+	for _, cv := range cs {
+		if cv.Key == key {
+			return cv, nil
+		}
 	}
-	return cs[0], nil
+	return chatcore.Conversation{}, fmt.Errorf("conversation %s: %w", key, chatcore.ErrNotFound)
 }
 
 // MarkRead raises username's read marker in key to seq, capped at the
 // conversation's last_seq; it never lowers it.
 func (s *Store) MarkRead(ctx context.Context, username, key string, seq int64) error {
-	var last int64
-	err := s.db.WithContext(ctx).Raw(`SELECT last_seq FROM conversations WHERE conversation_key = ?`, key).Row().Scan(&last)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("conversation %s: %w", key, chatcore.ErrNotFound)
-	}
+	ref, err := s.lookup(s.db.WithContext(ctx), key)
 	if err != nil {
-		return fmt.Errorf("mark read %s: %w", key, err)
+		return err
 	}
-	if err := s.raiseReadMarker(s.db.WithContext(ctx), username, key, min(seq, last), time.Now()); err != nil {
+	if err := s.raiseReadMarker(s.db.WithContext(ctx), username, key, min(seq, ref.lastSeq), time.Now()); err != nil {
 		return fmt.Errorf("mark read %s: %w", key, err)
 	}
 	return nil
@@ -109,20 +141,11 @@ func (s *Store) SetState(ctx context.Context, key string, state chatcore.State, 
 
 func (s *Store) updateConversation(ctx context.Context, key, set string, arg any, at time.Time) error {
 	db := s.db.WithContext(ctx)
-	res := db.Exec(`UPDATE conversations SET `+set+`, updated_at = ? WHERE conversation_key = ?`, arg, s.at(at), key)
-	if res.Error != nil {
-		return fmt.Errorf("update conversation %s: %w", key, res.Error)
-	}
-	if res.RowsAffected > 0 {
-		return nil
-	}
-	// MySQL counts changed rows only; tell "unchanged" from "missing".
-	var one int
-	err := db.Raw(`SELECT 1 FROM conversations WHERE conversation_key = ?`, key).Row().Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("conversation %s: %w", key, chatcore.ErrNotFound)
-	}
+	ref, err := s.lookup(db, key)
 	if err != nil {
+		return err
+	}
+	if err := db.Exec(`UPDATE conversations SET `+set+`, updated_at = ? WHERE id = ?`, arg, s.at(at), ref.id).Error; err != nil {
 		return fmt.Errorf("update conversation %s: %w", key, err)
 	}
 	return nil

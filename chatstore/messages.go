@@ -34,6 +34,8 @@ func (s *Store) Messages(ctx context.Context, q chatcore.MessageQuery) ([]chatco
 	if err != nil {
 		return nil, err
 	}
+	// Only this key's, byte for byte, whatever the collation found.
+	msgs = slices.DeleteFunc(msgs, func(m chatcore.Message) bool { return m.ConversationKey != q.ConversationKey })
 	if desc {
 		slices.Reverse(msgs)
 	}

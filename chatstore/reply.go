@@ -51,17 +51,18 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 	var took bool
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		at := s.at(r.At)
+		ref, err := s.lookup(tx, r.ConversationKey)
+		if err != nil {
+			return err
+		}
 		res := tx.Exec(`UPDATE conversations
    SET last_seq = last_seq + 1, waiting_since = NULL, last_message_at = ?, updated_at = ?
- WHERE conversation_key = ?`, at, at, r.ConversationKey)
+ WHERE id = ?`, at, at, ref.id)
 		if res.Error != nil {
 			return fmt.Errorf("bump last_seq: %w", res.Error)
 		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("conversation %s: %w", r.ConversationKey, chatcore.ErrNotFound)
-		}
 		var seq int64
-		if err := tx.Raw(`SELECT last_seq FROM conversations WHERE conversation_key = ?`, r.ConversationKey).Row().Scan(&seq); err != nil {
+		if err := tx.Raw(`SELECT last_seq FROM conversations WHERE id = ?`, ref.id).Row().Scan(&seq); err != nil {
 			return fmt.Errorf("read last_seq: %w", err)
 		}
 		if m, err := s.messageByClientID(tx, r.ConversationKey, r.ClientID); err != nil {
@@ -77,7 +78,7 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 		}
 		took = res.RowsAffected == 1
 		var inReplyTo sql.NullInt64
-		err := tx.Raw(`SELECT source_id FROM chat_messages
+		err = tx.Raw(`SELECT source_id FROM chat_messages
  WHERE conversation_key = ? AND sender_type = 'customer' AND source_id IS NOT NULL
  ORDER BY seq DESC LIMIT 1`, r.ConversationKey).Row().Scan(&inReplyTo)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -134,8 +135,13 @@ func (s *Store) messageByClientID(db *gorm.DB, key, clientID string) (*chatcore.
 		return nil, fmt.Errorf("find reply by client_id: %w", err)
 	}
 	msgs, err := s.scanMessages(rows)
-	if err != nil || len(msgs) == 0 {
+	if err != nil {
 		return nil, err
 	}
-	return &msgs[0], nil
+	for i := range msgs {
+		if msgs[i].ConversationKey == key {
+			return &msgs[i], nil
+		}
+	}
+	return nil, nil
 }

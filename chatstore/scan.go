@@ -15,7 +15,16 @@ type dbTime = dbtime.Time
 // messageCols are the chat_messages columns scanMessage reads, for the
 // alias m.
 const messageCols = `m.id, m.conversation_key, m.seq, m.sender_type, m.sender_name, m.kind, m.body,
-  m.payload, m.source_id, m.intent, m.confidence, m.suggestion, m.created_at, m.client_id`
+  m.payload, m.source_id, m.intent, m.confidence, m.suggestion, m.created_at, m.client_id, m.note`
+
+// previewCols are messageCols for a conversation's last message, which it
+// carries as a chatcore.Preview (in the list and in every conversation
+// frame): the body is cut in SQL (one character more shows that it was
+// cut) and the payload, suggestion and note are left out, so that a long
+// one never crosses the wire and a conversation's size does not depend on
+// what a legacy application wrote.
+var previewCols = fmt.Sprintf(`m.id, m.conversation_key, m.seq, m.sender_type, m.sender_name, m.kind, SUBSTR(m.body, 1, %d),
+  NULL, m.source_id, m.intent, m.confidence, NULL, m.created_at, m.client_id, NULL`, chatcore.PreviewChars+1)
 
 // messageScan holds one message's columns, all nullable so that it also
 // serves a LEFT JOIN that found nothing.
@@ -23,14 +32,24 @@ type messageScan struct {
 	id, seq, sourceID                 sql.NullInt64
 	key, senderType, senderName, kind sql.NullString
 	body, payload, intent, suggestion sql.NullString
-	clientID                          sql.NullString
+	clientID, note                    sql.NullString
 	confidence                        sql.NullFloat64
 	createdAt                         dbTime
 }
 
 func (m *messageScan) dest() []any {
 	return []any{&m.id, &m.key, &m.seq, &m.senderType, &m.senderName, &m.kind, &m.body,
-		&m.payload, &m.sourceID, &m.intent, &m.confidence, &m.suggestion, &m.createdAt, &m.clientID}
+		&m.payload, &m.sourceID, &m.intent, &m.confidence, &m.suggestion, &m.createdAt, &m.clientID, &m.note}
+}
+
+// preview is the message read with previewCols, as its chatcore.Preview.
+func (m *messageScan) preview() *chatcore.Message {
+	out := m.message(nil)
+	if out == nil {
+		return nil
+	}
+	p := chatcore.Preview(*out)
+	return &p
 }
 
 // message builds the message; suggest, when set, supplies the bot's
@@ -45,7 +64,7 @@ func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Me
 		SenderType: chat.SenderType(m.senderType.String), SenderName: m.senderName.String,
 		Kind: m.kind.String, Body: m.body.String, SourceID: m.sourceID.Int64,
 		Intent: m.intent.String, Confidence: m.confidence.Float64, Suggestion: m.suggestion.String,
-		CreatedAt: m.createdAt.Time,
+		Note: m.note.String, CreatedAt: m.createdAt.Time,
 	}}
 	// NULL means the relay left the suggestion to be looked up (see
 	// store.suggestionColumn); "" that there was none.
@@ -64,9 +83,10 @@ func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Me
 }
 
 // conversationCols are the columns scanConversation reads: the conversation
-// (alias c), the agent's read marker (read_seq), the last message (alias m).
-const conversationCols = `c.id, c.conversation_key, c.state, c.assignee, c.last_seq,
-  c.last_message_at, c.waiting_since, c.updated_at, ` + "%s AS read_seq, " + messageCols
+// (alias c), the agent's read marker (read_seq), the last message's
+// preview (alias m).
+var conversationCols = `c.id, c.conversation_key, c.state, c.assignee, c.last_seq,
+  c.last_message_at, c.waiting_since, c.updated_at, ` + "%s AS read_seq, " + previewCols
 
 // conversationFrom is the FROM clause for conversationCols; the read marker
 // join needs the username as its first argument when withReads is set.
@@ -98,7 +118,7 @@ func (s *Store) scanConversations(rows *sql.Rows) ([]chatcore.Conversation, erro
 		cv.State = chatcore.State(state.String)
 		cv.Assignee = assignee.String
 		cv.LastMessageAt, cv.WaitingSince, cv.UpdatedAt = lastAt.Time, waiting.Time, upd.Time
-		cv.LastMessage = m.message(s.suggest)
+		cv.LastMessage = m.preview()
 		out = append(out, cv.ForAgent(readSeq))
 	}
 	if err := rows.Err(); err != nil {

@@ -48,7 +48,12 @@ func (s *Store) ConversationsByKey(ctx context.Context, keys []string) ([]chatco
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, cs...)
+		asked := keySet(ks)
+		for _, cv := range cs {
+			if asked[cv.Key] { // byte for byte, whatever the collation found
+				out = append(out, cv)
+			}
+		}
 	}
 	return out, nil
 }
@@ -58,6 +63,7 @@ func (s *Store) ConversationsByKey(ctx context.Context, keys []string) ([]chatco
 func (s *Store) ReadMarkers(ctx context.Context, keys, usernames []string) (map[chatcore.ReadKey]int64, error) {
 	out := make(map[chatcore.ReadKey]int64)
 	for ks := range slices.Chunk(keys, 500) {
+		asked := keySet(ks)
 		for us := range slices.Chunk(usernames, 500) {
 			rows, err := s.db.WithContext(ctx).Raw(`SELECT username, conversation_key, read_seq FROM console_reads
 WHERE conversation_key IN ? AND username IN ?`, ks, us).Rows()
@@ -71,7 +77,9 @@ WHERE conversation_key IN ? AND username IN ?`, ks, us).Rows()
 					rows.Close()
 					return nil, fmt.Errorf("scan read marker: %w", err)
 				}
-				out[k] = seq
+				if asked[k.ConversationKey] { // byte for byte, whatever the collation found
+					out[k] = seq
+				}
 			}
 			err = rows.Err()
 			rows.Close()
@@ -81,4 +89,12 @@ WHERE conversation_key IN ? AND username IN ?`, ks, us).Rows()
 		}
 	}
 	return out, nil
+}
+
+func keySet(keys []string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
 }

@@ -111,6 +111,7 @@ var moduleChecks = strings.TrimSpace(`
   eq('preview', preview(m(1, { sender_name: 'Ann', body: 'a\n b' })), 'Ann: a b');
   eq('preview own', preview(m(1, { sender_type: 'agent', sender_name: 'alice', body: 'ok' }), 'alice'), 'You: ok');
   eq('preview event', preview(m(1, { sender_type: 'system', kind: 'order_created', body: 'Order 7' })), 'Order created: Order 7');
+  eq('preview event, body repeats the title', preview(m(1, { sender_type: 'system', kind: 'order_created', body: 'order created' })), 'Order created');
 
   // Reconnect backoff: doubling, capped, with ±20 % jitter.
   eq('backoff', [0, 1, 2, 3, 20, 100].map((n) => backoffDelay(n, { random: () => 0.5 })), [500, 1000, 2000, 4000, 15000, 15000]);
@@ -168,6 +169,12 @@ var moduleChecks = strings.TrimSpace(`
   const ev = messageNode(m(2, { kind: 'order_created', sender_type: 'system', body: 'Order 7', payload: { order_id: 7 } }), opts);
   eq('event note', [ev.classList.contains('event'), ev.dataset.kind, ev.querySelector('strong').textContent, ev.querySelector('.payload').textContent],
     [true, 'order_created', 'Order created', 'order_id: 7']);
+  // An event's body that only repeats its title shows once; the bot's note says why it did not answer.
+  const twice = messageNode(m(5, { kind: 'order_created', sender_type: 'system', body: 'order  created', note: 'bot did not answer: payload field order_id is null' }), opts);
+  eq('event body once', [twice.querySelector('.note').textContent.match(/order created/gi).length, twice.querySelectorAll('.body').length], [1, 0]);
+  eq('event note', twice.querySelector('.bot-note').textContent, 'bot did not answer: payload field order_id is null');
+  const noted = messageNode(m(6, { note: 'bot reply not sent: it is 70000 bytes' }), opts);
+  eq('message note', noted.querySelector('.bubble .bot-note').textContent, 'bot reply not sent: it is 70000 bytes');
   let used = '';
   const sug = messageNode(m(3, { suggestion: 'Try <b>this</b>', intent: 'refund', confidence: 0.9 }), { me: 'alice', onUseSuggestion: (s) => { used = s; } });
   sug.querySelector('.suggestion button').click();

@@ -156,12 +156,18 @@ function onMessage(m) {
   if (!c) scheduleListReload();
   if (tl) {
     outbox.echo(m);
-    const added = tl.merge([m]);
-    if (added.length) {
-      fresh = true;
-      renderAdded(added);
+    if (m.truncated) {
+      // Too large for the socket: the frame is a preview, and the whole
+      // message is fetched like any other that was missed.
+      if (tl.loaded) sync(tl);
+    } else {
+      const added = tl.merge([m]);
+      if (added.length) {
+        fresh = true;
+        renderAdded(added);
+      }
+      if (tl.loaded && tl.hasGap()) sync(tl);
     }
-    if (tl.loaded && tl.hasGap()) sync(tl);
     if (viewing) scheduleRead();
   }
   if (fresh && notifies(m) && document.hidden) {

@@ -59,12 +59,26 @@ export function eventTitle(kind) {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+// sameWords tells whether two texts say the same once case, spacing and
+// the _ and - of an event kind are set aside ("order created" is what
+// "Order created" already says).
+function sameWords(a, b) {
+  const norm = (s) => String(s || '').toLowerCase().replace(/[\s_-]+/g, ' ').trim();
+  return norm(a) === norm(b);
+}
+
+// eventBody is an event's body unless it only repeats the event's title.
+function eventBody(m) {
+  return sameWords(m.body, eventTitle(m.kind)) ? '' : m.body || '';
+}
+
 // preview is one line describing a message for the conversation list.
 export function preview(m, me) {
   if (!m) return '';
   let who = isEvent(m) ? eventTitle(m.kind) : (m.sender_name || senderLabel[m.sender_type] || '');
   if (m.sender_type === 'agent' && m.sender_name && m.sender_name === me) who = 'You';
-  const body = (m.body || '').replace(/\s+/g, ' ').trim();
+  const body = (isEvent(m) ? eventBody(m) : m.body || '').replace(/\s+/g, ' ').trim();
+  if (!body) return who;
   return who ? `${who}: ${body}` : body;
 }
 
@@ -97,13 +111,18 @@ export function conversationItem(c, { selected, me, now, onSelect }) {
 
 export function messageNode(m, { me, onUseSuggestion }) {
   const time = h('time', { datetime: m.created_at || null, title: m.created_at ? dateTimeFmt.format(new Date(m.created_at)) : null, text: shortTime(m.created_at) });
+  // Why the bot did not answer (a template whose field is missing): the
+  // agent knows the customer waits for a person.
+  const botNote = m.note ? h('span', { class: 'bot-note', text: m.note }) : null;
   if (isEvent(m)) {
+    const body = eventBody(m);
     return h('li', { class: 'msg event', dataset: { seq: m.seq, kind: m.kind || 'event' } },
       h('div', { class: 'note' },
         h('strong', { text: eventTitle(m.kind) }),
-        m.body ? h('span', { class: 'body', text: m.body }) : null,
+        body ? h('span', { class: 'body', text: body }) : null,
         payloadSummary(m.payload),
-        time));
+        time,
+        botNote));
   }
   const own = m.sender_type === 'agent' && m.sender_name === me;
   const name = m.sender_type === 'agent' && own ? 'You' : (m.sender_name || senderLabel[m.sender_type] || m.sender_type);
@@ -114,7 +133,8 @@ export function messageNode(m, { me, onUseSuggestion }) {
         h('span', { class: 'who', text: name }),
         m.sender_type === 'bot' ? h('span', { class: 'tag', text: 'bot' }) : null,
         time),
-      h('p', { class: 'body', text: m.body || '' })),
+      h('p', { class: 'body', text: m.body || '' }),
+      botNote),
     suggestion);
 }
 
