@@ -57,7 +57,10 @@ events:
 				return
 			}
 			if err == nil || text != "" || !strings.Contains(err.Error(), tc.reason) || !strings.HasPrefix(err.Error(), "event template "+tc.kind+": ") {
-				t.Fatalf("got %q, %v; want no reply and %q", text, err, tc.reason)
+				if len(text) > 100 {
+					text = text[:100] + "…"
+				}
+				t.Fatalf("got %q (%d bytes), %v; want no reply and %q", text, len(text), err, tc.reason)
 			}
 			if strings.Contains(err.Error(), "executing") || strings.Contains(err.Error(), "syncdPrintValue") {
 				t.Errorf("reason %q shows the template engine's insides", err)

@@ -81,6 +81,10 @@ type bundle struct {
 
 	mu        sync.Mutex
 	instances []*instance
+
+	// mustFailWith adds rows that must fail to the writer's invalid ones:
+	// sender_name tag → what last_error must contain (hostile rows).
+	mustFailWith map[string]string
 }
 
 // setup creates a fresh MariaDB database with the schema applied by

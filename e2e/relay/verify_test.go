@@ -5,6 +5,21 @@ import (
 	"strings"
 )
 
+// failReason is what last_error must contain for a row that must fail, by
+// its sender_name tag: the writer's invalid rows and a test's hostile rows.
+func (b *bundle) failReason(sender string) (string, bool) {
+	if r, ok := invalidReasons[sender]; ok {
+		return r, true
+	}
+	r, ok := b.mustFailWith[sender]
+	return r, ok
+}
+
+func (b *bundle) mustFail(sender string) bool {
+	_, ok := b.failReason(sender)
+	return ok
+}
+
 // verifyExactlyOnce checks the end state after a run over want rows:
 //   - no row pending or processing;
 //   - every valid row sent and in chat_messages exactly once, with its
@@ -45,7 +60,7 @@ FROM message_sync ORDER BY id`)
 		}
 		srcs[id] = s
 		byStatus[s.status]++
-		if reason, bad := invalidReasons[s.sender]; bad {
+		if reason, bad := b.failReason(s.sender); bad {
 			invalid++
 			if s.status != "failed" || !strings.Contains(s.lastErr, reason) {
 				report("invalid row %d (%s): status %s, last_error %q; want failed naming %q", id, s.sender, s.status, s.lastErr, reason)
@@ -99,7 +114,7 @@ FROM chat_messages ORDER BY conversation_key, seq`)
 		switch {
 		case !ok:
 			report("chat message %s/%d has source_id %d, which is no message_sync row", key, seq, id)
-		case invalidReasons[s.sender] != "":
+		case b.mustFail(s.sender):
 			report("invalid row %d (%s) was relayed as %s/%d", id, s.sender, key, seq)
 		case s.key != key || s.body != body:
 			report("chat message %s/%d differs from row %d (%s %q)", key, seq, id, s.key, s.body)
