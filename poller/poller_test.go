@@ -391,7 +391,7 @@ func TestBotAnswersCountedAtCommit(t *testing.T) {
 	eventually(t, "all rows sent", 10*time.Second, func() bool {
 		return countWhere(t, b.db, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent'`) == 5
 	})
-	for _, c := range []struct {
+	counters := []struct {
 		what    string
 		counter prometheus.Collector
 		want    float64
@@ -399,7 +399,15 @@ func TestBotAnswersCountedAtCommit(t *testing.T) {
 		{what: "replies to messages", counter: b.metrics.BotReplies.WithLabelValues("message"), want: 2},
 		{what: "replies to events", counter: b.metrics.BotReplies.WithLabelValues("event"), want: 1},
 		{what: "suggestions", counter: b.metrics.Suggestions, want: 1},
-	} {
+	}
+	// They are counted just after the commit that the rows' status shows.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, c := range counters {
+		for testutil.ToFloat64(c.counter) < c.want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, c := range counters {
 		if got := testutil.ToFloat64(c.counter); got != c.want {
 			t.Errorf("%s: %v, want %v", c.what, got, c.want)
 		}
