@@ -38,7 +38,7 @@ func TestKeysFromURLsAreExact(t *testing.T) {
 						t.Errorf("%s %q: %v, want ErrNotFound", what, k, err)
 					}
 				}
-				_, _, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: k, Author: "alice", Body: "hi", ClientID: "c-" + k, At: at})
+				_, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: k, Author: "alice", Body: "hi", ClientID: "c-" + k, At: at})
 				notFound("reply to", err)
 				notFound("mark read", b.store.MarkRead(b.ctx, "alice", k, 1))
 				notFound("assign", b.store.Assign(b.ctx, k, "alice", at))
@@ -69,9 +69,9 @@ func TestKeysFromURLsAreExact(t *testing.T) {
 			}
 
 			// The key as stored works.
-			msg, created, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "conv-1", Author: "alice", Body: "hi", ClientID: "c-1", At: at})
-			if err != nil || !created || msg.ConversationKey != "conv-1" || msg.Seq != 2 {
-				t.Fatalf("reply to conv-1: %+v, %v, %v", msg, created, err)
+			res, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "conv-1", Author: "alice", Body: "hi", ClientID: "c-1", At: at})
+			if err != nil || !res.Created || !res.Took || res.Message.ConversationKey != "conv-1" || res.Message.Seq != 2 {
+				t.Fatalf("reply to conv-1: %+v, %v", res, err)
 			}
 			must(t, b.store.MarkRead(b.ctx, "bob", "conv-1", 2))
 			must(t, b.store.Assign(b.ctx, "conv-1", "alice", at))

@@ -72,7 +72,7 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 			return errReplyExists
 		}
 		res = tx.Exec(`UPDATE conversations SET assignee = ?
- WHERE conversation_key = ? AND (assignee IS NULL OR assignee = '')`, r.Author, r.ConversationKey)
+ WHERE id = ? AND (assignee IS NULL OR assignee = '')`, r.Author, ref.id)
 		if res.Error != nil {
 			return fmt.Errorf("take conversation: %w", res.Error)
 		}
