@@ -9,6 +9,7 @@ import (
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/internal/testdb"
 	"github.com/syncd-dev/syncd/lock"
+	"github.com/syncd-dev/syncd/store"
 )
 
 // A row left processing with no claim (by hand, or by an older syncd) is
@@ -28,8 +29,11 @@ func TestOrphanedRowIsRelayed(t *testing.T) {
 				return countWhere(t, b.db, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent'`) == 1
 			})
 			checkOrder(t, b.db)
-			if n := countWhere(t, b.db, `SELECT attempts FROM message_sync WHERE id = ?`, orphan); n != 1 {
-				t.Errorf("orphaned row relayed with %d attempts counted, want 1", n)
+			if n := countWhere(t, b.db, `SELECT attempts FROM message_sync WHERE id = ?`, orphan); n != 0 {
+				t.Errorf("orphaned row relayed with %d attempts counted, want none: nothing says it failed", n)
+			}
+			if n := countWhere(t, b.db, `SELECT COUNT(*) FROM message_sync WHERE id = ? AND last_error = ?`, orphan, store.OrphanSent); n != 1 {
+				t.Errorf("orphaned row sent without saying it was returned by the sweep")
 			}
 			if got := testutil.ToFloat64(b.metrics.Orphaned); got != 1 {
 				t.Errorf("syncd_rows_orphaned_total = %v, want 1", got)

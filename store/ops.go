@@ -212,7 +212,7 @@ func (s *Store) Requeue(ctx context.Context, f RequeueFilter) (RequeueResult, er
 	r.Failed = res.RowsAffected
 	if f.Orphaned {
 		var err error
-		r.Orphaned, r.OrphanedSent, err = s.resolveOrphans(ctx, match, args, false,
+		r.Orphaned, r.OrphanedSent, err = s.resolveOrphans(ctx, match, args, true,
 			"requeued by syncd requeue --orphaned: it was processing with no claim in flight", time.Now())
 		if err != nil {
 			return r, fmt.Errorf("requeue: %w", err)

@@ -54,7 +54,7 @@ func TestReturnOrphans(t *testing.T) {
 			t.Fatalf("returned rows %v, want %d and %d", got, byHand, older)
 		}
 		for _, id := range []int64{byHand, older} {
-			if rs := rowStatus(t, db, id); rs.Status != "pending" || rs.Attempts != 1 || rs.LastError != store.OrphanReason {
+			if rs := rowStatus(t, db, id); rs.Status != "pending" || rs.Attempts != 0 || rs.LastError != store.OrphanReason {
 				t.Errorf("orphan %d: %+v", id, rs)
 			}
 		}
@@ -82,8 +82,12 @@ func TestReturnOrphans(t *testing.T) {
 			}
 		}
 		for _, id := range []int64{byHand, older, leased, live} {
-			if rs := rowStatus(t, db, id); rs.Status != "sent" || historyCount(t, db, id) != 1 {
-				t.Errorf("row %d: %+v, in history %d times; want sent once", id, rs, historyCount(t, db, id))
+			want := store.OrphanSent // the detour stays on record
+			if id == live {
+				want = ""
+			}
+			if rs := rowStatus(t, db, id); rs.Status != "sent" || rs.LastError != want || historyCount(t, db, id) != 1 {
+				t.Errorf("row %d: %+v, in history %d times; want sent once, last_error %q", id, rs, historyCount(t, db, id), want)
 			}
 		}
 

@@ -478,6 +478,8 @@ const inHistory = `EXISTS (SELECT 1 FROM chat_messages h
 const (
 	OrphanReason  = "returned to pending: it was processing with no claim in flight (set by hand, or by an older syncd)"
 	OrphanRelayed = "back to sent: it was processing with no claim in flight, and chat history has it already (not relayed twice)"
+	// OrphanSent replaces OrphanReason when the row is relayed.
+	OrphanSent = "relayed after the orphan sweep returned it to pending: it was processing with no claim in flight (set by hand, or by an older syncd)"
 )
 
 // Orphans is what ReturnOrphans did.
@@ -488,8 +490,11 @@ type Orphans struct {
 }
 
 // ReturnOrphans puts up to limit orphaned processing rows of the shard
-// whose lease (if any) has run out back to pending, counting an attempt
-// (or back to sent if history has them). It reads the 'processing' range
+// whose lease (if any) has run out back to pending with OrphanReason (or
+// back to sent if history has them). No attempt is counted: nothing says
+// the row itself failed (an older syncd may have died with a whole batch
+// claimed), and a row that keeps killing its relayer is caught by
+// TakeBack once it is relayed on its own claim. It reads the 'processing' range
 // of ix_message_sync_claim, which a fast relay fills with entries InnoDB
 // has not purged yet (sql/mysql/0004_claims.sql), so the poller sweeps a
 // few buckets at a time, once per lease, rather than on every claim. No
@@ -509,14 +514,15 @@ ORDER BY shard_bucket, id LIMIT ?`, lo, hi, s.ts(now), limit).Scan(&o.IDs).Error
 		return o, nil
 	}
 	var err error
-	o.Pending, o.Sent, err = s.resolveOrphans(ctx, ` AND id IN ?`+expired, []any{o.IDs, s.ts(now)}, true, OrphanReason, now)
+	o.Pending, o.Sent, err = s.resolveOrphans(ctx, ` AND id IN ?`+expired, []any{o.IDs, s.ts(now)}, false, OrphanReason, now)
 	return o, err
 }
 
 // resolveOrphans puts the orphaned rows that also match where back to
-// sent if history has them, and the others back to pending: with an
-// attempt counted (the poller's sweep) or with a fresh count (requeue).
-func (s *Store) resolveOrphans(ctx context.Context, where string, args []any, countAttempt bool, reason string, now time.Time) (pending, sent int64, err error) {
+// sent if history has them, and the others back to pending: with their
+// count of attempts kept (the poller's sweep) or with a fresh count
+// (requeue).
+func (s *Store) resolveOrphans(ctx context.Context, where string, args []any, resetAttempts bool, reason string, now time.Time) (pending, sent int64, err error) {
 	res := s.db.WithContext(ctx).Exec(`UPDATE message_sync
 SET status = 'sent', processed_at = COALESCE(processed_at, ?), claim_token = NULL, lease_until = NULL, next_attempt_at = NULL, last_error = ?
 WHERE `+orphaned+` AND `+inHistory+where, append([]any{s.ts(now), OrphanRelayed}, args...)...)
@@ -524,9 +530,9 @@ WHERE `+orphaned+` AND `+inHistory+where, append([]any{s.ts(now), OrphanRelayed}
 		return 0, 0, fmt.Errorf("return orphaned processing rows to sent: %w", res.Error)
 	}
 	sent = res.RowsAffected
-	attempts := "0"
-	if countAttempt {
-		attempts = "attempts + 1"
+	attempts := "attempts"
+	if resetAttempts {
+		attempts = "0"
 	}
 	res = s.db.WithContext(ctx).Exec(`UPDATE message_sync
 SET status = 'pending', attempts = `+attempts+`, claim_token = NULL, lease_until = NULL, next_attempt_at = NULL, processed_at = NULL, last_error = ?
@@ -668,9 +674,11 @@ WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(now), truncate
 		ids = append(ids, r.Message.SourceID)
 	}
 	for chunk := range slices.Chunk(ids, 1000) {
+		// A row the orphan sweep returned keeps saying so once sent: an
+		// operator looking for it finds why it took a detour.
 		res := tx.Exec(`UPDATE message_sync SET status = 'sent', processed_at = ?, lease_until = NULL,
-    next_attempt_at = NULL, last_error = NULL
-WHERE claim_token = ? AND status = 'processing' AND id IN ?`, s.ts(now), c.Token, chunk)
+    next_attempt_at = NULL, last_error = CASE WHEN last_error = ? THEN ? ELSE NULL END
+WHERE claim_token = ? AND status = 'processing' AND id IN ?`, s.ts(now), OrphanReason, OrphanSent, c.Token, chunk)
 		if err := check("sent", res, len(chunk)); err != nil {
 			return err
 		}

@@ -14,11 +14,13 @@ import (
 // crash an instance nor hold up anyone else's rows. Its tag goes into
 // sender_name so that the end-state check knows it. A row with a reason
 // must fail with last_error containing it; one without must be relayed
-// like any other, exactly once, under its own key.
+// like any other, exactly once, under its own key; one with recovered
+// must be relayed too, keeping in last_error why it was recovered.
 type hostileRow struct {
-	tag    string
-	reason string
-	insert func(b *bundle, tag string) error
+	tag       string
+	reason    string
+	recovered string
+	insert    func(b *bundle, tag string) error
 }
 
 // insertRow writes one row as a legacy writer would.
@@ -30,6 +32,21 @@ func insertRow(key, body, kind, payload string) func(b *bundle, tag string) erro
 		}
 		_, err := b.db.Exec(`INSERT INTO message_sync (conversation_key, body, sender_name, kind, payload) VALUES (?, ?, ?, ?, ?)`,
 			key, body, tag, kind, p)
+		return err
+	}
+}
+
+// insertOrphan writes a row left processing with no claim in flight:
+// set by hand (no token), or by a syncd that died before 0004_claims
+// recorded its claims (a token nobody holds, its lease long over).
+func insertOrphan(key, token string) func(b *bundle, tag string) error {
+	return func(b *bundle, tag string) error {
+		var tok, by any
+		if token != "" {
+			tok, by = token, "syncd-0.3"
+		}
+		_, err := b.db.Exec(`INSERT INTO message_sync (conversation_key, body, sender_name, status, claim_token, claimed_by, lease_until)
+VALUES (?, ?, ?, 'processing', ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP() - INTERVAL 1 HOUR))`, key, "left processing: "+tag, tag, tok, by, tok)
 		return err
 	}
 }
@@ -48,13 +65,20 @@ var hostileRows = []hostileRow{
 	{tag: "hostile:big-body", reason: "over relay.max_body_bytes", insert: insertRow("conv-011", strings.Repeat("x", tenMiB), "message", "")},
 	{tag: "hostile:big-payload", reason: "over relay.max_payload_bytes", insert: insertRow("conv-012", "order created", "order_created",
 		`{"order_id": "`+strings.Repeat("9", tenMiB)+`"}`)},
+	// Processing with no claim in flight: the orphan sweep returns them,
+	// and they are relayed once, saying so. Conversations of their own:
+	// no claim holds their conversation back, so rows inserted after them
+	// go first (the README says so of a row left processing).
+	{tag: "hostile:orphan", recovered: "processing with no claim in flight", insert: insertOrphan("orphan-1", "")},
+	{tag: "hostile:stale-claim", recovered: "processing with no claim in flight", insert: insertOrphan("orphan-2", "0ld5yncdc1a1m")},
 }
 
 // TestHostileRowsAmidTraffic runs three instances while a legacy writer
 // inserts 20,000 rows into 200 conversations; in the middle of it come
 // the hostile rows. No instance exits, every ordinary row is relayed
 // exactly once and in order, and each hostile row is relayed or fails
-// with its reason.
+// with its reason; the orphaned ones are found by the sweep of one of
+// the instances and relayed once, with the reason kept.
 func TestHostileRowsAmidTraffic(t *testing.T) {
 	b := setup(t)
 	const rows = 20000
@@ -86,11 +110,18 @@ func TestHostileRowsAmidTraffic(t *testing.T) {
 	b.mu.Lock()
 	ins := append([]*instance(nil), b.instances...)
 	b.mu.Unlock()
+	orphaned := 0.0
 	for _, in := range ins {
 		t.Logf("%s: %s", in.name, in.relayMetrics())
+		if n, err := in.metric(`syncd_rows_orphaned_total`); err == nil {
+			orphaned += n
+		}
 		if n, err := in.metric(`syncd_relay_panics_total{stage="batch"}`); err == nil && n != 0 {
 			t.Errorf("%s: %v batches panicked", in.name, n)
 		}
+	}
+	if orphaned != 2 {
+		t.Errorf("syncd_rows_orphaned_total sums to %v over the instances, want 2", orphaned)
 	}
 	b.stopAll(30 * time.Second)
 	b.verifyExactlyOnce(rows + len(hostileRows))
@@ -104,6 +135,9 @@ func TestHostileRowsAmidTraffic(t *testing.T) {
 		t.Logf("%s: %s after %d attempts %s", h.tag, status, attempts, lastErr)
 		if attempts != 0 {
 			t.Errorf("%s: %d attempts counted", h.tag, attempts)
+		}
+		if h.recovered != "" && (status != "sent" || !strings.Contains(lastErr, h.recovered)) {
+			t.Errorf("%s: %s, last_error %q; want sent, saying it was %q", h.tag, status, lastErr, h.recovered)
 		}
 	}
 }
