@@ -378,13 +378,17 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 			break
 		}
 		p.m.Claimed.Add(float64(len(claim.Rows)))
+		narrowed, err := p.narrow(lctx, log, claim)
+		if err != nil {
+			break
+		}
 		if err := p.relay(lctx, log, claim); err != nil {
 			if errors.Is(err, errPanicked) && len(claim.Unresolved()) > 0 {
 				p.hold(lctx, log)
 			}
 			break
 		}
-		if len(claim.Rows) < p.o.BatchSize {
+		if len(claim.Rows) < p.o.BatchSize && !narrowed {
 			break // drained: what is left is not due yet
 		}
 	}
@@ -392,6 +396,39 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 		p.m.LockLost.Inc()
 		log.Warn("shard lock lost while relaying; stopped the shard's work")
 	}
+}
+
+// narrow keeps a suspect (store.Row.Suspect: its last claim was abandoned,
+// maybe because relaying it killed the process) on a claim of its own, and
+// releases the rest of the claim untouched, no attempt counted: the rows
+// before the first suspect stay and go as a batch; a claim that starts
+// with a suspect keeps only it. If the suspect's relayer dies again, the
+// take-back of its one-row claim counts an attempt against it and no
+// other row, so innocent rows of a crashed batch never run out of
+// attempts. The loop in runShard claims the released rows next.
+func (p *Poller) narrow(ctx context.Context, log *slog.Logger, c *store.Claim) (narrowed bool, err error) {
+	keep := slices.IndexFunc(c.Rows, func(r store.Row) bool { return r.Suspect })
+	if keep < 0 || len(c.Rows) == 1 {
+		return false, nil
+	}
+	keep = max(keep, 1)
+	release := make([]int64, 0, len(c.Rows)-keep)
+	for _, r := range c.Rows[keep:] {
+		release = append(release, r.ID)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.o.BatchTimeout)
+	defer cancel()
+	if _, err := p.o.Store.Commit(rctx, c, store.Outcome{Release: release}); err != nil {
+		if errors.Is(err, store.ErrClaimLost) {
+			p.m.ClaimsLost.Inc()
+		}
+		p.m.Errors.WithLabelValues("commit").Inc()
+		p.warn(log, "commit", "release the rows claimed with a suspect; they wait for their lease or the next holder", err)
+		return false, err
+	}
+	log.Debug("released rows claimed with a row whose last claim was abandoned, to relay it on a claim of its own",
+		slog.Int("kept", keep), slog.Int("released", len(release)))
+	return true, nil
 }
 
 // relay converts and commits one claim, then publishes what it added. A
@@ -406,7 +443,7 @@ func (p *Poller) relay(ctx context.Context, log *slog.Logger, c *store.Claim) er
 	var out store.Outcome
 	var msgs []chat.Message
 	var err error
-	if v := p.catch(log, "batch", func() { out, msgs, err = p.convertCommit(bctx, c, c.Rows) }); v != nil {
+	if v := p.catch(log, "batch", func() { out, msgs, err = p.convertCommit(bctx, c, c.Unresolved()) }); v != nil {
 		return p.isolate(ctx, log, c, v)
 	}
 	if err != nil && ctx.Err() != nil && !errors.Is(err, store.ErrClaimLost) {
@@ -626,9 +663,9 @@ func (p *Poller) committed(ctx context.Context, log *slog.Logger, c *store.Claim
 // lock was lost) to pending without counting an attempt. Fenced like any
 // write-back: if another instance took the rows already, nothing changes.
 func (p *Poller) releaseClaim(ctx context.Context, log *slog.Logger, c *store.Claim, cause error) error {
-	ids := make([]int64, len(c.Rows))
-	for i, r := range c.Rows {
-		ids[i] = r.ID
+	var ids []int64
+	for _, r := range c.Unresolved() {
+		ids = append(ids, r.ID)
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

@@ -70,8 +70,13 @@ type Row struct {
 	// compares it equal to the key without (a PAD SPACE collation, the only
 	// binary one MySQL 5.7 has), so the two would be one conversation.
 	TrailingSpaceIgnored bool
-	Attempts             int
-	CreatedAt            time.Time
+	// Suspect: the row's last claim was abandoned (TakeBack) or it was
+	// left processing with no claim (ReturnOrphans), so its relayer may
+	// have died of it. The poller relays a suspect on a claim of its own,
+	// which is the only kind of abandoned claim that counts an attempt.
+	Suspect   bool
+	Attempts  int
+	CreatedAt time.Time
 }
 
 // Widths of the short columns in characters, as on MySQL.
@@ -132,8 +137,9 @@ func (s *Store) claimedCols() string {
   CASE WHEN conversation_key = RTRIM(conversation_key) THEN 1 ELSE 0 END,
   CASE WHEN %s <= %d THEN body END, %s, %s, %s,
   CASE WHEN %s <= %d THEN payload END, COALESCE(%s, 0),
+  CASE WHEN last_error LIKE '%s%%' OR last_error = '%s' THEN 1 ELSE 0 END,
   attempts, created_at`, key, keyOver, senderOver, kindOver,
-		body, l.MaxBodyBytes, body, sender, kind, payload, l.MaxPayloadBytes, payload)
+		body, l.MaxBodyBytes, body, sender, kind, payload, l.MaxPayloadBytes, payload, AbandonedReason, OrphanReason)
 }
 
 func scanClaimed(rows *sql.Rows) (Row, error) {
@@ -142,7 +148,7 @@ func scanClaimed(rows *sql.Rows) (Row, error) {
 	var keyEqTrimmed bool
 	var created writerTime // a bad created_at must not stop the claim
 	if err := rows.Scan(&r.ID, &key, &r.TooLong, &keyEqTrimmed, &body, &r.BodyBytes, &sender, &kind,
-		&payload, &r.PayloadBytes, &r.Attempts, &created); err != nil {
+		&payload, &r.PayloadBytes, &r.Suspect, &r.Attempts, &created); err != nil {
 		return r, err
 	}
 	r.ConversationKey, r.Body, r.SenderName, r.Kind = key.String, body.String, sender.String, kind.String
@@ -416,10 +422,21 @@ const (
 	AllProcessing
 )
 
+// AbandonedReason starts the last_error TakeBack writes; the claimer's
+// name follows.
+const AbandonedReason = "claim abandoned by "
+
 // TakeBack returns abandoned processing rows of the shard to pending, one
-// claim token at a time (compare-and-set on the old token), counting an
-// attempt, so they are relayed again at once and their old claimer's
-// write-back fails.
+// claim token at a time (compare-and-set on the old token), so they are
+// relayed again at once and their old claimer's write-back fails.
+//
+// An attempt is counted only when the claim held one row. A claim dies
+// with its holder (a crash, a kill, a lost lock) whichever of its rows
+// caused it, if any: counting an attempt against every row of it let a
+// few crashes fail innocent rows that were never relayed ("gave up after
+// 8 attempts"). The rows go back marked as suspects (Row.Suspect), and the
+// poller relays each suspect on a claim of its own, so a row that keeps
+// killing its relayer is counted, alone, up to poller.max_attempts.
 func (s *Store) TakeBack(ctx context.Context, shard Shard, which Abandoned) (int64, error) {
 	now := time.Now()
 	lo, hi := shard.bounds()
@@ -441,10 +458,20 @@ func (s *Store) TakeBack(ctx context.Context, shard Shard, which Abandoned) (int
 	var total int64
 	for _, c := range claims {
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			res := tx.Exec(`UPDATE message_sync
-SET status = 'pending', attempts = attempts + 1, claim_token = NULL, lease_until = NULL, last_error = ?
+			var held int64
+			if err := tx.Raw(`SELECT COUNT(*) FROM message_sync
 WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ? AND claim_token = ?`,
-				"claim abandoned by "+c.ClaimedBy, c.BucketLo, c.BucketHi, c.ClaimToken)
+				c.BucketLo, c.BucketHi, c.ClaimToken).Scan(&held).Error; err != nil {
+				return err
+			}
+			attempt, reason := 0, AbandonedReason+c.ClaimedBy
+			if held == 1 {
+				attempt, reason = 1, reason+" while it held this row alone (counted as an attempt)"
+			}
+			res := tx.Exec(`UPDATE message_sync
+SET status = 'pending', attempts = attempts + ?, claim_token = NULL, lease_until = NULL, last_error = ?
+WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ? AND claim_token = ?`,
+				attempt, reason, c.BucketLo, c.BucketHi, c.ClaimToken)
 			if res.Error != nil {
 				return res.Error
 			}
