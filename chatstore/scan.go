@@ -55,7 +55,7 @@ func (m *messageScan) preview() *chatcore.Message {
 // message builds the message; suggest, when set, supplies the bot's
 // suggestion for a classified customer message whose suggestion the relay
 // left to be looked up.
-func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Message {
+func (m *messageScan) message(suggest func(string, float64, string) string) *chatcore.Message {
 	if !m.id.Valid {
 		return nil
 	}
@@ -69,7 +69,7 @@ func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Me
 	// NULL means the relay left the suggestion to be looked up (see
 	// store.suggestionColumn); "" that there was none.
 	if !m.suggestion.Valid && suggest != nil && out.SenderType == chat.SenderCustomer && out.Intent != "" {
-		out.Suggestion = suggest(out.Intent, out.Confidence)
+		out.Suggestion = suggest(out.Intent, out.Confidence, out.Body)
 	}
 	if p := m.payload.String; m.payload.Valid && p != "" {
 		if json.Valid([]byte(p)) {
