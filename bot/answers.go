@@ -14,6 +14,7 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -37,20 +38,152 @@ type Answers struct {
 	// SuggestThreshold is the confidence below which nothing is suggested.
 	SuggestThreshold float64
 	Intents          map[string]Answer
-	events           map[string]*template.Template
+	// Languages are the languages the answers are written in, in the
+	// order Language tries them; DefaultLanguage is the one of a message
+	// in none of their scripts.
+	Languages       []Language
+	DefaultLanguage string
+	events          map[string]map[string]*template.Template // kind → language → template
 }
 
 // Answer is the reply for one intent.
 type Answer struct {
-	Reply     string `yaml:"reply"`
-	AutoReply bool   `yaml:"auto_reply"`
+	// Reply is the text per language.
+	Reply     Text `yaml:"reply"`
+	AutoReply bool `yaml:"auto_reply"`
+	// Resolves: the auto-reply settles what the customer wrote (a greeting,
+	// thanks), so it takes the conversation off the agents' queue. Any other
+	// auto-reply answers the customer and leaves the conversation waiting
+	// for an agent, shown as answered by the bot.
+	Resolves bool `yaml:"resolves"`
+	// Handoff: the customer asks for a person. The conversation always stays
+	// waiting, flagged as asking for a person until an agent replies,
+	// whatever Resolves says and whatever the bot answers.
+	Handoff bool `yaml:"handoff"`
+}
+
+// Text is a reply in one or more languages: language code → text. The old
+// single-string form (`reply: "Hello / 您好"`) is kept under the key "" and
+// serves every language.
+type Text map[string]string
+
+// UnmarshalYAML reads a string (any language) or a map of language → text.
+func (t *Text) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*t = Text{"": n.Value}
+		return nil
+	}
+	var m map[string]string
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	*t = m
+	return nil
+}
+
+// pick returns the text for lang: lang's own, else the any-language text,
+// else the default language's.
+func pick[V comparable](m map[string]V, lang, def string) V {
+	var zero V
+	for _, l := range []string{lang, "", def} {
+		if v, ok := m[l]; ok && v != zero {
+			return v
+		}
+	}
+	return zero
+}
+
+// In returns the text in lang, or in def when there is none in lang.
+func (t Text) In(lang, def string) string { return pick(t, lang, def) }
+
+// Language is one language the answers are written in and the Unicode
+// scripts (names as in unicode.Scripts: Latin, Han, Hiragana, Cyrillic…)
+// that say a message is in it.
+type Language struct {
+	Code    string   `yaml:"code"`
+	Scripts []string `yaml:"scripts"`
+	tables  []*unicode.RangeTable
+}
+
+// builtinLanguages are the languages of a file that names none: the two of
+// the shipped answers. Han comes first, so "我的iPhone坏了" is Chinese.
+var builtinLanguages = []Language{
+	{Code: "zh", Scripts: []string{"Han"}, tables: []*unicode.RangeTable{unicode.Han}},
+	{Code: "en", Scripts: []string{"Latin"}, tables: []*unicode.RangeTable{unicode.Latin}},
 }
 
 type answersFile struct {
 	Threshold        *float64          `yaml:"threshold"`
 	SuggestThreshold *float64          `yaml:"suggest_threshold"`
+	Languages        []Language        `yaml:"languages"`
+	DefaultLanguage  string            `yaml:"default_language"`
 	Intents          map[string]Answer `yaml:"intents"`
-	Events           map[string]string `yaml:"events"`
+	Events           map[string]Text   `yaml:"events"`
+}
+
+// Language returns the language of a customer's message: the first of
+// Languages with a letter of one of its scripts in text, else
+// DefaultLanguage (a message of digits or emoji).
+func (a *Answers) Language(text string) string {
+	for _, l := range a.Languages {
+		for _, r := range text {
+			if unicode.IsLetter(r) && unicode.IsOneOf(l.tables, r) {
+				return l.Code
+			}
+		}
+	}
+	return a.DefaultLanguage
+}
+
+// parseLanguages checks the languages and the default language of f.
+func parseLanguages(f *answersFile) ([]Language, string, error) {
+	langs := f.Languages
+	if len(langs) == 0 {
+		langs = builtinLanguages
+	}
+	seen := map[string]bool{}
+	out := make([]Language, len(langs))
+	for i, l := range langs {
+		if l.Code == "" {
+			return nil, "", fmt.Errorf("languages[%d].code is empty", i)
+		}
+		if seen[l.Code] {
+			return nil, "", fmt.Errorf("languages[%d].code %q is listed twice", i, l.Code)
+		}
+		seen[l.Code] = true
+		if len(l.Scripts) == 0 {
+			return nil, "", fmt.Errorf("languages[%d].scripts is empty", i)
+		}
+		l.tables = nil
+		for _, sc := range l.Scripts {
+			t := unicode.Scripts[sc]
+			if t == nil {
+				return nil, "", fmt.Errorf("languages[%d].scripts: %q is not a Unicode script name (Latin, Han, Cyrillic, …)", i, sc)
+			}
+			l.tables = append(l.tables, t)
+		}
+		out[i] = l
+	}
+	def := f.DefaultLanguage
+	switch {
+	case def == "" && seen["en"]:
+		def = "en"
+	case def == "":
+		def = out[0].Code
+	case !seen[def]:
+		return nil, "", fmt.Errorf("default_language %q is not one of languages", def)
+	}
+	return out, def, nil
+}
+
+// checkText says what is wrong with a Text: a language not listed.
+func checkText(t Text, langs map[string]bool) error {
+	for _, l := range slices.Sorted(maps.Keys(t)) {
+		if l != "" && !langs[l] {
+			return fmt.Errorf("language %q is not one of languages", l)
+		}
+	}
+	return nil
 }
 
 // ParseAnswers reads an answers file. Unknown keys, a threshold outside
@@ -62,7 +195,15 @@ func ParseAnswers(b []byte) (*Answers, error) {
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parse answers: %w", err)
 	}
-	a := &Answers{Threshold: DefaultThreshold, SuggestThreshold: DefaultSuggestThreshold, Intents: f.Intents, events: map[string]*template.Template{}}
+	a := &Answers{Threshold: DefaultThreshold, SuggestThreshold: DefaultSuggestThreshold, Intents: f.Intents, events: map[string]map[string]*template.Template{}}
+	var err error
+	if a.Languages, a.DefaultLanguage, err = parseLanguages(&f); err != nil {
+		return nil, fmt.Errorf("parse answers: %w", err)
+	}
+	langs := map[string]bool{}
+	for _, l := range a.Languages {
+		langs[l.Code] = true
+	}
 	if a.Intents == nil {
 		a.Intents = map[string]Answer{}
 	}
@@ -78,17 +219,31 @@ func ParseAnswers(b []byte) (*Answers, error) {
 		}
 		a.SuggestThreshold = *f.SuggestThreshold
 	}
-	for intent, ans := range a.Intents {
-		if ans.AutoReply && strings.TrimSpace(ans.Reply) == "" {
-			return nil, fmt.Errorf("parse answers: intents.%s: auto_reply is on but reply is empty", intent)
+	for _, intent := range slices.Sorted(maps.Keys(a.Intents)) {
+		ans := a.Intents[intent]
+		if err := checkText(ans.Reply, langs); err != nil {
+			return nil, fmt.Errorf("parse answers: intents.%s.reply: %w", intent, err)
+		}
+		if ans.AutoReply && strings.TrimSpace(ans.Reply.In(a.DefaultLanguage, a.DefaultLanguage)) == "" {
+			return nil, fmt.Errorf("parse answers: intents.%s: auto_reply is on but reply has no text in the default language (%s)", intent, a.DefaultLanguage)
 		}
 	}
 	for _, kind := range slices.Sorted(maps.Keys(f.Events)) {
-		t, err := parseEvent(kind, f.Events[kind])
-		if err != nil {
+		if err := checkText(f.Events[kind], langs); err != nil {
 			return nil, fmt.Errorf("parse answers: events.%s: %w", kind, err)
 		}
-		a.events[kind] = t
+		a.events[kind] = map[string]*template.Template{}
+		for _, lang := range slices.Sorted(maps.Keys(f.Events[kind])) {
+			t, err := parseEvent(kind, f.Events[kind][lang])
+			if err != nil {
+				key := kind
+				if lang != "" {
+					key += "." + lang
+				}
+				return nil, fmt.Errorf("parse answers: events.%s: %w", key, err)
+			}
+			a.events[kind][lang] = t
+		}
 	}
 	return a, nil
 }
@@ -218,15 +373,20 @@ func LoadAnswers(path string) (*Answers, error) {
 }
 
 // HasEvent reports whether there is a template for the event kind.
-func (a *Answers) HasEvent(kind string) bool { return a.events[kind] != nil }
+func (a *Answers) HasEvent(kind string) bool { return len(a.events[kind]) > 0 }
 
-// RenderEvent fills the template for kind with the event's JSON payload
-// (an object; its fields are {{.field}}). ok is false when there is no
-// template for kind. err says, in a line an agent can read, why a template
+// RenderEvent is RenderEventIn in the default language.
+func (a *Answers) RenderEvent(kind string, payload json.RawMessage) (text string, ok bool, err error) {
+	return a.RenderEventIn(kind, a.DefaultLanguage, payload)
+}
+
+// RenderEventIn fills the template for kind in lang (else the default
+// language's) with the event's JSON payload (an object; its fields are
+// {{.field}}). ok is false when there is no template for kind. err says, in a line an agent can read, why a template
 // gave no reply: a field it uses is missing, null, an object or a list, the
 // payload is not an object, or the reply is empty or too long.
-func (a *Answers) RenderEvent(kind string, payload json.RawMessage) (text string, ok bool, err error) {
-	t := a.events[kind]
+func (a *Answers) RenderEventIn(kind, lang string, payload json.RawMessage) (text string, ok bool, err error) {
+	t := pick(a.events[kind], lang, a.DefaultLanguage)
 	if t == nil {
 		return "", false, nil
 	}

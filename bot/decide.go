@@ -48,7 +48,23 @@ type Thresholds struct {
 // show ("" when Silent).
 type Decision struct {
 	Action Action
-	Reply  string
+	// Reply is the answer in the default language; Answers.ReplyIn gives
+	// it in the customer's.
+	Reply string
+	// Resolves: the AutoReply takes the conversation off the agents'
+	// queue (the intent's answer says resolves: true, and it is no
+	// hand-off). Any other auto-reply leaves the conversation waiting.
+	Resolves bool
+	// Handoff: the customer asks for a person (an intent marked handoff,
+	// at or above the suggestion floor). The conversation keeps waiting,
+	// flagged, until an agent replies; set even when Action is Silent.
+	Handoff bool
+}
+
+// ReplyIn returns intent's answer in lang (see Language), or in the
+// default language when there is none in lang.
+func (a *Answers) ReplyIn(intent, lang string) string {
+	return a.Intents[intent].Reply.In(lang, a.DefaultLanguage)
 }
 
 // Decide is the bot's one decision rule, used by Assess (the relay), by
@@ -56,27 +72,33 @@ type Decision struct {
 // bot ask`:
 //
 //  1. out of scope, no intent, or an intent without a reply: Silent;
-//  2. an auto_reply intent at or above th.AutoReply (below 1): AutoReply;
+//  2. an auto_reply intent at or above th.AutoReply (below 1): AutoReply,
+//     which Resolves when the answer says resolves: true;
 //  3. below th.Suggest: Silent;
 //  4. otherwise: Suggest.
 //
-// The floor does not gate auto-replies, so a floor set above the
+// Apart from the action, a handoff intent at or above th.Suggest sets
+// Handoff. The floor does not gate auto-replies, so a floor set above the
 // auto-reply threshold only silences the intents agents answer.
 func Decide(ans *Answers, intent string, confidence float64, th Thresholds) Decision {
 	if intent == "" || intent == OutOfScope || ans == nil {
 		return Decision{}
 	}
 	a := ans.Intents[intent]
+	handoff := a.Handoff && confidence >= th.Suggest
+	d := Decision{Reply: a.Reply.In(ans.DefaultLanguage, ans.DefaultLanguage), Handoff: handoff}
 	switch {
-	case a.Reply == "":
-		return Decision{}
+	case d.Reply == "":
+		return Decision{Handoff: handoff}
 	case a.AutoReply && th.AutoReply < 1 && confidence >= th.AutoReply:
-		return Decision{Action: AutoReply, Reply: a.Reply}
+		d.Action = AutoReply
+		d.Resolves = a.Resolves && !a.Handoff
 	case confidence < th.Suggest:
 		return Decision{}
 	default:
-		return Decision{Action: Suggest, Reply: a.Reply}
+		d.Action = Suggest
 	}
+	return d
 }
 
 // Decide applies the decision rule with the answers and thresholds in

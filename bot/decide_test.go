@@ -25,19 +25,19 @@ intents:
 		th     Thresholds
 		want   Decision
 	}{
-		{"shipping", 0.7, th, Decision{AutoReply, "3-5 days."}},
-		{"shipping", 0.69, th, Decision{Suggest, "3-5 days."}},
+		{"shipping", 0.7, th, Decision{Action: AutoReply, Reply: "3-5 days."}},
+		{"shipping", 0.69, th, Decision{Action: Suggest, Reply: "3-5 days."}},
 		{"shipping", 0.39, th, Decision{}},                              // below the floor: noise
-		{"refund", 0.99, th, Decision{Suggest, "An agent will check."}}, // never sent alone
-		{"refund", 0.4, th, Decision{Suggest, "An agent will check."}},
+		{"refund", 0.99, th, Decision{Action: Suggest, Reply: "An agent will check."}}, // never sent alone
+		{"refund", 0.4, th, Decision{Action: Suggest, Reply: "An agent will check."}},
 		{"refund", 0.35, th, Decision{}},
 		{"greeting", 0.99, th, Decision{}},                                                            // no reply
 		{"no_such", 0.99, th, Decision{}},                                                             // not in the answers
 		{OutOfScope, 0.99, th, Decision{}},                                                            // the model says none of these
 		{"", 0.99, th, Decision{}},                                                                    // not classified
-		{"shipping", 0.8, Thresholds{AutoReply: 0.7, Suggest: 0.9}, Decision{AutoReply, "3-5 days."}}, // the floor does not gate auto-replies
+		{"shipping", 0.8, Thresholds{AutoReply: 0.7, Suggest: 0.9}, Decision{Action: AutoReply, Reply: "3-5 days."}}, // the floor does not gate auto-replies
 		{"refund", 0.8, Thresholds{AutoReply: 0.7, Suggest: 0.9}, Decision{}},
-		{"shipping", 1, Thresholds{AutoReply: 1, Suggest: 0.4}, Decision{Suggest, "3-5 days."}}, // 1: auto-replies off
+		{"shipping", 1, Thresholds{AutoReply: 1, Suggest: 0.4}, Decision{Action: Suggest, Reply: "3-5 days."}}, // 1: auto-replies off
 	} {
 		if got := Decide(ans, tc.intent, tc.conf, tc.th); got != tc.want {
 			t.Errorf("Decide(%s, %v, %+v) = %+v, want %+v", tc.intent, tc.conf, tc.th, got, tc.want)
@@ -53,15 +53,15 @@ intents:
 func TestSuggestionFloor(t *testing.T) {
 	t.Parallel()
 	s := newTestService(t, Options{})
-	refund := s.Answers().Intents["refund"].Reply
+	refund := s.Answers().ReplyIn("refund", "en")
 	floor := s.Thresholds().Suggest
 	if floor != DefaultSuggestThreshold || floor < 0.25 {
 		t.Fatalf("suggestion floor %v, want the default %v, well above chance", floor, DefaultSuggestThreshold)
 	}
-	if got := s.Suggestion("refund", floor); got != refund {
+	if got := s.Suggestion("refund", floor, ""); got != refund {
 		t.Errorf("at the floor: %q, want the refund reply", got)
 	}
-	if got := s.Suggestion("refund", 0.35); got != "" {
+	if got := s.Suggestion("refund", 0.35, ""); got != "" {
 		t.Errorf("refund at 35%%: suggestion %q, want none", got)
 	}
 

@@ -22,8 +22,9 @@ func Example() {
 	}
 	defer svc.Close()
 	verdicts, err := svc.Assess(ctx, []bridge.Inbound{
-		{Kind: "message", Body: "我要退款"},
-		{Kind: "order_created", Payload: []byte(`{"order_id": 42}`)},
+		{ConversationKey: "c-1", Kind: "message", Body: "我要退款"},
+		{ConversationKey: "c-1", Kind: "order_created", Payload: []byte(`{"order_id": 42}`)}, // in the customer's language
+		{ConversationKey: "c-2", Kind: "order_created", Payload: []byte(`{"order_id": 43}`)}, // the default language
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -31,8 +32,12 @@ func Example() {
 	}
 	refund := verdicts[0]
 	fmt.Println(refund.Intent, "auto-reply:", refund.AutoReply != "", "suggestion:", refund.Suggestion != "")
+	fmt.Println(refund.Suggestion)
 	fmt.Println(verdicts[1].AutoReply)
+	fmt.Println(verdicts[2].AutoReply)
 	// Output:
 	// refund auto-reply: false suggestion: true
-	// Thanks! Your order 42 is confirmed. / 感谢下单！您的订单 42 已确认。
+	// 收到退货后5-7个工作日内原路退款。请提供订单号，我们帮您查询退款进度。
+	// 感谢下单！您的订单 42 已确认。
+	// Thanks! Your order 43 is confirmed.
 }

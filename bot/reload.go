@@ -182,7 +182,7 @@ func coverage(labels []string, a *Answers) (unanswered, unknown []string) {
 	known := make(map[string]bool, len(labels))
 	for _, l := range labels {
 		known[l] = true
-		if l != OutOfScope && a.Intents[l].Reply == "" {
+		if l != OutOfScope && len(a.Intents[l].Reply) == 0 {
 			unanswered = append(unanswered, l)
 		}
 	}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,9 +93,22 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 	ans := s.answers.Load()
 	var texts []string
 	var pos []int
+	// An event is answered in the language of the conversation's customer:
+	// their message in this batch, else the payload's "language" field,
+	// else the default language.
+	langOf := map[string]string{}
+	for _, m := range in {
+		if m.Kind == chat.KindMessage {
+			langOf[m.ConversationKey] = ans.Language(m.Body)
+		}
+	}
 	for i, m := range in {
 		if m.Kind != chat.KindMessage {
-			text, ok, err := ans.RenderEvent(m.Kind, m.Payload)
+			lang, ok := langOf[m.ConversationKey]
+			if !ok {
+				lang = payloadLanguage(m.Payload)
+			}
+			text, ok, err := ans.RenderEventIn(m.Kind, lang, m.Payload)
 			if err != nil {
 				// Agents see why with the event; the row keeps it in last_error.
 				out[i].Note = "bot did not answer: " + err.Error()
@@ -121,26 +135,43 @@ func (s *Service) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.Ver
 	for k, r := range res {
 		v := &out[pos[k]]
 		v.Intent, v.Confidence = r.Intent, r.Confidence
-		switch d := Decide(ans, r.Intent, r.Confidence, th); d.Action {
+		d := Decide(ans, r.Intent, r.Confidence, th)
+		v.Handoff = d.Handoff
+		// One language per customer: the one their message is written in.
+		reply := ans.ReplyIn(r.Intent, ans.Language(in[pos[k]].Body))
+		switch d.Action {
 		case AutoReply:
-			v.AutoReply = d.Reply
+			v.AutoReply, v.Resolves = reply, d.Resolves
 		case Suggest:
-			v.Suggestion = d.Reply
+			v.Suggestion = reply
 		}
 	}
 	return out, nil
 }
 
-// Suggestion is what agents see beside a customer message the bot labelled
-// intent with confidence: the intent's reply in the answers now in force
-// when Decide says Suggest, else "". The console asks for it when it reads
-// history, rather than the relay storing the reply's text in every history
-// row.
-func (s *Service) Suggestion(intent string, confidence float64) string {
-	if d := s.Decide(intent, confidence); d.Action == Suggest {
-		return d.Reply
+// Suggestion is what agents see beside the customer message text the bot
+// labelled intent with confidence: the intent's reply in the answers now in
+// force, in the message's language, when Decide says Suggest, else "". The
+// console asks for it when it reads history, rather than the relay storing
+// the reply's text in every history row.
+func (s *Service) Suggestion(intent string, confidence float64, text string) string {
+	ans := s.answers.Load()
+	if d := Decide(ans, intent, confidence, s.thresholds(ans)); d.Action == Suggest {
+		return ans.ReplyIn(intent, ans.Language(text))
 	}
 	return ""
+}
+
+// payloadLanguage is an event payload's "language" field, or "".
+func payloadLanguage(payload json.RawMessage) string {
+	var p struct {
+		Language any `json:"language"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return ""
+	}
+	l, _ := p.Language.(string)
+	return l
 }
 
 // Classify returns the intent and confidence for each text; a text with

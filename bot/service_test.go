@@ -215,7 +215,7 @@ func TestSuggestionFollowsAnswersAndThreshold(t *testing.T) {
 	s := newTestService(t, Options{})
 	ans := s.Answers()
 	shipping, refund := ans.Intents["shipping"], ans.Intents["refund"]
-	if !shipping.AutoReply || refund.AutoReply || shipping.Reply == "" || refund.Reply == "" {
+	if !shipping.AutoReply || refund.AutoReply || shipping.Reply["en"] == "" || refund.Reply["en"] == "" {
 		t.Fatalf("configs/bot.yaml changed: shipping %+v, refund %+v", shipping, refund)
 	}
 	th, floor := s.Threshold(), s.Thresholds().Suggest
@@ -225,12 +225,12 @@ func TestSuggestionFollowsAnswersAndThreshold(t *testing.T) {
 		want       string
 	}{
 		{"shipping", th, ""},                           // answered by the bot itself
-		{"shipping", (th + floor) / 2, shipping.Reply}, // not sure enough: the agent decides
+		{"shipping", (th + floor) / 2, shipping.Reply["en"]}, // not sure enough: the agent decides
 		{"shipping", floor / 2, ""},                    // below the floor: not worth showing
-		{"refund", 0.99, refund.Reply},                 // never answered automatically
+		{"refund", 0.99, refund.Reply["en"]},                 // never answered automatically
 		{"no_such_intent", 0.99, ""},                   // nothing to suggest
 	} {
-		if got := s.Suggestion(tc.intent, tc.confidence); got != tc.want {
+		if got := s.Suggestion(tc.intent, tc.confidence, "where is it?"); got != tc.want {
 			t.Errorf("Suggestion(%q, %v) = %q, want %q", tc.intent, tc.confidence, got, tc.want)
 		}
 	}

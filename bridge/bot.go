@@ -22,6 +22,13 @@ type Verdict struct {
 	// AutoReply, when not empty, is sent to the customer by itself: it is
 	// written to chat history and to message_reply in the relay transaction.
 	AutoReply string
+	// Resolves: the AutoReply settles the message (a greeting, thanks) and
+	// takes the conversation off the agents' queue; any other auto-reply
+	// leaves it waiting for an agent.
+	Resolves bool
+	// Handoff: the customer asks for a person; the conversation keeps
+	// waiting, flagged, until an agent replies.
+	Handoff bool
 	// Suggestion is shown to agents beside the message when nothing was
 	// sent automatically.
 	Suggestion string

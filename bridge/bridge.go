@@ -92,6 +92,7 @@ func (b *Bridge) Convert(ctx context.Context, rows []store.Row) store.Outcome {
 		r.Message.Confidence = v.Confidence
 		r.Message.Note = v.Note
 		r.AutoReply = strings.TrimSpace(v.AutoReply)
+		r.Resolves, r.Handoff = v.Resolves, v.Handoff
 		if n := len(r.AutoReply); n > b.maxBody {
 			// A template filled with a long payload field: the customer
 			// gets nothing rather than a reply no row could hold.

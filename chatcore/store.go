@@ -68,7 +68,14 @@ type Conversation struct {
 	LastMessage   *Message  // nil when the conversation has none
 	LastMessageAt time.Time // zero when unknown
 	WaitingSince  time.Time // zero when no customer message waits
-	UpdatedAt     time.Time // moves with every change; the sweep's cursor
+	// AnsweredBy is who last replied after the customer's last message:
+	// chat.SenderBot or chat.SenderAgent, "" while nobody has. A bot reply
+	// leaves the conversation waiting unless its answer resolves.
+	AnsweredBy chat.SenderType
+	// WantsAgent: the customer asked for a person (a hand-off intent);
+	// the conversation waits until an agent replies or resolves it.
+	WantsAgent bool
+	UpdatedAt  time.Time // moves with every change; the sweep's cursor
 }
 
 // ForAgent returns c as the agent whose read marker is readSeq sees it.
@@ -89,15 +96,21 @@ type conversationWire struct {
 	LastMessage   *Message   `json:"last_message"`
 	LastMessageAt *time.Time `json:"last_message_at"`
 	WaitingSince  *time.Time `json:"waiting_since"`
+	AnsweredBy    *string    `json:"answered_by"`
+	WantsAgent    bool       `json:"wants_agent"`
 }
 
 // MarshalJSON writes the Conversation of docs/protocol.md, with nulls for
 // the unset assignee and times.
 func (c Conversation) MarshalJSON() ([]byte, error) {
 	w := conversationWire{Key: c.Key, State: c.State, LastSeq: c.LastSeq, ReadSeq: c.ReadSeq,
-		Unread: c.Unread, LastMessage: c.LastMessage}
+		Unread: c.Unread, LastMessage: c.LastMessage, WantsAgent: c.WantsAgent}
 	if c.Assignee != "" {
 		w.Assignee = &c.Assignee
+	}
+	if c.AnsweredBy != "" {
+		a := string(c.AnsweredBy)
+		w.AnsweredBy = &a
 	}
 	if !c.LastMessageAt.IsZero() {
 		t := c.LastMessageAt.UTC()
@@ -118,9 +131,12 @@ func (c *Conversation) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*c = Conversation{Key: w.Key, State: w.State, LastSeq: w.LastSeq, ReadSeq: w.ReadSeq,
-		Unread: w.Unread, LastMessage: w.LastMessage}
+		Unread: w.Unread, LastMessage: w.LastMessage, WantsAgent: w.WantsAgent}
 	if w.Assignee != nil {
 		c.Assignee = *w.Assignee
+	}
+	if w.AnsweredBy != nil {
+		c.AnsweredBy = chat.SenderType(*w.AnsweredBy)
 	}
 	if w.LastMessageAt != nil {
 		c.LastMessageAt = *w.LastMessageAt

@@ -130,11 +130,11 @@ func (s *Store) Assign(ctx context.Context, key, assignee string, at time.Time) 
 }
 
 // SetState resolves or reopens a conversation. Resolving also clears
-// waiting_since: nobody waits on a resolved conversation. A new customer
+// waiting_since and wants_agent: nobody waits on a resolved conversation. A new customer
 // message reopens it (the relay's upsert sets state 'open').
 func (s *Store) SetState(ctx context.Context, key string, state chatcore.State, at time.Time) error {
 	if state == chatcore.StateResolved {
-		return s.updateConversation(ctx, key, `state = ?, waiting_since = NULL`, string(state), at)
+		return s.updateConversation(ctx, key, `state = ?, waiting_since = NULL, wants_agent = FALSE`, string(state), at)
 	}
 	return s.updateConversation(ctx, key, `state = ?`, string(state), at)
 }

@@ -19,7 +19,8 @@ var errReplyExists = errors.New("reply exists")
 
 // AppendReply writes an agent reply in one transaction:
 //
-//  1. UPDATE conversations: last_seq + 1, waiting_since NULL, last_message_at
+//  1. UPDATE conversations: last_seq + 1, waiting_since NULL, answered_by
+//     'agent', wants_agent off (a person has answered), last_message_at
 //     and updated_at. This takes the row lock the relay's upsert also takes,
 //     so the two never hand out the same seq.
 //  2. SELECT last_seq: the reply's seq.
@@ -56,7 +57,8 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 			return err
 		}
 		res := tx.Exec(`UPDATE conversations
-   SET last_seq = last_seq + 1, waiting_since = NULL, last_message_at = ?, updated_at = ?
+   SET last_seq = last_seq + 1, waiting_since = NULL, answered_by = 'agent', wants_agent = FALSE,
+       last_message_at = ?, updated_at = ?
  WHERE id = ?`, at, at, ref.id)
 		if res.Error != nil {
 			return fmt.Errorf("bump last_seq: %w", res.Error)

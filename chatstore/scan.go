@@ -55,7 +55,7 @@ func (m *messageScan) preview() *chatcore.Message {
 // message builds the message; suggest, when set, supplies the bot's
 // suggestion for a classified customer message whose suggestion the relay
 // left to be looked up.
-func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Message {
+func (m *messageScan) message(suggest func(string, float64, string) string) *chatcore.Message {
 	if !m.id.Valid {
 		return nil
 	}
@@ -69,7 +69,7 @@ func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Me
 	// NULL means the relay left the suggestion to be looked up (see
 	// store.suggestionColumn); "" that there was none.
 	if !m.suggestion.Valid && suggest != nil && out.SenderType == chat.SenderCustomer && out.Intent != "" {
-		out.Suggestion = suggest(out.Intent, out.Confidence)
+		out.Suggestion = suggest(out.Intent, out.Confidence, out.Body)
 	}
 	if p := m.payload.String; m.payload.Valid && p != "" {
 		if json.Valid([]byte(p)) {
@@ -86,7 +86,7 @@ func (m *messageScan) message(suggest func(string, float64) string) *chatcore.Me
 // (alias c), the agent's read marker (read_seq), the last message's
 // preview (alias m).
 var conversationCols = `c.id, c.conversation_key, c.state, c.assignee, c.last_seq,
-  c.last_message_at, c.waiting_since, c.updated_at, ` + "%s AS read_seq, " + previewCols
+  c.last_message_at, c.waiting_since, c.answered_by, c.wants_agent, c.updated_at, ` + "%s AS read_seq, " + previewCols
 
 // conversationFrom is the FROM clause for conversationCols; the read marker
 // join needs the username as its first argument when withReads is set.
@@ -107,16 +107,19 @@ func (s *Store) scanConversations(rows *sql.Rows) ([]chatcore.Conversation, erro
 		var (
 			cv                   chatcore.Conversation
 			state, assignee      sql.NullString
+			answeredBy           sql.NullString
+			wantsAgent           bool
 			lastAt, waiting, upd dbTime
 			readSeq              int64
 			m                    messageScan
 		)
-		dest := append([]any{&cv.ID, &cv.Key, &state, &assignee, &cv.LastSeq, &lastAt, &waiting, &upd, &readSeq}, m.dest()...)
+		dest := append([]any{&cv.ID, &cv.Key, &state, &assignee, &cv.LastSeq, &lastAt, &waiting, &answeredBy, &wantsAgent, &upd, &readSeq}, m.dest()...)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
 		cv.State = chatcore.State(state.String)
 		cv.Assignee = assignee.String
+		cv.AnsweredBy, cv.WantsAgent = chat.SenderType(answeredBy.String), wantsAgent
 		cv.LastMessageAt, cv.WaitingSince, cv.UpdatedAt = lastAt.Time, waiting.Time, upd.Time
 		cv.LastMessage = m.preview()
 		out = append(out, cv.ForAgent(readSeq))

@@ -21,13 +21,13 @@ var _ chatcore.Store = (*Store)(nil)
 type Store struct {
 	db      *gorm.DB
 	sqlite  bool
-	suggest func(intent string, confidence float64) string
+	suggest func(intent string, confidence float64, text string) string
 }
 
 // SetSuggester gives the store the bot's suggestion for a classified
-// customer message (the relay stores the intent, not the reply's text).
+// customer message, in the language of its text (the relay stores the intent, not the reply's text).
 // Call it before the store is used; nil leaves stored suggestions only.
-func (s *Store) SetSuggester(suggest func(intent string, confidence float64) string) {
+func (s *Store) SetSuggester(suggest func(intent string, confidence float64, text string) string) {
 	s.suggest = suggest
 }
 

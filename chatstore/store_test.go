@@ -455,7 +455,7 @@ func TestSuggestionsComeFromTheSuggester(t *testing.T) {
 			}
 		}
 		var asked []string
-		b.store.SetSuggester(func(intent string, confidence float64) string {
+		b.store.SetSuggester(func(intent string, confidence float64, _ string) string {
 			asked = append(asked, fmt.Sprintf("%s@%.1f", intent, confidence))
 			return "Refunds take 5 days."
 		})

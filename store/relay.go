@@ -595,6 +595,14 @@ type Relayed struct {
 	// AutoReply, when not empty, is the bot's answer: written as a bot
 	// message and a message_reply row in the same transaction.
 	AutoReply string
+	// Resolves says that the AutoReply settles the customer's message
+	// (a greeting, thanks): the conversation stops waiting. Otherwise a
+	// bot reply answers the customer but leaves the conversation on the
+	// agents' queue, marked answered_by 'bot'.
+	Resolves bool
+	// Handoff says the customer asked for a person: the conversation
+	// keeps waiting and gets wants_agent until an agent replies.
+	Handoff bool
 }
 
 // Failed is a row that can never be relayed.
@@ -736,22 +744,26 @@ WHERE claim_token = ? AND status = 'processing' AND id IN ?`, c.Token, chunk)
 	return nil
 }
 
-// waitMode says how a batch changes a conversation's waiting_since.
+// waitMode says how a batch changes a conversation's waiting_since and
+// answered_by.
 type waitMode int
 
 const (
 	waitKeep  waitMode = iota // only events: nothing new to answer
 	waitStart                 // ends with a customer message nobody answered
-	waitClear                 // ends with the bot's answer
+	waitBot                   // the bot replied, but the customer still waits for an agent
+	waitClear                 // ends with a bot answer that resolves
+	waitModes
 )
 
 type convUpdate struct {
-	key      string
-	count    int
-	lastAt   time.Time
-	firstAt  time.Time // first unanswered customer message
-	wait     waitMode
-	messages []*chat.Message
+	key        string
+	count      int
+	lastAt     time.Time
+	firstAt    time.Time // first unanswered customer message
+	wait       waitMode
+	wantsAgent bool // a message of the batch asked for a person
+	messages   []*chat.Message
 }
 
 // appendHistory allocates sequence numbers and inserts the chat messages,
@@ -759,6 +771,9 @@ type convUpdate struct {
 func (s *Store) appendHistory(tx *gorm.DB, relayed []Relayed, now time.Time) ([]chat.Message, error) {
 	var msgs []chat.Message
 	var replies []int // index into msgs of bot replies
+	// effect of each entry of msgs on its conversation's waiting state
+	type effect struct{ answers, resolves, handoff bool }
+	var effects []effect
 	for _, r := range relayed {
 		m := r.Message
 		// A row cannot have been written after it was relayed: a created_at
@@ -769,12 +784,17 @@ func (s *Store) appendHistory(tx *gorm.DB, relayed []Relayed, now time.Time) ([]
 			m.CreatedAt = now
 		}
 		msgs = append(msgs, m)
+		effects = append(effects, effect{handoff: r.Handoff})
 		if r.AutoReply != "" {
 			replies = append(replies, len(msgs))
 			msgs = append(msgs, chat.Message{
 				ConversationKey: m.ConversationKey, SenderType: chat.SenderBot, SenderName: "bot",
 				Kind: chat.KindMessage, Body: r.AutoReply, SourceID: m.SourceID, CreatedAt: now,
 			})
+			// The reply to an event (order shipped) is a notice, not an
+			// answer to what the customer asked: it changes nothing.
+			isAnswer := m.Kind == chat.KindMessage
+			effects = append(effects, effect{answers: isAnswer, resolves: isAnswer && r.Resolves && !r.Handoff})
 		}
 	}
 	convs := map[string]*convUpdate{}
@@ -792,14 +812,21 @@ func (s *Store) appendHistory(tx *gorm.DB, relayed []Relayed, now time.Time) ([]
 		if m.CreatedAt.After(cu.lastAt) {
 			cu.lastAt = m.CreatedAt
 		}
+		e := effects[i]
+		cu.wantsAgent = cu.wantsAgent || e.handoff
 		switch {
 		case m.SenderType == chat.SenderCustomer:
-			if cu.wait != waitStart {
+			if cu.wait != waitStart && cu.wait != waitBot {
 				cu.firstAt = m.CreatedAt
 			}
 			cu.wait = waitStart
-		case m.SenderType == chat.SenderBot:
+		case e.resolves && !cu.wantsAgent:
+			// Only an answer that settles the question takes the
+			// conversation off the queue; one who asked for a person
+			// waits for one whatever the bot says next.
 			cu.wait = waitClear
+		case e.answers && cu.wait != waitKeep:
+			cu.wait = waitBot
 		}
 	}
 	// Lock conversation rows in one order everywhere, so two transactions
@@ -929,23 +956,28 @@ const mergeHint = " (its collation calls the two keys equal), but syncd compares
 	" or give syncd's key columns a binary collation (sql/mysql/0006_keys.sql)"
 
 func (s *Store) bumpSequences(tx *gorm.DB, order []string, convs map[string]*convUpdate, now time.Time) error {
-	var groups [3][]any // per waitMode: the VALUES arguments
-	var counts [3]int
+	var groups [waitModes][]any // per waitMode: the VALUES arguments
+	var counts [waitModes]int
 	for _, key := range order {
 		cu := convs[key]
-		var waiting any
-		if cu.wait == waitStart {
+		var waiting, answered any
+		switch cu.wait {
+		case waitStart, waitBot:
 			waiting = s.ts(cu.firstAt)
 		}
-		groups[cu.wait] = append(groups[cu.wait], cu.key, cu.count, s.ts(cu.lastAt), waiting, s.ts(now), s.ts(now))
+		switch cu.wait {
+		case waitBot, waitClear:
+			answered = "bot"
+		}
+		groups[cu.wait] = append(groups[cu.wait], cu.key, cu.count, s.ts(cu.lastAt), waiting, answered, cu.wantsAgent, s.ts(now), s.ts(now))
 		counts[cu.wait]++
 	}
 	for mode, args := range groups {
 		if counts[mode] == 0 {
 			continue
 		}
-		q := `INSERT INTO conversations (conversation_key, last_seq, last_message_at, waiting_since, created_at, updated_at) VALUES ` +
-			repeatJoin("(?, ?, ?, ?, ?, ?)", counts[mode]) + s.upsertSequence(waitMode(mode))
+		q := `INSERT INTO conversations (conversation_key, last_seq, last_message_at, waiting_since, answered_by, wants_agent, created_at, updated_at) VALUES ` +
+			repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?)", counts[mode]) + s.upsertSequence(waitMode(mode))
 		if err := tx.Exec(q, args...).Error; err != nil {
 			return fmt.Errorf("advance conversation sequences: %w", err)
 		}
@@ -954,29 +986,38 @@ func (s *Store) bumpSequences(tx *gorm.DB, order []string, convs map[string]*con
 }
 
 // upsertSequence is the ON CONFLICT part of the conversation upsert: add the
-// batch's message count to last_seq, reopen, and set the waiting time.
-// last_message_at never goes back: rows reach history in commit order, and
-// a row whose transaction committed late was created before rows already
-// relayed.
+// batch's message count to last_seq, reopen, and set the waiting time and
+// who answered. last_message_at never goes back: rows reach history in
+// commit order, and a row whose transaction committed late was created
+// before rows already relayed. A bot answer that resolves clears
+// waiting_since only when no earlier message asked for a person
+// (wants_agent); wants_agent is only ever raised here (an agent's reply
+// clears it, chatstore.AppendReply). MySQL evaluates the assignments left
+// to right, so wants_agent, which the others read, is assigned last.
 func (s *Store) upsertSequence(mode waitMode) string {
+	v := func(col string) string { return "excluded." + col }
 	if s.dialect == schema.MySQL {
-		wait := map[waitMode]string{
-			waitKeep:  "waiting_since",
-			waitStart: "COALESCE(waiting_since, VALUES(waiting_since))",
-			waitClear: "NULL",
-		}[mode]
-		return ` ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq), state = 'open',
- last_message_at = GREATEST(COALESCE(last_message_at, VALUES(last_message_at)), VALUES(last_message_at)),
- waiting_since = ` + wait + `, updated_at = VALUES(updated_at)`
+		v = func(col string) string { return "VALUES(" + col + ")" }
 	}
+	wants := "(wants_agent OR " + v("wants_agent") + ")"
 	wait := map[waitMode]string{
 		waitKeep:  "waiting_since",
-		waitStart: "COALESCE(waiting_since, excluded.waiting_since)",
-		waitClear: "NULL",
+		waitStart: "COALESCE(waiting_since, " + v("waiting_since") + ")",
+		waitBot:   "COALESCE(waiting_since, " + v("waiting_since") + ")",
+		waitClear: "CASE WHEN " + wants + " THEN COALESCE(waiting_since, " + v("waiting_since") + ") ELSE NULL END",
 	}[mode]
-	return ` ON CONFLICT (conversation_key) DO UPDATE SET last_seq = last_seq + excluded.last_seq, state = 'open',
- last_message_at = max(COALESCE(last_message_at, excluded.last_message_at), excluded.last_message_at),
- waiting_since = ` + wait + `, updated_at = excluded.updated_at`
+	answered := "answered_by"
+	if mode != waitKeep {
+		answered = v("answered_by")
+	}
+	set := ` last_seq = last_seq + ` + v("last_seq") + `, state = 'open',
+ last_message_at = %s(COALESCE(last_message_at, ` + v("last_message_at") + `), ` + v("last_message_at") + `),
+ waiting_since = ` + wait + `, answered_by = ` + answered + `, updated_at = ` + v("updated_at") + `,
+ wants_agent = ` + wants
+	if s.dialect == schema.MySQL {
+		return ` ON DUPLICATE KEY UPDATE` + fmt.Sprintf(set, "GREATEST")
+	}
+	return ` ON CONFLICT (conversation_key) DO UPDATE SET` + fmt.Sprintf(set, "max")
 }
 
 // sourceTable names where a history entry came from; with source_id it is

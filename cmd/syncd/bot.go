@@ -326,17 +326,24 @@ func botAsk(c *cli.Context) error {
 	w := c.App.Writer
 	th := svc.Thresholds()
 	fmt.Fprintf(w, "intent:     %s\nconfidence: %.3f\n", r.Intent, r.Confidence)
-	switch d := svc.Decide(r.Intent, r.Confidence); {
+	d := svc.Decide(r.Intent, r.Confidence)
+	reply := svc.Answers().ReplyIn(r.Intent, svc.Answers().Language(text))
+	switch {
+	case d.Action == bot.AutoReply && d.Resolves:
+		fmt.Fprintf(w, "answer:     %s\n            (sent automatically: confidence >= %.2f; resolves the conversation)\n", reply, th.AutoReply)
 	case d.Action == bot.AutoReply:
-		fmt.Fprintf(w, "answer:     %s\n            (sent automatically: confidence >= %.2f)\n", d.Reply, th.AutoReply)
+		fmt.Fprintf(w, "answer:     %s\n            (sent automatically: confidence >= %.2f; the conversation still waits for an agent)\n", reply, th.AutoReply)
 	case d.Action == bot.Suggest:
-		fmt.Fprintf(w, "answer:     %s\n            (suggested to an agent)\n", d.Reply)
+		fmt.Fprintf(w, "answer:     %s\n            (suggested to an agent)\n", reply)
 	case r.Intent == bot.OutOfScope:
 		fmt.Fprintln(w, "answer:     (none: out of scope, left to an agent)")
-	case svc.Answers().Intents[r.Intent].Reply == "":
+	case len(svc.Answers().Intents[r.Intent].Reply) == 0:
 		fmt.Fprintln(w, "answer:     (none: the intent has no reply)")
 	default:
 		fmt.Fprintf(w, "answer:     (none: confidence below the suggestion floor %.2f)\n", th.Suggest)
+	}
+	if d.Handoff {
+		fmt.Fprintln(w, "hand-off:   the customer asks for a person: the conversation waits, flagged, for an agent")
 	}
 	return nil
 }
@@ -415,7 +422,7 @@ func botOptions(cfg config.Bot, answers []byte, log *slog.Logger) bot.Options {
 }
 
 // The console asks the bot for suggestions (wire.go, startConsole).
-var _ interface{ Suggestion(string, float64) string } = (*bot.Service)(nil)
+var _ interface{ Suggestion(string, float64, string) string } = (*bot.Service)(nil)
 
 // cacheSize maps bot.cache_size to bot.Options: 0 in the configuration
 // turns the cache off, where bot.Options reads 0 as "the default".

@@ -37,7 +37,7 @@ type daemonBot struct {
 
 var (
 	_ bridge.Bot                                      = (*daemonBot)(nil)
-	_ interface{ Suggestion(string, float64) string } = (*daemonBot)(nil)
+	_ interface{ Suggestion(string, float64, string) string } = (*daemonBot)(nil)
 )
 
 func newDaemonBot(opts bot.Options, log *slog.Logger, svc *bot.Service) *daemonBot {
@@ -62,9 +62,9 @@ func (d *daemonBot) Assess(ctx context.Context, in []bridge.Inbound) ([]bridge.V
 }
 
 // Suggestion is the bot's, or "" while the bot is off.
-func (d *daemonBot) Suggestion(intent string, confidence float64) string {
+func (d *daemonBot) Suggestion(intent string, confidence float64, text string) string {
 	if s := d.svc.Load(); s != nil {
-		return s.Suggestion(intent, confidence)
+		return s.Suggestion(intent, confidence, text)
 	}
 	return ""
 }

@@ -93,10 +93,17 @@ export function applyMessage(c, m, { open = false } = {}) {
   // Messages arrive in commit order; one whose transaction committed late
   // was written earlier, and the list's time never goes back.
   if (m.created_at && !(Date.parse(c.last_message_at) > Date.parse(m.created_at))) c.last_message_at = m.created_at;
+  // A bot reply leaves the customer waiting unless its answer resolves;
+  // only the server knows, so its Conversation event says.
   if (m.sender_type === 'customer') {
     if (!c.waiting_since) c.waiting_since = m.created_at;
-  } else if (m.sender_type === 'agent' || m.sender_type === 'bot') {
+    c.answered_by = null;
+  } else if (m.sender_type === 'agent') {
     c.waiting_since = null;
+    c.answered_by = 'agent';
+    c.wants_agent = false;
+  } else if (m.sender_type === 'bot') {
+    c.answered_by = 'bot';
   }
   if (open) {
     c.unread = 0;

@@ -105,7 +105,9 @@ export function conversationItem(c, { selected, me, now, onSelect }) {
     h('span', { class: 'conv-meta' },
       waitMs >= 0
         ? h('span', { class: 'waiting' + (waitMs > 5 * 60000 ? ' late' : ''), text: `Waiting ${duration(waitMs)}` })
-        : h('span', { class: 'state', text: c.state === 'resolved' ? 'Resolved' : 'Answered' }),
+        : h('span', { class: 'state', text: c.state === 'resolved' ? 'Resolved' : c.answered_by === 'bot' ? 'Answered by the bot' : c.answered_by === 'agent' ? 'Answered by an agent' : 'Answered' }),
+      c.wants_agent ? h('span', { class: 'waiting late', text: 'Asks for a person' }) : null,
+      waitMs >= 0 && c.answered_by === 'bot' ? h('span', { class: 'state', text: 'Bot replied' }) : null,
       h('span', { class: 'owner', text: owner }))));
 }
 
