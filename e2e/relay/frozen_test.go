@@ -116,8 +116,11 @@ func TestFrozenInstance(t *testing.T) {
 		if err := b.db.QueryRow(`SELECT claimed_by, attempts FROM message_sync WHERE id = ?`, id).Scan(&by, &attempts); err != nil {
 			t.Fatal(err)
 		}
-		if by == victim || attempts != 0 { // a take-back of a batch counts no attempt
-			t.Errorf("row %d, claimed by %s when it froze: relayed by %s with %d attempts; want another instance, after a take-back", id, victim, by, attempts)
+		// A take-back counts an attempt only against a claim of one row
+		// (the frozen instance may hold such a claim beside a larger one),
+		// never against a batch: at most one.
+		if by == victim || attempts > 1 {
+			t.Errorf("row %d, claimed by %s when it froze: relayed by %s with %d attempts; want another instance after a take-back, at most 1 attempt", id, victim, by, attempts)
 		}
 	}
 
