@@ -184,7 +184,14 @@ export function renderHeader() {
   const mine = c.assignee === state.me;
   $('conv-title').textContent = tl.key;
   const who = c.assignee ? (mine ? 'Assigned to you' : `Assigned to ${c.assignee}`) : 'Unassigned';
-  $('conv-status').textContent = `${c.state === 'resolved' ? 'Resolved' : 'Open'} · ${who}`;
+  // A hand-off flag and who answered last: an agent opening the
+  // conversation must see that the customer asked for a person even when
+  // the bot has replied.
+  const parts = [c.state === 'resolved' ? 'Resolved' : 'Open', who];
+  if (c.wants_agent) parts.push('Asks for a person');
+  else if (c.answered_by === 'bot') parts.push('Answered by the bot');
+  else if (c.answered_by === 'agent') parts.push('Answered by an agent');
+  $('conv-status').textContent = parts.join(' · ');
   $('btn-take').hidden = mine;
   $('btn-take').textContent = c.assignee ? 'Take over' : 'Take';
   $('reply').placeholder = c.assignee
