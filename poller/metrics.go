@@ -15,6 +15,7 @@ type Metrics struct {
 	LockLost     prometheus.Counter
 	BotReplies   *prometheus.CounterVec // by kind: message, event
 	Suggestions  prometheus.Counter
+	Handoffs     prometheus.Counter
 	Errors       *prometheus.CounterVec
 	Panics       *prometheus.CounterVec // by stage: batch, recover, row, publish, shard
 	Batch        prometheus.Histogram
@@ -37,6 +38,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			[]string{"kind"}),
 		Suggestions: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_bot_suggestions_total",
 			Help: "Relayed customer messages left to an agent with the intent bot's suggestion."}),
+		Handoffs: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_bot_handoffs_total",
+			Help: "Relayed customer messages in which the customer asked for a person: left waiting and marked wants_agent."}),
 		Orphaned: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_rows_orphaned_total",
 			Help: "Processing rows with no claim in flight (set by hand, or by an older syncd) returned to pending, or to sent if already in history."}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_relay_errors_total", Help: "Relay errors by stage."},
@@ -53,6 +56,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.BotReplies.WithLabelValues(kind) // present at 0 from the start
 	}
 	reg.MustRegister(m.Claimed, m.Sent, m.Failed, m.Retried, m.TakenBack, m.Orphaned, m.ClaimsLost, m.LockAcquired, m.LockLost,
-		m.BotReplies, m.Suggestions, m.Errors, m.Panics, m.Batch, m.Latency)
+		m.BotReplies, m.Suggestions, m.Handoffs, m.Errors, m.Panics, m.Batch, m.Latency)
 	return m
 }

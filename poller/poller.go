@@ -636,6 +636,9 @@ func (p *Poller) committed(ctx context.Context, log *slog.Logger, c *store.Claim
 		if !r.Message.CreatedAt.IsZero() {
 			p.m.Latency.Observe(max(0, now.Sub(r.Message.CreatedAt)).Seconds())
 		}
+		if r.Handoff {
+			p.m.Handoffs.Inc()
+		}
 		switch {
 		case r.AutoReply != "" && r.Message.Kind == chat.KindMessage:
 			p.m.BotReplies.WithLabelValues("message").Inc()

@@ -372,6 +372,8 @@ func (scriptedBot) Assess(_ context.Context, in []bridge.Inbound) ([]bridge.Verd
 			out[i] = bridge.Verdict{Intent: "greeting", Confidence: 0.99, AutoReply: "Hello!"}
 		case m.Body == "suggest":
 			out[i] = bridge.Verdict{Intent: "refund", Confidence: 0.5, Suggestion: "Refunds take 5 days."}
+		case m.Body == "person":
+			out[i] = bridge.Verdict{Intent: "human_agent", Confidence: 0.99, AutoReply: "An agent will join.", Handoff: true}
 		}
 	}
 	return out, nil
@@ -381,7 +383,7 @@ func (scriptedBot) Assess(_ context.Context, in []bridge.Inbound) ([]bridge.Verd
 // by kind, and suggestions apart.
 func TestBotAnswersCountedAtCommit(t *testing.T) {
 	b := &bundle{db: testdb.New(t, "sqlite")}
-	for _, body := range []string{"auto", "suggest", "auto", "plain"} {
+	for _, body := range []string{"auto", "suggest", "auto", "plain", "person"} {
 		b.db.Insert(t, "conv", body)
 	}
 	if _, err := b.db.Raw.Exec(`INSERT INTO message_sync (conversation_key, kind, body, payload) VALUES ('conv', 'order_created', 'Order 1 created', '{"order_id": 1}')`); err != nil {
@@ -389,14 +391,15 @@ func TestBotAnswersCountedAtCommit(t *testing.T) {
 	}
 	newPoller(t, b, b.db.Store, lock.NewLocal(), bridge.New(bridge.Options{Bot: scriptedBot{}}), "solo")
 	eventually(t, "all rows sent", 10*time.Second, func() bool {
-		return countWhere(t, b.db, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent'`) == 5
+		return countWhere(t, b.db, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent'`) == 6
 	})
 	counters := []struct {
 		what    string
 		counter prometheus.Collector
 		want    float64
 	}{
-		{what: "replies to messages", counter: b.metrics.BotReplies.WithLabelValues("message"), want: 2},
+		{what: "replies to messages", counter: b.metrics.BotReplies.WithLabelValues("message"), want: 3},
+		{what: "hand-offs", counter: b.metrics.Handoffs, want: 1},
 		{what: "replies to events", counter: b.metrics.BotReplies.WithLabelValues("event"), want: 1},
 		{what: "suggestions", counter: b.metrics.Suggestions, want: 1},
 	}
