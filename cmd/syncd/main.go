@@ -84,5 +84,8 @@ func newLogger(cfg config.Config) *slog.Logger {
 	if cfg.Log.Format == "json" {
 		h = slog.NewJSONHandler(os.Stderr, opts)
 	}
-	return slog.New(h)
+	log := slog.New(h)
+	// The MySQL driver's messages in the same format (see mysqllog.go).
+	installMySQLLogger(log)
+	return log
 }
