@@ -18,6 +18,12 @@ type Stats struct {
 	// OldestPendingAge is how long the oldest pending row has waited, on
 	// the database's clock (which set its created_at), never below zero.
 	OldestPendingAge time.Duration `json:"oldest_pending_age"`
+	// Unrecognised counts rows whose status is none of Statuses (counted
+	// with withSent only). The schemas refuse other values (an ENUM, a
+	// CHECK), but MariaDB with an empty sql_mode stores '' for a value its
+	// ENUM refuses: such a row is never relayed, and would be counted
+	// nowhere.
+	Unrecognised int64 `json:"unrecognised_status"`
 }
 
 // ClaimInFlight is a claimed batch whose rows are not all written back: a
@@ -61,6 +67,12 @@ func (s *Store) Stats(ctx context.Context, withSent bool) (Stats, error) {
 	}
 	for _, c := range counts {
 		st.ByStatus[c.Status] = c.N
+	}
+	if withSent {
+		if err := s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM message_sync WHERE status NOT IN ?`, Statuses).
+			Scan(&st.Unrecognised).Error; err != nil {
+			return st, fmt.Errorf("count rows of an unrecognised status: %w", err)
+		}
 	}
 	if st.ByStatus["pending"] > 0 {
 		// The age is taken on the database's clock, in the same statement:

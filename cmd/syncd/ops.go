@@ -67,7 +67,7 @@ func statusCommand() *cli.Command {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{
-					"rows": stats.ByStatus, "oldest_pending_age_seconds": oldestAge, "orphaned_processing": orphans,
+					"rows": stats.ByStatus, "unrecognised_status": stats.Unrecognised, "oldest_pending_age_seconds": oldestAge, "orphaned_processing": orphans,
 					"shards": holders, "claims": claims,
 					"locks": map[bool]string{true: "redis", false: "in-process"}[locker.Distributed()],
 				})
@@ -85,6 +85,12 @@ func statusCommand() *cli.Command {
 				fmt.Fprintln(c.App.Writer, "oldest pending: age unknown (its created_at is not a time)")
 			default:
 				fmt.Fprintf(c.App.Writer, "oldest pending: %s ago\n", stats.OldestPendingAge.Round(time.Millisecond))
+			}
+			if stats.Unrecognised > 0 {
+				fmt.Fprintf(c.App.Writer, "status none of pending/processing/sent/failed: %s, never relayed "+
+					"(MariaDB stores '' for a status its ENUM refuses when sql_mode is empty); "+
+					"UPDATE message_sync SET status = 'pending' WHERE status NOT IN ('pending','processing','sent','failed') relays them\n",
+					rowsNoun(stats.Unrecognised))
 			}
 			if orphans > 0 {
 				fmt.Fprintf(c.App.Writer, "processing with no claim in flight: %s (set by hand, or by an older syncd); "+
