@@ -12,7 +12,7 @@ import (
 
 // A status syncd does not know never hides a row: MariaDB's ENUM refuses
 // it in strict mode, takes 'PENDING' as 'pending' (the ENUM compares as
-// its collation does), and with an empty sql_mode stores ” for it, which
+// its collation does), and with an empty sql_mode stores the empty string for it, which
 // Stats counts as unrecognised so that `syncd status` shows it.
 func TestUnrecognisedStatusCounted(t *testing.T) {
 	t.Parallel()
