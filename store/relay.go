@@ -655,11 +655,11 @@ func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Messa
 				return err
 			}
 		}
-		if len(out.Relayed) == 0 {
-			return nil
+		relayed, err := s.dropRelayedAlready(tx, out.Relayed)
+		if err != nil || len(relayed) == 0 {
+			return err
 		}
-		var err error
-		added, err = s.appendHistory(tx, out.Relayed, now)
+		added, err = s.appendHistory(tx, relayed, now)
 		return err
 	}, s.txOptions())
 	if err != nil {
@@ -672,6 +672,43 @@ func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Messa
 		c.resolved[id] = true
 	}
 	return added, nil
+}
+
+// RelayedAlready is the last_error of a row that was set back to pending
+// after it was sent (a retry by hand): history has it, so it is sent again
+// without a second history entry, push or bot reply.
+const RelayedAlready = "sent already: chat history has this row (its status was set back after it was sent); not relayed twice"
+
+// dropRelayedAlready returns the rows that history does not hold yet, and
+// records RelayedAlready on the others, which fence has just marked sent.
+// Without it their duplicate history key failed the whole batch, with the
+// other conversations' rows in it, on every retry.
+func (s *Store) dropRelayedAlready(tx *gorm.DB, relayed []Relayed) ([]Relayed, error) {
+	if len(relayed) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(relayed))
+	for _, r := range relayed {
+		ids = append(ids, r.Message.SourceID)
+	}
+	var dup []int64
+	for chunk := range slices.Chunk(ids, 1000) {
+		var got []int64
+		if err := tx.Raw(`SELECT source_id FROM chat_messages WHERE source_table = 'message_sync' AND source_id IN ?`, chunk).
+			Scan(&got).Error; err != nil {
+			return nil, fmt.Errorf("look up rows relayed already: %w", err)
+		}
+		dup = append(dup, got...)
+	}
+	if len(dup) == 0 {
+		return relayed, nil
+	}
+	if err := tx.Exec(`UPDATE message_sync SET last_error = ? WHERE id IN ?`, RelayedAlready, dup).Error; err != nil {
+		return nil, fmt.Errorf("record rows relayed already: %w", err)
+	}
+	return slices.DeleteFunc(slices.Clone(relayed), func(r Relayed) bool {
+		return slices.Contains(dup, r.Message.SourceID)
+	}), nil
 }
 
 func (s *Store) txOptions() *sql.TxOptions {
