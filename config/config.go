@@ -304,8 +304,8 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.Redis.Prefix) == "" {
 		return bad("redis.prefix", "must not be empty")
 	}
-	if c.Redis.LockTTL < 500*time.Millisecond {
-		return bad("redis.lock_ttl", "must be at least 500ms")
+	if err := between("redis.lock_ttl", c.Redis.LockTTL, 500*time.Millisecond, time.Hour); err != nil {
+		return err
 	}
 	if c.HTTP.Addr != "" && !strings.Contains(c.HTTP.Addr, ":") {
 		return bad("http.addr", "want host:port, got %q", c.HTTP.Addr)
@@ -343,8 +343,11 @@ func (c Config) Validate() error {
 	if p.BackoffMax < p.BackoffBase {
 		return bad("poller.backoff_max", "must be at least poller.backoff_base")
 	}
-	if p.Lease < time.Second {
-		return bad("poller.lease", "must be at least 1s")
+	if err := between("poller.backoff_max", p.BackoffMax, p.BackoffBase, maxBackoff); err != nil {
+		return err
+	}
+	if err := between("poller.lease", p.Lease, time.Second, time.Hour); err != nil {
+		return err
 	}
 	if c.Relay.MaxBodyBytes < 1 {
 		return bad("relay.max_body_bytes", "must be positive")
@@ -352,14 +355,14 @@ func (c Config) Validate() error {
 	if c.Relay.MaxPayloadBytes < 1 {
 		return bad("relay.max_payload_bytes", "must be positive")
 	}
-	if c.Console.SessionTTL < time.Minute {
-		return bad("console.session_ttl", "must be at least 1m")
+	if err := between("console.session_ttl", c.Console.SessionTTL, time.Minute, maxSessionTTL); err != nil {
+		return err
 	}
 	if c.Console.SendQueueBytes < 4096 {
 		return bad("console.send_queue_bytes", "must be at least 4096")
 	}
-	if c.Console.SweepInterval <= 0 {
-		return bad("console.sweep_interval", "must be positive")
+	if err := between("console.sweep_interval", c.Console.SweepInterval, time.Millisecond, time.Hour); err != nil {
+		return err
 	}
 	if s := c.Console.SessionSecret; s != "" && len(s) < 32 {
 		return bad("console.session_secret", "must be at least 32 characters (or empty to generate one)")
@@ -384,4 +387,34 @@ func (c Config) Validate() error {
 		return bad("log.format", "must be text or json")
 	}
 	return nil
+}
+
+// Upper bounds for durations that become timestamps in the database (a
+// retry's next_attempt_at, a session's expiry): a year of backoff would
+// overflow the doubling and pass MariaDB's TIMESTAMP range (2038), and
+// nobody means either.
+const (
+	maxBackoff    = 24 * time.Hour
+	maxSessionTTL = 30 * 24 * time.Hour
+)
+
+// between checks that a duration lies in [lo, hi], naming the key and
+// both bounds in the way a user writes them.
+func between(key string, d, lo, hi time.Duration) error {
+	if d < lo || d > hi {
+		return &KeyError{Key: key, Msg: fmt.Sprintf("must be between %s and %s, got %s", fmtDur(lo), fmtDur(hi), fmtDur(d))}
+	}
+	return nil
+}
+
+// fmtDur writes whole hours as "24h" rather than time's "24h0m0s".
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -59,6 +59,13 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{env: []string{"SYNCD_POLLER_SHARDS=7"}, key: "poller.shards"},
 		{env: []string{"SYNCD_POLLER_BATCH_SIZE=lots"}, key: "poller.batch_size"},
 		{env: []string{"SYNCD_POLLER_LEASE=forever"}, key: "poller.lease"},
+		// Durations that become database timestamps are bounded: a year
+		// of backoff passes TIMESTAMP's 2038 and overflowed the doubling.
+		{env: []string{"SYNCD_POLLER_BACKOFF_MAX=8760h"}, key: "poller.backoff_max"},
+		{env: []string{"SYNCD_POLLER_LEASE=48h"}, key: "poller.lease"},
+		{env: []string{"SYNCD_REDIS_LOCK_TTL=2h"}, key: "redis.lock_ttl"},
+		{env: []string{"SYNCD_CONSOLE_SESSION_TTL=9000h"}, key: "console.session_ttl"},
+		{env: []string{"SYNCD_CONSOLE_SWEEP_INTERVAL=0s"}, key: "console.sweep_interval"},
 		{env: []string{"SYNCD_DATABASE_DSN="}, key: "database.dsn"},
 		{env: []string{"SYNCD_REDIS_ADDR=redis"}, key: "redis.addr"},
 		{env: []string{"SYNCD_BOT_THRESHOLD=2"}, key: "bot.threshold"},
@@ -156,5 +163,15 @@ func TestProxyKeys(t *testing.T) {
 	}
 	if cfg, _, err = Load("", nil); err != nil || cfg.Console.Secure() {
 		t.Errorf("default: %v, secure %v", err, cfg.Console.Secure())
+	}
+}
+
+func TestDurationBoundsSayBoth(t *testing.T) {
+	_, _, err := Load("", []string{"SYNCD_POLLER_BACKOFF_MAX=8760h"})
+	if err == nil || !strings.Contains(err.Error(), "must be between 1s and 24h, got 8760h") {
+		t.Fatalf("error %v does not give the bounds as a user writes them", err)
+	}
+	if _, _, err := Load("", []string{"SYNCD_POLLER_BACKOFF_MAX=24h", "SYNCD_POLLER_LEASE=90s"}); err != nil {
+		t.Fatalf("bounds themselves refused: %v", err)
 	}
 }

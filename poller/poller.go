@@ -783,14 +783,19 @@ func (p *Poller) retryOrRelease(out *store.Outcome, held map[string]bool, key st
 
 // backoff is exponential with full jitter: base·2^(n-1), capped, then a
 // random point in its upper half so that retries of many rows spread out.
+// The doubling stops at the cap before it can overflow, whatever the cap
+// and the attempt count (config bounds the cap to a day; the Options a
+// test or bench passes are not validated).
 func (p *Poller) backoff(attempt int) time.Duration {
-	d := p.o.BackoffBase
-	for i := 1; i < attempt && d < p.o.BackoffMax; i++ {
+	d, hi := p.o.BackoffBase, p.o.BackoffMax
+	for i := 1; i < attempt && d < hi; i++ {
+		if d > hi/2 {
+			d = hi
+			break
+		}
 		d *= 2
 	}
-	if d > p.o.BackoffMax {
-		d = p.o.BackoffMax
-	}
+	d = min(d, hi)
 	return d/2 + rand.N(d/2+1)
 }
 
