@@ -163,21 +163,42 @@ func TestShutdownCloses1001(t *testing.T) {
 	}
 }
 
-// A client that stops answering pings is dropped after two intervals.
+// A client that stops answering pings is dropped after two intervals; one
+// that answers stays. The interval is long enough (a pong may be a second
+// late) that a live reader descheduled under -race on a loaded machine is
+// not mistaken for a dead one.
 func TestDeadClientDropped(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{mutate: func(o *chatcore.Options) { o.PingInterval = 100 * time.Millisecond }})
+	const interval = 500 * time.Millisecond
+	b := setup(t, setupOpts{mutate: func(o *chatcore.Options) { o.PingInterval = interval }})
 	alice := b.login(t, "alice")
-	_ = alice.dial() // reads, so it answers pings
+	live := alice.dial() // reads, so it answers pings
 	dead, _, err := websocketDial(b, alice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dead.Close() // never reads, so never answers a ping
 	eventually(t, 5*time.Second, "two sockets", func() bool { return b.core.Stats().Connections == 2 })
-	// The live client answers pings: its reader runs.
-	eventually(t, 5*time.Second, "dead socket dropped", func() bool { return b.core.Stats().Connections == 1 })
-	time.Sleep(300 * time.Millisecond) // several ping intervals: the live one stays
+	eventually(t, 10*time.Second, "dead socket dropped", func() bool { return b.core.Stats().Connections == 1 })
+	// The server closed the dead one: reading it now ends in an error, not
+	// in a read deadline on an open socket.
+	dead.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := dead.ReadMessage()
+		if err == nil {
+			continue // frames sent before the drop
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("the dropped socket is still open")
+		}
+		break
+	}
+	time.Sleep(4 * interval) // several pings: the live one stays
+	select {
+	case <-live.done:
+		t.Fatal("the live socket was closed")
+	default:
+	}
 	if n := b.core.Stats().Connections; n != 1 {
 		t.Fatalf("%d sockets after the pings, want the live one", n)
 	}
