@@ -162,6 +162,13 @@ func Open(ctx context.Context, cfg Config) (*Scratch, error) {
 	server, _ := mysql.ParseDSN(cfg.DSN)
 	server.ParseTime = true
 	server.InterpolateParams = true
+	// The naive pollers write Go's UTC times into TIMESTAMP columns and
+	// compare them with the database's: at the server's zone (not always
+	// UTC) they would be hours off. syncd's own store forces the same.
+	if server.Params == nil {
+		server.Params = map[string]string{}
+	}
+	server.Params["time_zone"] = "'+00:00'"
 	admin, err := sql.Open("mysql", server.FormatDSN())
 	if err != nil {
 		return nil, fmt.Errorf("open database server: %w", err)
