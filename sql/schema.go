@@ -21,7 +21,7 @@ import (
 	"time"
 )
 
-//go:embed mysql/*.sql sqlite/*.sql
+//go:embed mysql/*.sql postgres/*.sql sqlite/*.sql
 var files embed.FS
 
 // ErrOutdated means the database lacks migrations this binary needs, or an
@@ -30,8 +30,9 @@ var ErrOutdated = errors.New("database schema is not up to date")
 
 // Dialects this package has files for.
 const (
-	MySQL  = "mysql"
-	SQLite = "sqlite"
+	MySQL    = "mysql"
+	Postgres = "postgres"
+	SQLite   = "sqlite"
 )
 
 // Migration is one numbered SQL file.
@@ -81,6 +82,14 @@ func Migrations(dialect string) ([]Migration, error) {
 const table = "syncd_schema_migrations"
 
 func createTable(dialect string) string {
+	if dialect == Postgres {
+		return `CREATE TABLE IF NOT EXISTS ` + table + ` (
+  version    INTEGER        NOT NULL PRIMARY KEY,
+  name       VARCHAR(191)   NOT NULL,
+  checksum   CHAR(64)       NOT NULL,
+  applied_at TIMESTAMPTZ(6) NOT NULL
+)`
+	}
 	if dialect == MySQL {
 		return `CREATE TABLE IF NOT EXISTS ` + table + ` (
   version    INT          NOT NULL PRIMARY KEY,
@@ -158,7 +167,8 @@ func appliedMigrations(ctx context.Context, db querier) (map[int]appliedRow, err
 
 func isMissingTable(err error) bool {
 	msg := err.Error()
-	return strings.Contains(msg, "no such table") || strings.Contains(msg, "Error 1146")
+	return strings.Contains(msg, "no such table") || strings.Contains(msg, "Error 1146") ||
+		strings.Contains(msg, "SQLSTATE 42P01") // PostgreSQL: undefined_table
 }
 
 // Check returns an error wrapping ErrOutdated that says what to run when the
@@ -200,8 +210,11 @@ func ModifiedHint(dialect string, s State) string {
 // DBA who runs the migrations by hand.
 func Record(dialect string, m Migration) string {
 	now := "strftime('%Y-%m-%d %H:%M:%f', 'now')" // UTC, as the driver reads it
-	if dialect == MySQL {
+	switch dialect {
+	case MySQL:
 		now = "UTC_TIMESTAMP(6)"
+	case Postgres:
+		now = "now()"
 	}
 	return fmt.Sprintf("INSERT INTO %s (version, name, checksum, applied_at) VALUES (%d, '%s', '%s', %s);",
 		table, m.Version, strings.ReplaceAll(m.Name, "'", "''"), m.Checksum, now)
@@ -221,18 +234,30 @@ func Script(dialect string) (string, error) {
 	fmt.Fprintf(&b, "-- syncd schema (%s): %d migrations, in order. Each ends with the INSERT that\n", dialect, len(ms))
 	fmt.Fprintf(&b, "-- records it in %s, as `syncd schema apply` does; to upgrade by\n", table)
 	b.WriteString("-- hand, run only the sections `syncd schema status` lists as missing.\n")
-	b.WriteString("-- Stop at the first error (mysql does; never --force; sqlite3 needs -bail):\n")
-	b.WriteString("-- a section that failed must not be recorded. MySQL cannot roll back DDL,\n")
-	b.WriteString("-- so after a failure, finish or undo that section's statements by hand,\n")
-	b.WriteString("-- then run its INSERT.\n\n")
+	b.WriteString("-- Stop at the first error (mysql does; never --force; sqlite3 needs -bail,\n")
+	b.WriteString("-- psql -v ON_ERROR_STOP=1):\n")
+	if dialect == Postgres {
+		b.WriteString("-- each section is one transaction: a section that failed left nothing\n")
+		b.WriteString("-- behind; fix the cause and run the script again from that section.\n\n")
+	} else {
+		b.WriteString("-- a section that failed must not be recorded. MySQL cannot roll back DDL,\n")
+		b.WriteString("-- so after a failure, finish or undo that section's statements by hand,\n")
+		b.WriteString("-- then run its INSERT.\n\n")
+	}
 	b.WriteString(createTable(dialect) + ";\n")
 	for _, m := range ms {
 		fmt.Fprintf(&b, "\n-- ===== %s (sql/%s/%s.sql) =====\n", m.Name, dialect, m.Name)
+		if dialect == Postgres {
+			b.WriteString("BEGIN;\n")
+		}
 		b.WriteString(m.SQL)
 		if !strings.HasSuffix(m.SQL, "\n") {
 			b.WriteByte('\n')
 		}
 		fmt.Fprintf(&b, "-- record %s as applied\n%s\n", m.Name, Record(dialect, m))
+		if dialect == Postgres {
+			b.WriteString("COMMIT;\n")
+		}
 	}
 	return b.String(), nil
 }
@@ -254,6 +279,17 @@ func Apply(ctx context.Context, db *sql.DB, dialect string) ([]Migration, error)
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK('syncd_schema')`) //nolint:errcheck // the lock dies with the connection anyway
 	}
+	if dialect == Postgres {
+		// The same, as a session advisory lock (the key is arbitrary and
+		// syncd's own). Waits at most 60s, like GET_LOCK above.
+		if _, err := conn.ExecContext(ctx, `SET lock_timeout = '60s'`); err != nil {
+			return nil, fmt.Errorf("apply schema: %w", err)
+		}
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+pgSchemaLock+`)`); err != nil {
+			return nil, fmt.Errorf("apply schema: take advisory lock %s (is another `syncd schema apply` running?): %w", pgSchemaLock, err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+pgSchemaLock+`)`) //nolint:errcheck // the lock dies with the connection anyway
+	}
 	if _, err := conn.ExecContext(ctx, createTable(dialect)); err != nil {
 		return nil, fmt.Errorf("create %s: %w", table, err)
 	}
@@ -273,6 +309,15 @@ func Apply(ctx context.Context, db *sql.DB, dialect string) ([]Migration, error)
 		if !s.AppliedAt.IsZero() {
 			continue
 		}
+		if dialect == Postgres {
+			// PostgreSQL runs DDL in transactions: a migration and its
+			// record take effect together or not at all.
+			if err := applyInTx(ctx, conn, s.Migration); err != nil {
+				return ran, err
+			}
+			ran = append(ran, s.Migration)
+			continue
+		}
 		for i, stmt := range Statements(s.SQL) {
 			if _, err := conn.ExecContext(ctx, stmt); err != nil {
 				return ran, fmt.Errorf("apply %s, statement %d: %w%s", s.Name, i+1, err, partlyApplied(dialect, s.Name, i))
@@ -284,6 +329,30 @@ func Apply(ctx context.Context, db *sql.DB, dialect string) ([]Migration, error)
 		ran = append(ran, s.Migration)
 	}
 	return ran, nil
+}
+
+// pgSchemaLock is the advisory lock key of `syncd schema apply` on
+// PostgreSQL.
+const pgSchemaLock = "495958516580" // the bytes of "syncd" as a number
+
+func applyInTx(ctx context.Context, conn *sql.Conn, m Migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", m.Name, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	for i, stmt := range Statements(m.SQL) {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("apply %s, statement %d: %w; nothing of %s took effect (PostgreSQL rolled it back): fix the cause and run `syncd schema apply` again", m.Name, i+1, err, m.Name)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, Record(Postgres, m)); err != nil {
+		return fmt.Errorf("record %s: %w", m.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("apply %s: commit: %w", m.Name, err)
+	}
+	return nil
 }
 
 // partlyApplied is the next step after statement done+1 of a migration
@@ -300,19 +369,24 @@ func partlyApplied(dialect, name string, done int) string {
 }
 
 // Statements splits a migration file into statements: comment lines are
-// dropped and a statement ends with a semicolon at the end of a line. The
-// files are written to that rule, so no SQL parser is needed.
+// dropped and a statement ends with a semicolon at the end of a line,
+// except inside a $$-quoted body (a PostgreSQL function's). The files are
+// written to that rule, so no SQL parser is needed.
 func Statements(file string) []string {
 	var out []string
 	var cur strings.Builder
+	inBody := false
 	for _, line := range strings.Split(file, "\n") {
 		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+		if !inBody && (trimmed == "" || strings.HasPrefix(trimmed, "--")) {
 			continue
 		}
 		cur.WriteString(line)
 		cur.WriteByte('\n')
-		if strings.HasSuffix(trimmed, ";") {
+		if strings.Count(line, "$$")%2 == 1 {
+			inBody = !inBody
+		}
+		if !inBody && strings.HasSuffix(trimmed, ";") {
 			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
 			cur.Reset()
 		}

@@ -36,6 +36,32 @@ func TestDialectsInStep(t *testing.T) {
 	if len(my) != len(lite) || len(my) == 0 {
 		t.Fatalf("%d mysql vs %d sqlite migrations", len(my), len(lite))
 	}
+	// PostgreSQL started at the schema of 0007 (its 0001-0004 hold what
+	// 0005-0007 changed elsewhere); every file it has is named as the
+	// other dialects' file of that number, and from 0008 on it has each.
+	pg, err := schema.Migrations(schema.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byVersion := map[int]string{}
+	for _, m := range my {
+		byVersion[m.Version] = m.Name
+	}
+	havePG := map[int]bool{}
+	for _, m := range pg {
+		havePG[m.Version] = true
+		if byVersion[m.Version] != m.Name {
+			t.Errorf("postgres migration %s: mysql's %04d is %q", m.Name, m.Version, byVersion[m.Version])
+		}
+		if !strings.HasPrefix(m.SQL, "-- "+m.Name) {
+			t.Errorf("postgres %s does not start with a header comment naming it", m.Name)
+		}
+	}
+	for _, m := range my {
+		if (m.Version <= 4 || m.Version >= 8) && !havePG[m.Version] {
+			t.Errorf("postgres lacks %s", m.Name)
+		}
+	}
 	for i := range my {
 		if my[i].Name != lite[i].Name {
 			t.Errorf("migration %d: %s vs %s", i, my[i].Name, lite[i].Name)
@@ -63,7 +89,7 @@ func TestDialectsInStep(t *testing.T) {
 // The printed script carries each migration file unchanged, followed by the
 // INSERT that records it with the checksum Apply would write.
 func TestScriptRecordsEachMigration(t *testing.T) {
-	for _, dialect := range testdb.Dialects {
+	for _, dialect := range append(testdb.Dialects, schema.Postgres) {
 		script, err := schema.Script(dialect)
 		if err != nil {
 			t.Fatal(err)

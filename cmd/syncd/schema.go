@@ -15,7 +15,7 @@ import (
 )
 
 func schemaCommand() *cli.Command {
-	dialectFlag := &cli.StringFlag{Name: "dialect", Usage: "mysql (MySQL, MariaDB) or sqlite; default: database.driver of the configuration given"}
+	dialectFlag := &cli.StringFlag{Name: "dialect", Usage: "mysql (MySQL, MariaDB), postgres (print only, for now) or sqlite; default: database.driver of the configuration given"}
 	return &cli.Command{
 		Name:  "schema",
 		Usage: "print, apply or check the database schema",
@@ -115,13 +115,13 @@ func printDialect(c *cli.Context) (string, error) {
 			return "", err
 		}
 		if src.File == "" && !slices.Contains(src.EnvKeys, config.EnvName("database.driver")) {
-			return "", cli.Exit("schema print: say which database the SQL is for: --dialect mysql (MySQL, MariaDB) or --dialect sqlite, "+
+			return "", cli.Exit("schema print: say which database the SQL is for: --dialect mysql (MySQL, MariaDB), --dialect postgres or --dialect sqlite, "+
 				"or give the configuration (--config, SYNCD_DATABASE_DRIVER)", 2)
 		}
 		dialect, from = cfg.Database.Driver, "database.driver (env SYNCD_DATABASE_DRIVER)"
 	}
-	if dialect != schema.MySQL && dialect != schema.SQLite {
-		return "", cli.Exit(fmt.Sprintf("schema print: %s must be mysql or sqlite, not %q", from, dialect), 2)
+	if dialect != schema.MySQL && dialect != schema.Postgres && dialect != schema.SQLite {
+		return "", cli.Exit(fmt.Sprintf("schema print: %s must be mysql, postgres or sqlite, not %q", from, dialect), 2)
 	}
 	return dialect, nil
 }

@@ -10,12 +10,14 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
 	"github.com/syncd-dev/syncd/store"
 )
@@ -237,4 +239,46 @@ func (d *DB) SetKeyCollation(t testing.TB, collation string) {
 			t.Fatalf("set %s.conversation_key to %s: %v", table, collation, err)
 		}
 	}
+}
+
+// DefaultPostgresDSN is the machine's PostgreSQL (trust auth).
+const DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// PostgresServerDSN is SYNCD_TEST_POSTGRES_DSN or DefaultPostgresDSN.
+func PostgresServerDSN() string {
+	if d := os.Getenv("SYNCD_TEST_POSTGRES_DSN"); d != "" {
+		return d
+	}
+	return DefaultPostgresDSN
+}
+
+// NewPostgresDatabase creates an empty database on the PostgreSQL server
+// and returns its URL; it is dropped when the test ends.
+func NewPostgresDatabase(t testing.TB) string {
+	t.Helper()
+	server, err := url.Parse(PostgresServerDSN())
+	if err != nil {
+		t.Fatalf("parse PostgreSQL DSN: %v", err)
+	}
+	admin, err := sql.Open("pgx", server.String())
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	defer admin.Close()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "syncd_t_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE DATABASE " + name + " ENCODING 'UTF8'"); err != nil {
+		t.Fatalf("create database (is PostgreSQL running on %s?): %v", server.Host, err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", server.String())
+		if err == nil {
+			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			a.Close()
+		}
+	})
+	db := *server
+	db.Path = "/" + name
+	return db.String()
 }
