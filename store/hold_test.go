@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,11 +16,15 @@ import (
 // the server after the hold limit, so the shard's next holder takes its
 // rows back instead of waiting 50 s for a lock and failing with Error 1205;
 // the frozen holder's late write-back is refused.
+// SQLite: one process holds the file.
 func TestHoldLimitEndsFrozenTransaction(t *testing.T) {
-	db := testdb.New(t, "mysql") // SQLite: one process holds the file
+	forDialects(t, []string{"mysql", "postgres"}, holdLimitEndsFrozenTransaction)
+}
+
+func holdLimitEndsFrozenTransaction(t *testing.T, db *testdb.DB) {
 	ctx := context.Background()
 	open := func() *store.Store {
-		st, err := store.Open(ctx, "mysql", db.DSN, 4, store.HoldLimit(time.Second))
+		st, err := store.Open(ctx, db.Driver, db.DSN, 4, store.HoldLimit(time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +43,11 @@ func TestHoldLimitEndsFrozenTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec(`UPDATE message_sync SET status = 'sent' WHERE claim_token = ? AND status = 'processing'`, c.Token); err != nil {
+	fence := `UPDATE message_sync SET status = 'sent' WHERE claim_token = ? AND status = 'processing'`
+	if db.Driver == "postgres" {
+		fence = strings.Replace(fence, "?", "$1", 1)
+	}
+	if _, err := tx.Exec(fence, c.Token); err != nil {
 		t.Fatal(err)
 	}
 

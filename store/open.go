@@ -13,7 +13,10 @@ import (
 
 	"github.com/glebarez/sqlite"
 	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
@@ -25,7 +28,7 @@ import (
 type Store struct {
 	db      *gorm.DB
 	sqlDB   *sql.DB
-	dialect string   // schema.MySQL or schema.SQLite
+	dialect string   // schema.MySQL, schema.Postgres or schema.SQLite
 	cursors sync.Map // Shard → the bucket its next claim starts at
 	limits  RowLimits
 }
@@ -66,6 +69,19 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Opti
 		cfg.Params[srv.isolationVar] = "'READ-COMMITTED'"
 		maxIdleTime = o.holdLimits(cfg.Params, srv)
 		dialector = mysql.New(mysql.Config{DSN: cfg.FormatDSN()})
+	case schema.Postgres:
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("parse database.dsn: %w; want postgres://user:pass@host:5432/db", err)
+		}
+		o.pgParams(cfg.RuntimeParams)
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = 5 * time.Second
+		}
+		if err := probePostgres(ctx, cfg); err != nil {
+			return nil, err
+		}
+		dialector = postgres.New(postgres.Config{Conn: stdlib.OpenDB(*cfg)})
 	case schema.SQLite:
 		dialector = sqlite.Open(sqliteDSN(dsn))
 	default:
@@ -175,6 +191,49 @@ func (o openOptions) holdLimits(params map[string]string, srv server) time.Durat
 	return o.hold / 2
 }
 
+// pgParams sets syncd's session settings on PostgreSQL, where the DSN
+// does not give them: UTC (timestamptz is an instant either way; this is
+// what text conversions and the logs show), READ COMMITTED (PostgreSQL's
+// default, said so that a server configured otherwise does not change the
+// claim's rules), and HoldLimit's bounds: a transaction idle that long is
+// ended by the server (idle_in_transaction_session_timeout, which
+// PostgreSQL has had since 9.6) and a row lock wait gives up after it
+// (lock_timeout). statement_timeout is left alone, as max_statement_time
+// is on MariaDB.
+func (o openOptions) pgParams(params map[string]string) {
+	set := func(name, value string) {
+		if _, given := params[name]; !given {
+			params[name] = value
+		}
+	}
+	set("timezone", "UTC")
+	set("default_transaction_isolation", "read committed")
+	if o.hold > 0 {
+		ms := strconv.FormatInt(o.hold.Milliseconds(), 10)
+		set("idle_in_transaction_session_timeout", ms)
+		set("lock_timeout", ms)
+	}
+}
+
+// probePostgres connects once, so that Open fails with the server's own
+// error (a wrong password, a database that does not exist) and refuses a
+// server older than the schema needs.
+func probePostgres(ctx context.Context, cfg *pgx.ConnConfig) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to postgres database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var num int
+	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&num); err != nil {
+		return fmt.Errorf("connect to postgres database: %w", err)
+	}
+	if num < 120000 {
+		return fmt.Errorf("connect to postgres database: server version %d.%d; syncd needs PostgreSQL 12 or later (generated columns)", num/10000, num%10000)
+	}
+	return nil
+}
+
 func sqliteDSN(path string) string {
 	if strings.Contains(path, "?") {
 		return path
@@ -182,7 +241,7 @@ func sqliteDSN(path string) string {
 	return path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
 }
 
-// Dialect is schema.MySQL or schema.SQLite.
+// Dialect is schema.MySQL, schema.Postgres or schema.SQLite.
 func (s *Store) Dialect() string { return s.dialect }
 
 // Gorm exposes the handle for packages that keep their own tables (the
@@ -216,9 +275,6 @@ func (s *Store) ApplySchema(ctx context.Context) ([]schema.Migration, error) {
 func (s *Store) CheckSchema(ctx context.Context) error {
 	return schema.Check(ctx, s.sqlDB, s.dialect)
 }
-
-// ts binds a time the way each dialect compares it.
-func (s *Store) ts(t time.Time) any { return dbtime.Arg(s.dialect == schema.SQLite, t) }
 
 type dbTime = dbtime.Time
 

@@ -93,19 +93,11 @@ WHERE id = (SELECT MIN(id) FROM message_sync WHERE status = 'pending')`).Scan(&o
 	return st, nil
 }
 
-// utcNow is the database's current UTC time, with microseconds on MySQL.
-func (s *Store) utcNow() string {
-	if s.dialect == schema.SQLite {
-		return `strftime('%Y-%m-%d %H:%M:%f', 'now')`
-	}
-	return `UTC_TIMESTAMP(6)`
-}
-
 // ClaimsInFlight lists the claims not yet written back, oldest first, for
 // `syncd status`.
 func (s *Store) ClaimsInFlight(ctx context.Context) ([]ClaimInFlight, error) {
-	rows, err := s.sqlDB.QueryContext(ctx, `SELECT claim_token, claimed_by, bucket_lo, bucket_hi, lease_until, created_at
-FROM message_sync_claims ORDER BY created_at LIMIT ?`, maxClaimsListed)
+	rows, err := s.sqlDB.QueryContext(ctx, s.rebind(`SELECT claim_token, claimed_by, bucket_lo, bucket_hi, lease_until, created_at
+FROM message_sync_claims ORDER BY created_at LIMIT ?`), maxClaimsListed)
 	if err != nil {
 		return nil, fmt.Errorf("list claims in flight: %w", err)
 	}
@@ -376,8 +368,16 @@ func (s *Store) Insert(ctx context.Context, r NewRow) (int64, error) {
 	if r.Payload != "" {
 		cols, args = append(cols, "payload"), append(args, r.Payload)
 	}
-	res, err := s.sqlDB.ExecContext(ctx, `INSERT INTO message_sync (`+strings.Join(cols, ", ")+`) VALUES (`+
-		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`, args...)
+	q := `INSERT INTO message_sync (` + strings.Join(cols, ", ") + `) VALUES (` +
+		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + `)`
+	if s.dialect == schema.Postgres { // no LastInsertId: the id comes back as a row
+		var id int64
+		if err := s.sqlDB.QueryRowContext(ctx, s.rebind(q+` RETURNING id`), args...).Scan(&id); err != nil {
+			return 0, fmt.Errorf("insert into message_sync: %w", err)
+		}
+		return id, nil
+	}
+	res, err := s.sqlDB.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert into message_sync: %w", err)
 	}
@@ -399,7 +399,7 @@ type RowStatus struct {
 func (s *Store) Status(ctx context.Context, id int64) (RowStatus, error) {
 	var st RowStatus
 	var lastErr sql.NullString
-	err := s.sqlDB.QueryRowContext(ctx, `SELECT status, attempts, last_error FROM message_sync WHERE id = ?`, id).
+	err := s.sqlDB.QueryRowContext(ctx, s.rebind(`SELECT status, attempts, last_error FROM message_sync WHERE id = ?`), id).
 		Scan(&st.Status, &st.Attempts, &lastErr)
 	if err != nil {
 		return st, fmt.Errorf("read status of row %d: %w", id, err)

@@ -12,16 +12,20 @@ import (
 // one transaction in id order: two rows inserted in a transaction held
 // open come after a later autocommitted row of the same conversation. The
 // conversation's last_message_at stays at the newest message's time.
+//
+// SQLite has one writer: no transaction can stay open beside the relay.
 func TestCommitOrderWithinConversation(t *testing.T) {
-	t.Parallel()
-	db := testdb.New(t, "mysql") // SQLite has one writer: no transaction can stay open beside the relay
+	forDialects(t, []string{"mysql", "postgres"}, func(t *testing.T, db *testdb.DB) { commitOrderWithinConversation(t, db) })
+}
+
+func commitOrderWithinConversation(t *testing.T, db *testdb.DB) {
 	ctx := context.Background()
 	tx, err := db.Raw.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	held := testdb.InsertIn(t, tx, "order-7", "held 1", "held 2")
+	held := db.InsertIn(t, tx, "order-7", "held 1", "held 2")
 	auto := db.Insert(t, "order-7", "autocommitted")
 	if auto <= held[1] {
 		t.Fatalf("ids: held %v, autocommitted %d", held, auto)

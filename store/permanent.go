@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Permanent reports whether err (from Open, Ping, the schema check or a
@@ -21,6 +22,11 @@ func Permanent(err error) (hint string, ok bool) {
 	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
 		hint, ok = mysqlHints[me.Number]
+		return hint, ok
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		hint, ok = postgresHints[pe.Code]
 		return hint, ok
 	}
 	var x509Err x509.UnknownAuthorityError
@@ -78,6 +84,20 @@ var mysqlHints = map[uint16]string{
 		"and put it in database.dsn (SYNCD_DATABASE_DSN)", // ER_MUST_CHANGE_PASSWORD_LOGIN
 	3118: "the account in database.dsn is locked: ALTER USER … ACCOUNT UNLOCK", // MySQL ER_ACCOUNT_HAS_BEEN_LOCKED
 	4151: "the account in database.dsn is locked: ALTER USER … ACCOUNT UNLOCK", // MariaDB ER_ACCOUNT_HAS_BEEN_LOCKED
+}
+
+// postgresHints are the PostgreSQL errors an operator has to act on, by
+// SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+var postgresHints = map[string]string{
+	"28P01": "check the user and password in database.dsn (SYNCD_DATABASE_DSN)", // invalid_password
+	"28000": "the server does not let this user connect: check that the role in database.dsn (SYNCD_DATABASE_DSN) " +
+		"exists (CREATE ROLE … LOGIN) and that pg_hba.conf admits it from this host", // invalid_authorization_specification
+	"3D000": "create the database (CREATE DATABASE name ENCODING 'UTF8') and apply the schema (`syncd schema apply`), " +
+		"or fix the database name in database.dsn (SYNCD_DATABASE_DSN)", // invalid_catalog_name
+	"42501": "grant the user in database.dsn (SYNCD_DATABASE_DSN) SELECT, INSERT, UPDATE, DELETE on syncd's tables and " +
+		"USAGE on their sequences (`syncd schema apply` also needs CREATE on the schema)", // insufficient_privilege
+	"42704": sessionHint, // undefined_object: an unknown setting in the DSN
+	"22023": sessionHint, // invalid_parameter_value
 }
 
 // sqliteHints are SQLite's primary result codes an operator has to act on

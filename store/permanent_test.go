@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,19 @@ func TestPermanent(t *testing.T) {
 			c.Params = map[string]string{"syncd_no_such_variable": "1"}
 		}), true, "parameters of database.dsn"},
 		{"server down", "mysql", mysqlDSN(func(c *mysql.Config) { c.Addr = refused; c.Timeout = time.Second }), false, ""},
+		{"PostgreSQL: no such role", "postgres", pgDSN(t, func(u *url.URL) { u.User = url.User("syncd_nobody") }), true, "CREATE ROLE"},
+		{"PostgreSQL: unknown database", "postgres", pgDSN(t, func(u *url.URL) { u.Path = "/syncd_no_such_db" }), true, "CREATE DATABASE"},
+		{"PostgreSQL: unknown setting", "postgres", pgDSN(t, func(u *url.URL) {
+			q := u.Query()
+			q.Set("syncd_no_such_setting", "1")
+			u.RawQuery = q.Encode()
+		}), true, "parameters of database.dsn"},
+		{"PostgreSQL: server down", "postgres", pgDSN(t, func(u *url.URL) {
+			u.Host = refused
+			q := u.Query()
+			q.Set("connect_timeout", "1")
+			u.RawQuery = q.Encode()
+		}), false, ""},
 		{"SQLite folder missing", "sqlite", filepath.Join(dir, "no", "such", "folder", "syncd.db"), true, "folder"},
 		{"SQLite file not a database", "sqlite", notADB, true, "not a SQLite database"},
 		{"SQLite read-only", "sqlite", "file:" + readOnly + "?mode=ro", true, "read-only"},
@@ -85,6 +99,15 @@ func TestPermanent(t *testing.T) {
 	if _, ok := store.Permanent(context.DeadlineExceeded); ok {
 		t.Error("a timeout is permanent")
 	}
+}
+
+func pgDSN(t *testing.T, edit func(u *url.URL)) string {
+	u, err := url.Parse(testdb.NewPostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(u)
+	return u.String()
 }
 
 // openAndApply is what `syncd run` does first: open, ping, and (the first

@@ -109,15 +109,6 @@ func (l RowLimits) withDefaults() RowLimits {
 // claim.
 func (s *Store) SetRowLimits(l RowLimits) { s.limits = l.withDefaults() }
 
-// byteLength is the size in bytes of a text column: LENGTH counts bytes
-// on MySQL, characters on SQLite unless the value is a blob.
-func (s *Store) byteLength(col string) string {
-	if s.dialect == schema.SQLite {
-		return "length(CAST(" + col + " AS BLOB))"
-	}
-	return "LENGTH(" + col + ")"
-}
-
 // claimedCols reads a claimed row within the limits (see Row). Sizes are
 // checked in SQL, so an oversized value never crosses the wire, and values
 // are read whole or not at all: SQLite's string functions stop at a NUL
@@ -360,15 +351,6 @@ AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
 		ids[i] = p.ID
 	}
 	return ids, nil
-}
-
-// forceIndex pins an index: with ORDER BY … LIMIT n an optimizer may prefer
-// walking the primary key, which crosses the whole sent history.
-func (s *Store) forceIndex(name string) string {
-	if s.dialect == schema.MySQL {
-		return "FORCE INDEX (" + name + ")"
-	}
-	return "INDEXED BY " + name
 }
 
 // DueShards returns those of the given shards that may have work: a
@@ -711,13 +693,6 @@ func (s *Store) dropRelayedAlready(tx *gorm.DB, relayed []Relayed) ([]Relayed, e
 	}), nil
 }
 
-func (s *Store) txOptions() *sql.TxOptions {
-	if s.dialect == schema.MySQL {
-		return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	}
-	return nil
-}
-
 // fence runs the status write-backs first, so that a lost claim is noticed
 // before any history is written, and so the rows stay locked by this
 // transaction until it commits.
@@ -1032,29 +1007,29 @@ func (s *Store) bumpSequences(tx *gorm.DB, order []string, convs map[string]*con
 // clears it, chatstore.AppendReply). MySQL evaluates the assignments left
 // to right, so wants_agent, which the others read, is assigned last.
 func (s *Store) upsertSequence(mode waitMode) string {
-	v := func(col string) string { return "excluded." + col }
-	if s.dialect == schema.MySQL {
-		v = func(col string) string { return "VALUES(" + col + ")" }
-	}
-	wants := "(wants_agent OR " + v("wants_agent") + ")"
+	v := s.insertedValue
+	// The row's current values, qualified: PostgreSQL calls a bare column
+	// in DO UPDATE ambiguous (it could be excluded's).
+	c := func(col string) string { return "conversations." + col }
+	wants := "(" + c("wants_agent") + " OR " + v("wants_agent") + ")"
 	wait := map[waitMode]string{
-		waitKeep:  "waiting_since",
-		waitStart: "COALESCE(waiting_since, " + v("waiting_since") + ")",
-		waitBot:   "COALESCE(waiting_since, " + v("waiting_since") + ")",
-		waitClear: "CASE WHEN " + wants + " THEN COALESCE(waiting_since, " + v("waiting_since") + ") ELSE NULL END",
+		waitKeep:  c("waiting_since"),
+		waitStart: "COALESCE(" + c("waiting_since") + ", " + v("waiting_since") + ")",
+		waitBot:   "COALESCE(" + c("waiting_since") + ", " + v("waiting_since") + ")",
+		waitClear: "CASE WHEN " + wants + " THEN COALESCE(" + c("waiting_since") + ", " + v("waiting_since") + ") ELSE NULL END",
 	}[mode]
-	answered := "answered_by"
+	answered := c("answered_by")
 	if mode != waitKeep {
 		answered = v("answered_by")
 	}
-	set := ` last_seq = last_seq + ` + v("last_seq") + `, state = 'open',
- last_message_at = %s(COALESCE(last_message_at, ` + v("last_message_at") + `), ` + v("last_message_at") + `),
+	set := ` last_seq = ` + c("last_seq") + ` + ` + v("last_seq") + `, state = 'open',
+ last_message_at = ` + s.greatest() + `(COALESCE(` + c("last_message_at") + `, ` + v("last_message_at") + `), ` + v("last_message_at") + `),
  waiting_since = ` + wait + `, answered_by = ` + answered + `, updated_at = ` + v("updated_at") + `,
  wants_agent = ` + wants
 	if s.dialect == schema.MySQL {
-		return ` ON DUPLICATE KEY UPDATE` + fmt.Sprintf(set, "GREATEST")
+		return ` ON DUPLICATE KEY UPDATE` + set
 	}
-	return ` ON CONFLICT (conversation_key) DO UPDATE SET` + fmt.Sprintf(set, "max")
+	return ` ON CONFLICT (conversation_key) DO UPDATE SET` + set
 }
 
 // sourceTable names where a history entry came from; with source_id it is

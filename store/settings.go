@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-
-	schema "github.com/syncd-dev/syncd/sql"
 )
 
 // Setting returns the shared value called name, storing generate()'s
@@ -24,11 +22,7 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 	if gerr != nil {
 		return "", fmt.Errorf("generate setting %s: %w", name, gerr)
 	}
-	insert := `INSERT IGNORE INTO syncd_settings (name, value) VALUES (?, ?)`
-	if s.dialect == schema.SQLite {
-		insert = `INSERT OR IGNORE INTO syncd_settings (name, value) VALUES (?, ?)`
-	}
-	if _, err := s.sqlDB.ExecContext(ctx, insert, name, fresh); err != nil {
+	if err := s.db.WithContext(ctx).Exec(s.insertIgnore(`syncd_settings (name, value) VALUES (?, ?)`, "name"), name, fresh).Error; err != nil {
 		return "", fmt.Errorf("store setting %s: %w", name, err)
 	}
 	return s.readSetting(ctx, name)
@@ -36,7 +30,7 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 
 func (s *Store) readSetting(ctx context.Context, name string) (string, error) {
 	var value string
-	if err := s.sqlDB.QueryRowContext(ctx, `SELECT value FROM syncd_settings WHERE name = ?`, name).Scan(&value); err != nil {
+	if err := s.sqlDB.QueryRowContext(ctx, s.rebind(`SELECT value FROM syncd_settings WHERE name = ?`), name).Scan(&value); err != nil {
 		return "", fmt.Errorf("read setting %s: %w", name, err)
 	}
 	return value, nil

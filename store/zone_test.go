@@ -267,7 +267,9 @@ func TestFutureCreatedAtCapped(t *testing.T) {
 func checkConversationTimes(t *testing.T, db *testdb.DB, key string, w window) {
 	t.Helper()
 	var last, waiting, created dbtime.Time
-	err := db.Store.SQL().QueryRow(`SELECT c.last_message_at, c.waiting_since, m.created_at FROM conversations c
+	// Raw: the test's ? placeholders on every dialect; these columns are
+	// syncd's own (UTC DATETIME on MySQL), so the session zone is moot.
+	err := db.Raw.QueryRow(`SELECT c.last_message_at, c.waiting_since, m.created_at FROM conversations c
 JOIN chat_messages m ON m.conversation_key = c.conversation_key AND m.seq = c.last_seq WHERE c.conversation_key = ?`, key).
 		Scan(&last, &waiting, &created)
 	if err != nil {

@@ -52,6 +52,10 @@ type DB struct {
 // Dialects lists the drivers a dialect-independent test runs on.
 var Dialects = []string{"mysql", "sqlite"}
 
+// RelayDialects adds PostgreSQL, which the relay store speaks and the
+// console store does not yet.
+var RelayDialects = []string{"mysql", "postgres", "sqlite"}
+
 // New creates the database for driver and applies the schema.
 func New(t testing.TB, driver string) *DB {
 	t.Helper()
@@ -75,6 +79,13 @@ func newDB(t testing.TB, driver, serverDSN string) *DB {
 		dsn = NewMySQLDatabaseOn(t, serverDSN)
 		var err error
 		raw, err = sql.Open("mysql", dsn)
+		if err != nil {
+			t.Fatalf("open %s: %v", dsn, err)
+		}
+	case "postgres":
+		dsn = NewPostgresDatabase(t)
+		var err error
+		raw, err = sql.Open("pgx-qmark", dsn)
 		if err != nil {
 			t.Fatalf("open %s: %v", dsn, err)
 		}
@@ -175,7 +186,15 @@ func OpenMySQL(t testing.TB, cfg *mysql.Config) *sql.DB {
 // Insert adds a row as a legacy writer would and returns its id.
 func (d *DB) Insert(t testing.TB, key, body string) int64 {
 	t.Helper()
-	res, err := d.Raw.Exec(`INSERT INTO message_sync (conversation_key, body) VALUES (?, ?)`, key, body)
+	const q = `INSERT INTO message_sync (conversation_key, body) VALUES (?, ?)`
+	if d.Driver == "postgres" { // no LastInsertId: the id comes back as a row
+		var id int64
+		if err := d.Raw.QueryRow(q+` RETURNING id`, key, body).Scan(&id); err != nil {
+			t.Fatalf("insert row: %v", err)
+		}
+		return id
+	}
+	res, err := d.Raw.Exec(q, key, body)
 	if err != nil {
 		t.Fatalf("insert row: %v", err)
 	}
@@ -185,15 +204,35 @@ func (d *DB) Insert(t testing.TB, key, body string) int64 {
 
 // InsertIn adds rows of one conversation in tx, as a legacy writer whose
 // transaction stays open, and returns their ids.
+// MySQL only; (*DB).InsertIn works on every dialect.
 func InsertIn(t testing.TB, tx *sql.Tx, key string, bodies ...string) []int64 {
 	t.Helper()
+	return insertIn(t, false, tx, key, bodies...)
+}
+
+// InsertIn is the package's InsertIn in a transaction of d.Raw.
+func (d *DB) InsertIn(t testing.TB, tx *sql.Tx, key string, bodies ...string) []int64 {
+	t.Helper()
+	return insertIn(t, d.Driver == "postgres", tx, key, bodies...)
+}
+
+func insertIn(t testing.TB, returning bool, tx *sql.Tx, key string, bodies ...string) []int64 {
+	t.Helper()
+	const q = `INSERT INTO message_sync (conversation_key, body) VALUES (?, ?)`
 	var ids []int64
 	for _, body := range bodies {
-		res, err := tx.Exec(`INSERT INTO message_sync (conversation_key, body) VALUES (?, ?)`, key, body)
-		if err != nil {
-			t.Fatalf("insert row in a transaction: %v", err)
+		var id int64
+		if returning {
+			if err := tx.QueryRow(q+` RETURNING id`, key, body).Scan(&id); err != nil {
+				t.Fatalf("insert row in a transaction: %v", err)
+			}
+		} else {
+			res, err := tx.Exec(q, key, body)
+			if err != nil {
+				t.Fatalf("insert row in a transaction: %v", err)
+			}
+			id, _ = res.LastInsertId()
 		}
-		id, _ := res.LastInsertId()
 		ids = append(ids, id)
 	}
 	return ids
