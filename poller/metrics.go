@@ -16,6 +16,7 @@ type Metrics struct {
 	BotReplies   *prometheus.CounterVec // by kind: message, event
 	Suggestions  prometheus.Counter
 	Handoffs     prometheus.Counter
+	Wakeups      prometheus.Counter
 	Errors       *prometheus.CounterVec
 	Panics       *prometheus.CounterVec // by stage: batch, recover, row, publish, shard
 	Batch        prometheus.Histogram
@@ -40,6 +41,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Relayed customer messages left to an agent with the intent bot's suggestion."}),
 		Handoffs: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_bot_handoffs_total",
 			Help: "Relayed customer messages in which the customer asked for a person: left waiting and marked wants_agent."}),
+		Wakeups: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_poller_wakeups_total",
+			Help: "Probes for work run at once because the database notified new rows (PostgreSQL with database.notify), besides the schedule's."}),
 		Orphaned: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_rows_orphaned_total",
 			Help: "Processing rows with no claim in flight (set by hand, or by an older syncd) returned to pending, or to sent if already in history."}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_relay_errors_total", Help: "Relay errors by stage."},
@@ -56,6 +59,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.BotReplies.WithLabelValues(kind) // present at 0 from the start
 	}
 	reg.MustRegister(m.Claimed, m.Sent, m.Failed, m.Retried, m.TakenBack, m.Orphaned, m.ClaimsLost, m.LockAcquired, m.LockLost,
-		m.BotReplies, m.Suggestions, m.Handoffs, m.Errors, m.Panics, m.Batch, m.Latency)
+		m.BotReplies, m.Suggestions, m.Handoffs, m.Wakeups, m.Errors, m.Panics, m.Batch, m.Latency)
 	return m
 }

@@ -113,6 +113,7 @@ type Poller struct {
 	m        *Metrics
 
 	cron   *cron.Cron
+	wake   chan struct{} // Wake's: at most one pending
 	queue  chan int
 	queued []atomic.Bool // a shard is queued or running: never twice at once
 
@@ -144,6 +145,7 @@ func New(o Options) (*Poller, error) {
 	return &Poller{
 		o: o, schedule: sched, log: o.Logger.With(slog.String("component", "poller")), m: o.Metrics,
 		queue: make(chan int, o.Shards), queued: make([]atomic.Bool, o.Shards), idle: make(chan struct{}),
+		wake: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -159,6 +161,8 @@ func (p *Poller) Start(ctx context.Context) {
 		p.cron = cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 		p.cron.Schedule(p.schedule, cron.FuncJob(p.tick))
 		p.cron.Start()
+		p.wg.Add(1)
+		go p.waker()
 		p.started.Store(true)
 		p.log.Info("poller started", slog.String("schedule", p.o.Schedule), slog.Int("shards", p.o.Shards),
 			slog.Int("workers", p.o.Workers), slog.Int("batch_size", p.o.BatchSize))
@@ -173,6 +177,34 @@ func (p *Poller) Kick() {
 	p.enqueue(p.idleShards())
 }
 
+// Wake asks for a probe now instead of at the next tick: the database
+// said rows arrived (PostgreSQL's NOTIFY, store.Listen). Wakes that come
+// while one is pending merge into it; none is needed for correctness, the
+// schedule finds every row anyway.
+func (p *Poller) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waker runs the probes Wake asks for, one at a time, until Stop.
+func (p *Poller) waker() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.idle:
+			return
+		case <-p.wake:
+			if p.stopping.Load() {
+				continue
+			}
+			p.m.Wakeups.Inc()
+			p.probe()
+		}
+	}
+}
+
 // tick is the schedule's job. It queues only the shards that have work, so
 // that an idle or drained database costs one statement per tick rather
 // than a lock and three queries per shard. If that statement fails, every
@@ -182,6 +214,12 @@ func (p *Poller) tick() {
 		return
 	}
 	p.sweepOrphans()
+	p.probe()
+}
+
+// probe queues the idle shards that have work. Ticks and wakes may probe
+// at once: enqueue never queues a shard twice.
+func (p *Poller) probe() {
 	idle := p.idleShards()
 	if len(idle) == 0 {
 		return // every shard is queued or running here already

@@ -31,6 +31,7 @@ type Store struct {
 	dialect string   // schema.MySQL, schema.Postgres or schema.SQLite
 	cursors sync.Map // Shard → the bucket its next claim starts at
 	limits  RowLimits
+	pg      *pgx.ConnConfig // PostgreSQL: for the listener's own connection
 }
 
 // Open connects to the database. For MySQL it forces UTC (time_zone
@@ -46,6 +47,7 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Opti
 	}
 	var dialector gorm.Dialector
 	var maxIdleTime time.Duration
+	var pgCfg *pgx.ConnConfig
 	switch driverName {
 	case schema.MySQL:
 		cfg, err := gomysql.ParseDSN(dsn)
@@ -82,6 +84,7 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Opti
 			return nil, err
 		}
 		dialector = postgres.New(postgres.Config{Conn: stdlib.OpenDB(*cfg)})
+		pgCfg = cfg
 	case schema.SQLite:
 		dialector = sqlite.Open(sqliteDSN(dsn))
 	default:
@@ -108,7 +111,7 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Opti
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 		sqlDB.SetConnMaxIdleTime(maxIdleTime) // 0: no limit
 	}
-	return &Store{db: db, sqlDB: sqlDB, dialect: driverName}, nil
+	return &Store{db: db, sqlDB: sqlDB, dialect: driverName, pg: pgCfg}, nil
 }
 
 // server is what Open needs to know of a MySQL or MariaDB server.
