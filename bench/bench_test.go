@@ -63,8 +63,26 @@ func (r Result) counts() counts {
 // TestRelaySyncdExactlyOnce runs the syncd step on a small backlog and
 // checks its verdict; timing is not asserted.
 func TestRelaySyncdExactlyOnce(t *testing.T) {
-	t.Parallel()
-	s := setup(t, testConfig(t))
+	t.Run("mysql", func(t *testing.T) { t.Parallel(); relaySyncdExactlyOnce(t, testConfig(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(t)
+		cfg.DSN, cfg.SyncdOnly = testdb.PostgresServerDSN(), true
+		relaySyncdExactlyOnce(t, cfg)
+	})
+}
+
+// On PostgreSQL the naive pollers (MySQL's SQL) are refused by name.
+func TestPostgresNeedsSyncdOnly(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.DSN = testdb.PostgresServerDSN()
+	if _, err := Open(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "--syncd-only") {
+		t.Fatalf("open on PostgreSQL with the naive runs: %v", err)
+	}
+}
+
+func relaySyncdExactlyOnce(t *testing.T, cfg Config) {
+	s := setup(t, cfg)
 	const rows = 2000
 	if err := s.Seed(t.Context(), rows); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
-// Package bench measures the relay's throughput on a real MariaDB/MySQL
-// server and compares it with a naive poller, the kind of loop a legacy
+// Package bench measures the relay's throughput on a real MariaDB/MySQL or
+// PostgreSQL server and, on MySQL, compares it with a naive poller, the kind of loop a legacy
 // team writes by hand: select every pending row, then per row and each
 // statement autocommitted, bump the conversation's sequence, insert the
 // history row and mark the row sent.

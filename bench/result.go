@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	schema "github.com/syncd-dev/syncd/sql"
 )
 
 // ErrIncorrect means a relay run did not end with every row sent and
@@ -118,6 +120,9 @@ type ServerCounters struct {
 }
 
 func (s *Scratch) counters(ctx context.Context) (ServerCounters, error) {
+	if s.dialect == schema.Postgres {
+		return s.pgCounters(ctx)
+	}
 	var c ServerCounters
 	rows, err := s.db.QueryContext(ctx, `SHOW GLOBAL STATUS WHERE Variable_name IN
 ('Com_select', 'Com_insert', 'Com_update', 'Com_commit', 'Innodb_data_fsyncs',
@@ -165,4 +170,23 @@ func (c ServerCounters) minus(o ServerCounters) ServerCounters {
 		Commits: c.Commits - o.Commits, Fsyncs: c.Fsyncs - o.Fsyncs, RowsRead: c.RowsRead - o.RowsRead,
 		LockWaits: c.LockWaits - o.LockWaits, LockWait: c.LockWait - o.LockWait, Deadlocks: c.Deadlocks - o.Deadlocks,
 	}
+}
+
+// pgCounters reads PostgreSQL's cumulative statistics of the scratch
+// database: rows fetched for RowsRead, rows inserted and updated for
+// Inserts and Updates, commits, deadlocks, and WAL syncs (pg_stat_wal,
+// PostgreSQL 14+) for Fsyncs. PostgreSQL counts neither statements by kind
+// nor lock waits, so Selects and the lock-wait fields stay zero. Backends
+// report their statistics when a transaction ends, so a reading taken
+// right after a run may miss the last few.
+func (s *Scratch) pgCounters(ctx context.Context) (ServerCounters, error) {
+	var c ServerCounters
+	err := s.db.QueryRowContext(ctx, `SELECT xact_commit, tup_fetched, tup_inserted, tup_updated, deadlocks
+FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.Commits, &c.RowsRead, &c.Inserts, &c.Updates, &c.Deadlocks)
+	if err != nil {
+		return c, fmt.Errorf("read server counters: %w", err)
+	}
+	// pg_stat_wal is server-wide and new in 14: best effort.
+	_ = s.db.QueryRowContext(ctx, `SELECT wal_sync FROM pg_stat_wal`).Scan(&c.Fsyncs)
+	return c, nil
 }

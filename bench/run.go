@@ -76,7 +76,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 // WriteText prints the report for people.
 func (r *Report) WriteText(w io.Writer) {
 	c := r.Config
-	fmt.Fprintf(w, "server:   MariaDB/MySQL %s, scratch database %s\n", r.Server, r.Database)
+	fmt.Fprintf(w, "server:   %s, scratch database %s\n", r.Server, r.Database)
 	fmt.Fprintf(w, "backlog:  %d rows over %d conversations, %d-byte bodies\n", c.Rows, c.Conversations, c.BodyBytes)
 	fmt.Fprintf(w, "syncd:    %d instances, batch %d, %d shards, %d workers each, schedule %q\n\n",
 		c.Instances, c.BatchSize, c.Shards, c.Workers, c.Schedule)

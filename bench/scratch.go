@@ -9,14 +9,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/config"
+	"github.com/syncd-dev/syncd/internal/sqlbind"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
@@ -24,9 +28,9 @@ import (
 // Config describes a benchmark run. Zero values mean the defaults in
 // brackets, which are those of `syncd bench relay`.
 type Config struct {
-	// DSN names the MariaDB/MySQL server (go-sql-driver form); its
-	// database part is ignored: the run creates its own.
-	// [root@tcp(127.0.0.1:3306)/test?parseTime=true]
+	// DSN names the MariaDB/MySQL server (go-sql-driver form) or the
+	// PostgreSQL server (postgres://…); its database part is ignored: the
+	// run creates its own. [root@tcp(127.0.0.1:3306)/test?parseTime=true]
 	DSN string
 	// Redis is the address of the Redis that holds the shard locks, under a
 	// random key prefix. [127.0.0.1:6379]
@@ -130,18 +134,37 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Shards > store.Buckets || store.Buckets%c.Shards != 0 {
 		return c, fmt.Errorf("bench: shards must divide %d, got %d", store.Buckets, c.Shards)
 	}
+	if dialectOf(c.DSN) == schema.Postgres {
+		if _, err := pgx.ParseConfig(c.DSN); err != nil {
+			return c, fmt.Errorf("bench: dsn: %w", err)
+		}
+		if !c.SyncdOnly {
+			// naive.go's pollers are written for MySQL.
+			return c, errors.New("bench: the naive pollers run on MySQL/MariaDB only: on PostgreSQL use --syncd-only")
+		}
+		return c, nil
+	}
 	if _, err := mysql.ParseDSN(c.DSN); err != nil {
 		return c, fmt.Errorf("bench: dsn: %w", err)
 	}
 	return c, nil
 }
 
+// dialectOf is PostgreSQL for a postgres:// URL, MySQL otherwise.
+func dialectOf(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return schema.Postgres
+	}
+	return schema.MySQL
+}
+
 // Scratch is a scratch database with syncd's schema, on the server of
 // Config.DSN, plus a Redis key prefix nobody else uses.
 type Scratch struct {
 	cfg      Config
+	dialect  string // schema.MySQL or schema.Postgres
 	Name     string // the database, syncd_bench_<random>
-	Server   string // the server's VERSION()
+	Server   string // the server's product and version
 	dsn      string // of the scratch database, as syncd's database.dsn
 	admin    *sql.DB
 	db       *sql.DB // seeding, counting and the naive pollers' statements
@@ -159,38 +182,59 @@ func Open(ctx context.Context, cfg Config) (*Scratch, error) {
 	if err != nil {
 		return nil, err
 	}
-	server, _ := mysql.ParseDSN(cfg.DSN)
-	server.ParseTime = true
-	server.InterpolateParams = true
-	// The naive pollers write Go's UTC times into TIMESTAMP columns and
-	// compare them with the database's: at the server's zone (not always
-	// UTC) they would be hours off. syncd's own store forces the same.
-	if server.Params == nil {
-		server.Params = map[string]string{}
-	}
-	server.Params["time_zone"] = "'+00:00'"
-	admin, err := sql.Open("mysql", server.FormatDSN())
-	if err != nil {
-		return nil, fmt.Errorf("open database server: %w", err)
-	}
-	s := &Scratch{cfg: cfg, admin: admin, progress: cfg.Progress}
+	s := &Scratch{cfg: cfg, dialect: dialectOf(cfg.DSN), progress: cfg.Progress, Name: "syncd_bench_" + randomHex(6)}
 	if s.progress == nil {
 		s.progress = io.Discard
 	}
-	if err := admin.QueryRowContext(ctx, `SELECT VERSION()`).Scan(&s.Server); err != nil {
-		admin.Close()
-		return nil, fmt.Errorf("connect to database server %s: %w", server.Addr, err)
-	}
-	s.Name = "syncd_bench_" + randomHex(6)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+s.Name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
-		admin.Close()
-		return nil, fmt.Errorf("create scratch database: %w", err)
+	var scratchDSN, driverName string
+	switch s.dialect {
+	case schema.Postgres:
+		server, err := url.Parse(cfg.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("bench: dsn: %w", err)
+		}
+		if s.admin, err = sql.Open("pgx", server.String()); err != nil {
+			return nil, fmt.Errorf("open database server: %w", err)
+		}
+		if err := s.admin.QueryRowContext(ctx, `SELECT 'PostgreSQL ' || current_setting('server_version')`).Scan(&s.Server); err != nil {
+			s.admin.Close()
+			return nil, fmt.Errorf("connect to database server %s: %w", server.Host, err)
+		}
+		if _, err := s.admin.ExecContext(ctx, "CREATE DATABASE "+s.Name+" ENCODING 'UTF8'"); err != nil {
+			s.admin.Close()
+			return nil, fmt.Errorf("create scratch database: %w", err)
+		}
+		server.Path = "/" + s.Name
+		scratchDSN, driverName = server.String(), "pgx"
+	default:
+		server, _ := mysql.ParseDSN(cfg.DSN)
+		server.ParseTime = true
+		server.InterpolateParams = true
+		// The naive pollers write Go's UTC times into TIMESTAMP columns and
+		// compare them with the database's: at the server's zone (not always
+		// UTC) they would be hours off. syncd's own store forces the same.
+		if server.Params == nil {
+			server.Params = map[string]string{}
+		}
+		server.Params["time_zone"] = "'+00:00'"
+		if s.admin, err = sql.Open("mysql", server.FormatDSN()); err != nil {
+			return nil, fmt.Errorf("open database server: %w", err)
+		}
+		if err := s.admin.QueryRowContext(ctx, `SELECT CONCAT('MariaDB/MySQL ', VERSION())`).Scan(&s.Server); err != nil {
+			s.admin.Close()
+			return nil, fmt.Errorf("connect to database server %s: %w", server.Addr, err)
+		}
+		if _, err := s.admin.ExecContext(ctx, "CREATE DATABASE "+s.Name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
+			s.admin.Close()
+			return nil, fmt.Errorf("create scratch database: %w", err)
+		}
+		server.DBName = s.Name
+		scratchDSN, driverName = server.FormatDSN(), "mysql"
 	}
 	// From here on Close cleans up whatever exists.
-	server.DBName = s.Name
-	s.dsn = server.FormatDSN()
+	s.dsn = scratchDSN
 	// sql.Open only checks the driver name, which is registered.
-	s.db, _ = sql.Open("mysql", s.dsn)
+	s.db, _ = sql.Open(driverName, s.dsn)
 	s.db.SetMaxIdleConns(4)
 	if err := s.prepare(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
@@ -198,8 +242,16 @@ func Open(ctx context.Context, cfg Config) (*Scratch, error) {
 	return s, nil
 }
 
+// q is a statement of this package for the scratch database's driver.
+func (s *Scratch) q(query string) string {
+	if s.dialect == schema.Postgres {
+		return sqlbind.Dollar(query)
+	}
+	return query
+}
+
 func (s *Scratch) prepare(ctx context.Context) error {
-	st, err := store.Open(ctx, schema.MySQL, s.dsn, 2)
+	st, err := store.Open(ctx, s.dialect, s.dsn, 2)
 	if err != nil {
 		return err
 	}
@@ -207,6 +259,10 @@ func (s *Scratch) prepare(ctx context.Context) error {
 	st.Close()
 	if err != nil {
 		return fmt.Errorf("apply schema to %s: %w", s.Name, err)
+	}
+	if s.dialect == schema.Postgres {
+		// No naive pollers here (withDefaults), so no naive_chat_messages.
+		return s.connectRedis(ctx)
 	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE naive_chat_messages LIKE chat_messages`); err != nil {
 		return fmt.Errorf("create naive_chat_messages: %w", err)
@@ -219,6 +275,10 @@ ADD KEY ix_naive_source (source_table, source_id), ADD KEY ix_naive_seq (convers
 		return fmt.Errorf("create naive_chat_messages: %w", err)
 	}
 
+	return s.connectRedis(ctx)
+}
+
+func (s *Scratch) connectRedis(ctx context.Context) error {
 	s.redis = redis.NewClient(&redis.Options{Addr: s.cfg.Redis})
 	if err := s.redis.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("connect to redis at %s: %w", s.cfg.Redis, err)
@@ -247,7 +307,11 @@ func (s *Scratch) Close() error {
 		errs = append(errs, s.redis.Close())
 	}
 	if !s.cfg.Keep {
-		if _, err := s.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+s.Name); err != nil {
+		drop := "DROP DATABASE IF EXISTS " + s.Name
+		if s.dialect == schema.Postgres {
+			drop += " WITH (FORCE)" // the pools of the instances may linger
+		}
+		if _, err := s.admin.ExecContext(ctx, drop); err != nil {
 			errs = append(errs, fmt.Errorf("drop scratch database %s: %w", s.Name, err))
 		}
 	}
@@ -276,6 +340,12 @@ func deleteKeys(ctx context.Context, rc *redis.Client, prefix string) error {
 // Reset empties the relay's tables, so that the next run starts as the
 // first did (ids start at 1 again).
 func (s *Scratch) Reset(ctx context.Context) error {
+	if s.dialect == schema.Postgres {
+		if _, err := s.db.ExecContext(ctx, "TRUNCATE TABLE message_sync, conversations, chat_messages, message_reply RESTART IDENTITY"); err != nil {
+			return fmt.Errorf("empty the relay's tables: %w", err)
+		}
+		return nil
+	}
 	for _, t := range []string{"message_sync", "conversations", "chat_messages", "message_reply", "naive_chat_messages"} {
 		if _, err := s.db.ExecContext(ctx, "TRUNCATE TABLE "+t); err != nil {
 			return fmt.Errorf("empty %s: %w", t, err)
@@ -309,7 +379,7 @@ func (s *Scratch) Seed(ctx context.Context, rows int) error {
 			key := fmt.Sprintf("bench-conv-%06d", conv)
 			args = append(args, key, fmt.Sprintf("customer %d", conv), body(i, s.cfg.BodyBytes))
 		}
-		if _, err := s.db.ExecContext(ctx, q.String(), args...); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.q(q.String()), args...); err != nil {
 			return fmt.Errorf("seed backlog: %w", err)
 		}
 	}

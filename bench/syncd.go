@@ -14,7 +14,6 @@ import (
 	"github.com/syncd-dev/syncd/chat"
 	"github.com/syncd-dev/syncd/lock"
 	"github.com/syncd-dev/syncd/poller"
-	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
 
@@ -100,7 +99,7 @@ func (s *Scratch) RelaySyncd(ctx context.Context) (Result, error) {
 func (s *Scratch) newInstance(ctx context.Context, name string) (*instance, error) {
 	// A connection per worker, and spares for take-back and the lock's
 	// own work, as a production instance would size its pool.
-	st, err := store.Open(ctx, schema.MySQL, s.dsn, s.cfg.Workers+2)
+	st, err := store.Open(ctx, s.dialect, s.dsn, s.cfg.Workers+2)
 	if err != nil {
 		return nil, fmt.Errorf("open store of %s: %w", name, err)
 	}

@@ -2,11 +2,10 @@ package store
 
 import (
 	"database/sql"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/syncd-dev/syncd/internal/dbtime"
+	"github.com/syncd-dev/syncd/internal/sqlbind"
 	schema "github.com/syncd-dev/syncd/sql"
 )
 
@@ -93,23 +92,12 @@ func (s *Store) insertIgnore(into, key string) string {
 }
 
 // rebind turns the ? placeholders of a statement for database/sql into
-// PostgreSQL's $1, $2, …; gorm does this itself. The statements passed
-// have no ? inside literals.
+// PostgreSQL's $1, $2, …; gorm does this itself.
 func (s *Store) rebind(q string) string {
-	if s.dialect != schema.Postgres || !strings.Contains(q, "?") {
+	if s.dialect != schema.Postgres {
 		return q
 	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return sqlbind.Dollar(q)
 }
 
 // ts binds a time the way each dialect compares it.

@@ -34,7 +34,7 @@ func benchRelayCommand() *cli.Command {
 			"with one naive poller (per row, autocommitted statements) and finally --naive-rows rows with " +
 			"--naive-instances naive pollers at once, counting double relays.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dsn", Value: bench.DefaultDSN, Usage: "MariaDB/MySQL server `DSN`; its database part is ignored"},
+			&cli.StringFlag{Name: "dsn", Value: bench.DefaultDSN, Usage: "MariaDB/MySQL server `DSN` (user@tcp(host:3306)/db) or PostgreSQL server (postgres://user@host:5432/db, with --syncd-only); its database part is ignored"},
 			&cli.StringFlag{Name: "redis", Value: bench.DefaultRedis, Usage: "Redis `address` for the shard locks"},
 			&cli.IntFlag{Name: "rows", Value: 100000, Usage: "backlog size"},
 			&cli.IntFlag{Name: "conversations", Value: 1000, Usage: "conversations the backlog is spread over"},

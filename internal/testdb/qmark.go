@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/syncd-dev/syncd/internal/sqlbind"
 )
 
 // The tests' own SQL (the "legacy writer" of Raw, the checks of what a
@@ -16,22 +16,7 @@ import (
 // each ? turned into $1, $2, … (the tests put no ? inside literals).
 func init() { sql.Register("pgx-qmark", qmarkDriver{stdlib.GetDefaultDriver()}) }
 
-func rebind(q string) string {
-	if !strings.Contains(q, "?") {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func rebind(q string) string { return sqlbind.Dollar(q) }
 
 type qmarkDriver struct{ driver.Driver }
 
