@@ -80,7 +80,7 @@ func (s *Store) CreateAgent(ctx context.Context, username, passwordHash string) 
 	}
 	now := s.at(time.Now())
 	err := s.db.WithContext(ctx).Exec(`INSERT INTO console_agents (username, password_hash, disabled, session_version, created_at, updated_at)
-VALUES (?, ?, 0, 1, ?, ?)`, username, passwordHash, now, now).Error
+VALUES (?, ?, ?, 1, ?, ?)`, username, passwordHash, false, now, now).Error
 	if err != nil && isDuplicate(err) {
 		return fmt.Errorf("agent %s: %w", username, chatcore.ErrExists)
 	}
@@ -93,11 +93,7 @@ VALUES (?, ?, 0, 1, ?, ?)`, username, passwordHash, now, now).Error
 // SetAgentDisabled disables or enables an agent. Either way the agent's
 // sessions end (session_version goes up).
 func (s *Store) SetAgentDisabled(ctx context.Context, username string, disabled bool) error {
-	d := 0
-	if disabled {
-		d = 1
-	}
-	return s.updateAgent(ctx, username, `disabled = ?`, d)
+	return s.updateAgent(ctx, username, `disabled = ?`, disabled)
 }
 
 // SetAgentPassword replaces an agent's password hash and ends its sessions.

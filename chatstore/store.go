@@ -9,10 +9,12 @@ import (
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/internal/dbtime"
+	"github.com/syncd-dev/syncd/internal/sqlbind"
 )
 
 var _ chatcore.Store = (*Store)(nil)
@@ -21,6 +23,7 @@ var _ chatcore.Store = (*Store)(nil)
 type Store struct {
 	db      *gorm.DB
 	sqlite  bool
+	pg      bool // PostgreSQL
 	suggest func(intent string, confidence float64, text string) string
 }
 
@@ -31,12 +34,14 @@ func (s *Store) SetSuggester(suggest func(intent string, confidence float64, tex
 	s.suggest = suggest
 }
 
-// New returns a Store on db, whose dialect must be mysql (also MariaDB) or
-// sqlite. The schema must be applied (sql/schema.go).
+// New returns a Store on db, whose dialect must be mysql (also MariaDB),
+// postgres or sqlite. The schema must be applied (sql/schema.go).
 func New(db *gorm.DB) (*Store, error) {
 	switch name := db.Dialector.Name(); name {
 	case "mysql":
 		return &Store{db: db}, nil
+	case "postgres":
+		return &Store{db: db, pg: true}, nil
 	case "sqlite":
 		return &Store{db: db, sqlite: true}, nil
 	default:
@@ -58,8 +63,14 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return db.Transaction(fn, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 }
 
-// insert runs an INSERT in tx and returns the new row's id.
+// insert runs an INSERT in tx and returns the new row's id: the driver's
+// LastInsertId, or on PostgreSQL, which has none, RETURNING id.
 func insert(tx *gorm.DB, query string, args ...any) (int64, error) {
+	if tx.Dialector.Name() == "postgres" {
+		var id int64
+		err := tx.Statement.ConnPool.QueryRowContext(tx.Statement.Context, sqlbind.Dollar(query)+" RETURNING id", args...).Scan(&id)
+		return id, err
+	}
 	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, query, args...)
 	if err != nil {
 		return 0, err
@@ -73,12 +84,21 @@ func isDuplicate(err error) bool {
 	if errors.As(err, &me) {
 		return me.Number == 1062
 	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505" // unique_violation
+	}
 	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// isRetryable reports a MySQL deadlock or lock wait timeout, after which the
-// whole transaction may simply run again.
+// isRetryable reports a deadlock or lock wait timeout (MySQL 1213, 1205;
+// PostgreSQL 40P01, 55P03 from lock_timeout), after which the whole
+// transaction may simply run again.
 func isRetryable(err error) bool {
 	var me *mysqldrv.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "55P03")
 }

@@ -127,8 +127,11 @@ func TestAppendReply(t *testing.T) {
 		}
 		rows.Close()
 		done := `UPDATE message_reply SET status = 'done', done_at = NOW(6) WHERE id = ?`
-		if b.db.Dialector.Name() == "sqlite" {
+		switch b.db.Dialector.Name() {
+		case "sqlite":
 			done = `UPDATE message_reply SET status = 'done', done_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = ?`
+		case "postgres":
+			done = `UPDATE message_reply SET status = 'done', done_at = now() WHERE id = ?`
 		}
 		for _, id := range ids {
 			if err := b.db.Exec(done, id).Error; err != nil {

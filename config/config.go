@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 	"gopkg.in/yaml.v3"
 
 	"github.com/syncd-dev/syncd/internal/schedule"
@@ -34,9 +35,12 @@ type Config struct {
 }
 
 type Database struct {
-	Driver       string `yaml:"driver"` // mysql or sqlite
-	DSN          string `yaml:"dsn"`    // go-sql-driver DSN, or a SQLite file path
+	Driver       string `yaml:"driver"` // mysql, postgres or sqlite
+	DSN          string `yaml:"dsn"`    // go-sql-driver DSN, postgres:// URL, or a SQLite file path
 	MaxOpenConns int    `yaml:"max_open_conns"`
+	// Notify: on PostgreSQL, message_sync's trigger sends NOTIFY and syncd
+	// claims new rows at once instead of at the next poll.
+	Notify bool `yaml:"notify"`
 }
 
 type Redis struct {
@@ -281,9 +285,9 @@ func (c Config) Validate() error {
 		return &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
 	switch c.Database.Driver {
-	case "mysql", "sqlite":
+	case "mysql", "postgres", "sqlite":
 	default:
-		return bad("database.driver", "must be mysql or sqlite, not %q", c.Database.Driver)
+		return bad("database.driver", "must be mysql, postgres or sqlite, not %q", c.Database.Driver)
 	}
 	if strings.TrimSpace(c.Database.DSN) == "" {
 		return bad("database.dsn", "must not be empty")
@@ -294,6 +298,14 @@ func (c Config) Validate() error {
 		if _, err := mysql.ParseDSN(c.Database.DSN); err != nil {
 			return bad("database.dsn", "%v; want the go-sql-driver form user:pass@tcp(host:3306)/db", err)
 		}
+	}
+	if c.Database.Driver == "postgres" {
+		if _, err := pgx.ParseConfig(c.Database.DSN); err != nil {
+			return bad("database.dsn", "%v; want a URL postgres://user:pass@host:5432/db", err)
+		}
+	}
+	if c.Database.Notify && c.Database.Driver != "postgres" {
+		return bad("database.notify", "needs database.driver postgres (MySQL and SQLite have no NOTIFY: syncd polls)")
 	}
 	if c.Database.MaxOpenConns < 1 {
 		return bad("database.max_open_conns", "must be at least 1")

@@ -67,6 +67,8 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{env: []string{"SYNCD_CONSOLE_SESSION_TTL=9000h"}, key: "console.session_ttl"},
 		{env: []string{"SYNCD_CONSOLE_SWEEP_INTERVAL=0s"}, key: "console.sweep_interval"},
 		{env: []string{"SYNCD_DATABASE_DSN="}, key: "database.dsn"},
+		{env: []string{"SYNCD_DATABASE_DRIVER=postgres"}, key: "database.dsn"}, // syncd.db is no URL
+		{env: []string{"SYNCD_DATABASE_NOTIFY=true"}, key: "database.notify"},  // on SQLite
 		{env: []string{"SYNCD_REDIS_ADDR=redis"}, key: "redis.addr"},
 		{env: []string{"SYNCD_BOT_THRESHOLD=2"}, key: "bot.threshold"},
 		{env: []string{"SYNCD_CONSOLE_SESSION_SECRET=short"}, key: "console.session_secret"},

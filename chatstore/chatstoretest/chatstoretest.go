@@ -22,7 +22,7 @@ import (
 )
 
 // Dialects lists the databases tests run on.
-var Dialects = []string{schema.MySQL, schema.SQLite}
+var Dialects = []string{schema.MySQL, schema.Postgres, schema.SQLite}
 
 // stores maps each handle Open returned to its relay store.
 var stores sync.Map // *gorm.DB → *store.Store

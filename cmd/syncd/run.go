@@ -19,6 +19,7 @@ import (
 	"github.com/syncd-dev/syncd/config"
 	"github.com/syncd-dev/syncd/ops"
 	"github.com/syncd-dev/syncd/poller"
+	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
 
@@ -173,6 +174,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	}
 	p.Start(bg)
 	p.Kick() // relay the backlog now rather than at the first tick
+	listen(bg, cfg, s, p, log, &wg)
 
 	for done := false; !done; {
 		select {
@@ -196,6 +198,35 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 }
 
 func shutdownHTTP(srv *frontDoor, _ *slog.Logger) { srv.shutdown() }
+
+// listen sets the insert notification (PostgreSQL) as database.notify
+// says and, when it is on, wakes the poller on each notification until bg
+// ends; wg waits for it. A switch it cannot set or a listener it cannot
+// keep only costs latency: the schedule still finds every row.
+func listen(bg context.Context, cfg config.Config, s *store.Store, p *poller.Poller, log *slog.Logger, wg *sync.WaitGroup) {
+	if s.Dialect() != schema.Postgres {
+		return
+	}
+	log = log.With(slog.String("component", "notify"))
+	if err := s.SetNotify(bg, cfg.Database.Notify); err != nil {
+		log.Warn("cannot set the insert notification; polling only", slog.Any("error", err))
+		return
+	}
+	if !cfg.Database.Notify {
+		return
+	}
+	log.Info("waking on inserts (database.notify)", slog.String("channel", store.NotifyChannel))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := s.Listen(bg, p.Wake, 5*time.Second, func(err error) {
+			log.Warn("insert notifications interrupted; polling meanwhile, reconnecting in 5s", slog.Any("error", err))
+		})
+		if err != nil {
+			log.Warn("insert notifications stopped; polling only", slog.Any("error", err))
+		}
+	}()
+}
 
 // connect opens the database, retrying with backoff while it is
 // unreachable; failed reports each failed attempt (for /readyz). A schema
