@@ -266,4 +266,3 @@ func commandLine(c *cli.Context) string {
 	}
 	return strings.Join(parts, " ")
 }
-
