@@ -205,7 +205,8 @@ func (c *Core) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Core) handleMe(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"username": agentFrom(r.Context()).agent.Username})
+	a := agentFrom(r.Context()).agent
+	writeJSON(w, http.StatusOK, map[string]any{"username": a.Username, "admin": a.Admin})
 }
 
 // checkSessions closes, with 4001, the sockets whose agent can no longer
