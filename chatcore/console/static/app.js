@@ -115,7 +115,7 @@ async function onLogin(ev) {
     const username = form.elements.username.value.trim();
     const res = await api.login(username, form.elements.password.value);
     form.elements.password.value = '';
-    startApp((res && res.username) || username);
+    startApp((res && res.username) || username, res && res.admin);
   } catch (e) {
     if (e.status === 401) err.textContent = 'Wrong username or password.';
     else if (e.status === 429) err.textContent = 'Too many attempts. Wait a moment and try again.';
