@@ -143,20 +143,20 @@ func writeFileAtomic(path string, data []byte) error {
 
 // currentModel reads the model in force at path; a missing file means the
 // built-in model, which the new one would replace there.
-func currentModel(path string) (*nn.Model, string, error) {
+func currentModel(path string) (m *nn.Model, from string, builtin bool, err error) {
 	b, err := os.ReadFile(path)
-	from := path
+	from = path
 	if errors.Is(err, fs.ErrNotExist) {
-		b, from, err = model.Default(), "built-in (no "+path+" yet)", nil
+		b, from, builtin, err = model.Default(), "built-in (no "+path+" yet)", true, nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("read current model: %w", err)
+		return nil, "", false, fmt.Errorf("read current model: %w", err)
 	}
-	m, err := nn.UnmarshalONNX(b)
+	m, err = nn.UnmarshalONNX(b)
 	if err != nil {
-		return nil, "", fmt.Errorf("read current model %s: %w", from, err)
+		return nil, "", false, fmt.Errorf("read current model %s: %w", from, err)
 	}
-	return m, from, nil
+	return m, from, builtin, nil
 }
 
 func readExamplesOr(path string, builtin func() ([]train.Example, error)) ([]train.Example, error) {
@@ -180,7 +180,7 @@ func botRetrain(c *cli.Context) error {
 		return cli.Exit("bot.model is not set: retrain replaces the model file the bot watches, and the built-in model is not a file. "+
 			"Set bot.model (SYNCD_BOT_MODEL) to a writable path, e.g. /var/lib/syncd/model.onnx, or give --model; the first retrain compares with the built-in model", 2)
 	}
-	current, from, err := currentModel(path)
+	current, from, builtin, err := currentModel(path)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
@@ -216,6 +216,13 @@ func botRetrain(c *cli.Context) error {
 				res.Install = false
 				res.Reason = fmt.Sprintf("not installed: %v (the new model scored %.2f%%, the current one %.2f%%)",
 					installErr, 100*res.NewAccuracy, 100*res.OldAccuracy)
+			}
+		} else if builtin {
+			// No file yet and the built-in model stays: write it there, so
+			// that bot.model can name the path the next retrain replaces.
+			// The daemon's model does not change.
+			if installErr = writeFileAtomic(path, model.Default()); installErr == nil {
+				res.Reason += "; wrote the built-in model to " + path + " so that bot.model can name it"
 			}
 		}
 		rec := chatcore.Retrain{

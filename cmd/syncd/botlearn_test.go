@@ -283,3 +283,57 @@ func TestBotRetrainInstallsBetterModelUnderLoad(t *testing.T) {
 		t.Fatal("model file unchanged")
 	}
 }
+
+// With no model file yet, retrain compares with the built-in model and
+// leaves a file at the path either way: the new model, or the built-in
+// one, so that bot.model can name it.
+func TestBotRetrainStartsFromTheBuiltInModel(t *testing.T) {
+	labelDB(t, "sqlite")
+	path := filepath.Join(t.TempDir(), "model.onnx")
+	out, err := runSyncd(t, "bot", "retrain", "--model", path)
+	if err != nil {
+		t.Fatalf("retrain: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "current model: built-in") {
+		t.Fatalf("retrain did not compare with the built-in model:\n%s", out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no model file after retrain: %v\n%s", err, out)
+	}
+	if kept := strings.Contains(out, "kept the current model"); kept != bytes.Equal(b, model.Default()) || kept && !strings.Contains(out, "wrote the built-in model") {
+		t.Fatalf("file is the built-in model: %v, but retrain says:\n%s", bytes.Equal(b, model.Default()), out)
+	}
+}
+
+// `syncd agent admin NAME` grants admin, `--revoke` (before or after the
+// name) takes it away, and list shows it.
+func TestAgentAdmin(t *testing.T) {
+	st := labelDB(t, "sqlite")
+	if err := st.CreateAgent(context.Background(), "alice", "$2a$10$abcdefghijklmnopqrstuv"); err != nil {
+		t.Fatal(err)
+	}
+	isAdmin := func() bool {
+		a, err := st.Agent(context.Background(), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Admin
+	}
+	if out, err := runSyncd(t, "agent", "admin", "Alice"); err != nil || !isAdmin() || !strings.Contains(out, "alice is an admin") {
+		t.Fatalf("grant: %v %s", err, out)
+	}
+	if out, _ := runSyncd(t, "agent", "list"); !strings.Contains(out, "active, admin") {
+		t.Fatalf("list: %s", out)
+	}
+	if out, err := runSyncd(t, "agent", "admin", "alice", "--revoke"); err != nil || isAdmin() {
+		t.Fatalf("revoke after the name: %v %s", err, out)
+	}
+	runSyncd(t, "agent", "admin", "alice")
+	if out, err := runSyncd(t, "agent", "admin", "--revoke", "alice"); err != nil || isAdmin() {
+		t.Fatalf("revoke before the name: %v %s", err, out)
+	}
+	if out, err := runSyncd(t, "agent", "admin", "bob"); err == nil || !strings.Contains(err.Error(), "no agent bob") {
+		t.Fatalf("unknown agent: %v %s", err, out)
+	}
+}
