@@ -22,11 +22,13 @@ import (
 // reply) and records whether it differs from the bot's intent there.
 func (s *Store) LabelMessage(ctx context.Context, l chatcore.Label) (chatcore.Label, error) {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		var sender, kind string
+		var key, sender, kind string
 		var seq int64
-		err := tx.Raw(`SELECT sender_type, kind, seq FROM chat_messages WHERE id = ? AND conversation_key = ?`,
-			l.MessageID, l.ConversationKey).Row().Scan(&sender, &kind, &seq)
-		if errors.Is(err, sql.ErrNoRows) {
+		err := tx.Raw(`SELECT conversation_key, sender_type, kind, seq FROM chat_messages WHERE id = ?`,
+			l.MessageID).Row().Scan(&key, &sender, &kind, &seq)
+		// The key byte for byte: a collation that ignores case must not
+		// let one conversation's URL label another's message.
+		if errors.Is(err, sql.ErrNoRows) || err == nil && key != l.ConversationKey {
 			return fmt.Errorf("message %d of %s: %w", l.MessageID, l.ConversationKey, chatcore.ErrNotFound)
 		}
 		if err != nil {
