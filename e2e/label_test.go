@@ -98,5 +98,8 @@ WHERE m.conversation_key = ? ORDER BY m.seq`, key)
 	b.do(10*time.Second, "open the bot panel", chromedp.Click(chromedp.CSS(`#btn-bot`)))
 	b.waitJS(10*time.Second, "the retrain figures",
 		`document.getElementById('admin-body').textContent.includes('Held-out accuracy') && document.getElementById('admin-body').textContent.includes('1 labelled by agents')`)
+	if os.Getenv("SYNCD_E2E_SCREENSHOT") != "" {
+		b.screenshot()
+	}
 	b.checkPage()
 }

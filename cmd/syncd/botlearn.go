@@ -264,7 +264,13 @@ func ranBy() string {
 
 // commandLine is the command as typed, flags included, for the record.
 func commandLine(c *cli.Context) string {
-	parts := []string{"syncd", c.Command.FullName()}
+	var names []string
+	for _, ctx := range c.Lineage() {
+		if ctx.Command != nil && ctx.Command.Name != "" {
+			names = append([]string{ctx.Command.Name}, names...)
+		}
+	}
+	parts := names
 	for _, f := range c.Command.Flags {
 		name := f.Names()[0]
 		if c.IsSet(name) {

@@ -163,7 +163,7 @@ func TestBotRetrainKeepsModelWhenWorse(t *testing.T) {
 		t.Fatal(err)
 	}
 	if last.Installed || last.NewAccuracy >= last.OldAccuracy || last.LabelledSize != len(wrong) || last.ModelPath != path ||
-		!strings.Contains(last.Reason, "kept") || !strings.Contains(last.Command, "retrain --model="+path) {
+		!strings.Contains(last.Reason, "kept") || last.Command != "syncd bot retrain --model="+path {
 		t.Fatalf("recorded %+v", last)
 	}
 }
