@@ -272,6 +272,7 @@ func TestBotRetrainInstallsBetterModelUnderLoad(t *testing.T) {
 	}
 	close(stop)
 	load.Wait()
+	t.Logf("%d classify calls during the retrain and the swap, %d failed", calls.Load(), failures.Load())
 	if n := failures.Load(); n > 0 {
 		t.Fatalf("%d of %d calls failed during the swap; first: %v", n, calls.Load(), firstErr.Load())
 	}
