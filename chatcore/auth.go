@@ -180,7 +180,7 @@ func (c *Core) handleLogin(w http.ResponseWriter, r *http.Request) {
 	c.logins.succeeded(ctx, a.Username, addr)
 	c.setSession(w, r, a)
 	c.log.LogAttrs(ctx, slog.LevelInfo, "console login", slog.String("username", a.Username), slog.String("client_ip", ip))
-	writeJSON(w, http.StatusOK, map[string]string{"username": a.Username})
+	writeJSON(w, http.StatusOK, map[string]any{"username": a.Username, "admin": a.Admin})
 }
 
 // loginRefused answers 429 with Retry-After. Refusals are counted, and
@@ -205,7 +205,8 @@ func (c *Core) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Core) handleMe(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"username": agentFrom(r.Context()).agent.Username})
+	a := agentFrom(r.Context()).agent
+	writeJSON(w, http.StatusOK, map[string]any{"username": a.Username, "admin": a.Admin})
 }
 
 // checkSessions closes, with 4001, the sockets whose agent can no longer

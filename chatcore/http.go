@@ -33,6 +33,10 @@ func (c *Core) Handler() http.Handler {
 	api.HandleFunc("POST /api/conversations/{key}/assign", c.handleAssign)
 	api.HandleFunc("POST /api/conversations/{key}/resolve", c.handleState(StateResolved))
 	api.HandleFunc("POST /api/conversations/{key}/reopen", c.handleState(StateOpen))
+	api.HandleFunc("GET /api/intents", c.handleIntents)
+	api.HandleFunc("GET /api/conversations/{key}/labels", c.handleLabels)
+	api.HandleFunc("POST /api/conversations/{key}/messages/{id}/label", c.handleLabel)
+	api.HandleFunc("GET /api/bot/retrain", c.handleRetrain)
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})

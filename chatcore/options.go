@@ -110,6 +110,10 @@ type Options struct {
 	// between instances.
 	LoginState LoginState
 
+	// Intents returns the intents an agent may label a message with (the
+	// bot's model's classes). Nil, or an empty list: labelling is refused.
+	Intents func() []string
+
 	// PublishBuffer is how many published batches may wait for the broker,
 	// and how many conversation changes may wait to be rendered; beyond it
 	// they are dropped (the sweep covers them). Default 4096.

@@ -32,6 +32,10 @@ var routes = []struct {
 	{"POST", "/api/conversations/k/assign", map[string]any{"assignee": nil}, false},
 	{"POST", "/api/conversations/k/resolve", nil, false},
 	{"POST", "/api/conversations/k/reopen", nil, false},
+	{"GET", "/api/intents", nil, false},
+	{"GET", "/api/conversations/k/labels", nil, false},
+	{"POST", "/api/conversations/k/messages/1/label", map[string]string{"intent": "refund"}, false},
+	{"GET", "/api/bot/retrain", nil, false}, // admins only: alice is one
 	{"GET", "/api/nowhere", nil, false},
 	{"GET", "/ws", nil, false},
 }
@@ -44,6 +48,12 @@ func TestEveryRouteNeedsSessionAndOrigin(t *testing.T) {
 		o.AllowedOrigins = []string{"https://console.example.com"}
 	}})
 	alice := b.login(t, "alice")
+	admin := func(name string) {
+		if err := b.store.SetAgentAdmin(b.ctx, name, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin("alice")
 	chatstoretest.Relay(t, b.db, "k", "hello")
 	anon := b.client(t)
 
@@ -97,6 +107,7 @@ func TestEveryRouteNeedsSessionAndOrigin(t *testing.T) {
 			}
 			if r.path == "/api/logout" {
 				alice = b.login(t, "alice2") // logged out; carry on as another agent
+				admin("alice2")
 			}
 		})
 	}

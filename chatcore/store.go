@@ -22,6 +22,7 @@ type Store interface {
 	AgentStore
 	ConversationStore
 	SweepStore
+	LabelStore
 }
 
 // Message is a chat message as the console sees it: chat.Message, plus
@@ -44,7 +45,9 @@ type Agent struct {
 	// SessionVersion is part of every session cookie; raising it (password
 	// change, disable) ends the agent's sessions.
 	SessionVersion int64
-	CreatedAt      time.Time
+	// Admin agents see the bot's retrain figures (`syncd agent admin`).
+	Admin     bool
+	CreatedAt time.Time
 }
 
 // State is a conversation's state.

@@ -10,7 +10,7 @@ import (
 	"github.com/syncd-dev/syncd/chatcore"
 )
 
-const agentCols = `username, password_hash, disabled, session_version, created_at`
+const agentCols = `username, password_hash, disabled, session_version, admin, created_at`
 
 func scanAgents(rows *sql.Rows) ([]chatcore.Agent, error) {
 	defer rows.Close()
@@ -18,7 +18,7 @@ func scanAgents(rows *sql.Rows) ([]chatcore.Agent, error) {
 	for rows.Next() {
 		var a chatcore.Agent
 		var created dbTime
-		if err := rows.Scan(&a.Username, &a.PasswordHash, &a.Disabled, &a.SessionVersion, &created); err != nil {
+		if err := rows.Scan(&a.Username, &a.PasswordHash, &a.Disabled, &a.SessionVersion, &a.Admin, &created); err != nil {
 			return nil, fmt.Errorf("scan agent: %w", err)
 		}
 		a.CreatedAt = created.Time
@@ -109,6 +109,23 @@ func (s *Store) updateAgent(ctx context.Context, username, set string, arg any) 
 	}
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("agent %s: %w", username, chatcore.ErrNotFound)
+	}
+	return nil
+}
+
+// SetAgentAdmin grants or revokes admin. The agent's sessions go on: every
+// request reads the agent afresh, so the change applies at the next one.
+func (s *Store) SetAgentAdmin(ctx context.Context, username string, admin bool) error {
+	res := s.db.WithContext(ctx).Exec(`UPDATE console_agents SET admin = ?, updated_at = ? WHERE username = ?`,
+		admin, s.at(time.Now()), username)
+	if res.Error != nil {
+		return fmt.Errorf("set admin of agent %s: %w", username, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		// MySQL counts changed rows: an agent already so is not missing.
+		if _, err := s.Agent(ctx, username); err != nil {
+			return err
+		}
 	}
 	return nil
 }

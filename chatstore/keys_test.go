@@ -29,7 +29,7 @@ func TestKeysFromURLsAreExact(t *testing.T) {
 					must(t, b.db.Exec(`ALTER TABLE `+table+` MODIFY conversation_key VARCHAR(191) CHARACTER SET utf8mb4 COLLATE `+tc.collation+` NOT NULL`).Error)
 				}
 			}
-			chatstoretest.Relay(t, b.db, "conv-1", "hello")
+			in := chatstoretest.Relay(t, b.db, "conv-1", "hello")
 			at := time.Now()
 			for _, k := range []string{"CONV-1", "conv-1 ", "cönv-1"} {
 				notFound := func(what string, err error) {
@@ -55,6 +55,11 @@ func TestKeysFromURLsAreExact(t *testing.T) {
 				if len(cs) != 0 {
 					t.Errorf("conversations by key %q: %+v", k, cs)
 				}
+				_, err = b.store.LabelMessage(b.ctx, chatcore.Label{MessageID: in[0].ID, ConversationKey: k, Intent: "refund", LabelledBy: "alice", LabelledAt: at})
+				notFound("label a message of", err)
+			}
+			if n := count(t, b.db, `SELECT COUNT(*) FROM chat_labels`); n != 0 {
+				t.Errorf("%d labels written", n)
 			}
 			if n := count(t, b.db, `SELECT COUNT(*) FROM message_reply`); n != 0 {
 				t.Errorf("%d replies written", n)

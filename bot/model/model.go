@@ -14,6 +14,12 @@ var defaultONNX []byte
 //go:embed background.csv
 var background []byte
 
+// The training data is built in for `syncd bot retrain`, which trains on
+// it plus the agents' labels wherever syncd runs.
+//
+//go:embed train.csv
+var training []byte
+
 // Default returns the built-in model's ONNX bytes. Callers must not modify
 // them.
 func Default() []byte { return defaultONNX }
@@ -21,3 +27,7 @@ func Default() []byte { return defaultONNX }
 // Background returns the shipped background text as CSV (header "text").
 // Callers must not modify it.
 func Background() []byte { return background }
+
+// Training returns the shipped training data as CSV (header "text,label"),
+// the data default.onnx was trained on. Callers must not modify it.
+func Training() []byte { return training }

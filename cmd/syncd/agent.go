@@ -63,6 +63,9 @@ func agentCommand() *cli.Command {
 							if a.Disabled {
 								status = "disabled"
 							}
+							if a.Admin {
+								status += ", admin"
+							}
 							fmt.Fprintf(w, "%s\t%s\t%s\n", a.Username, status, a.CreatedAt.UTC().Format("2006-01-02 15:04 MST"))
 						}
 						return w.Flush()
@@ -80,6 +83,26 @@ func agentCommand() *cli.Command {
 				Usage:     "let a disabled agent log in again",
 				ArgsUsage: "USERNAME",
 				Action:    setDisabled(false),
+			},
+			{
+				Name:      "admin",
+				Usage:     "let an agent see the bot's retrain figures in the console (--revoke: no longer)",
+				ArgsUsage: "USERNAME",
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "revoke", Usage: "take admin away"}},
+				Action: func(c *cli.Context) error {
+					return withAgents(c, true, func(st *chatstore.Store, name string) error {
+						admin := !c.Bool("revoke")
+						if err := st.SetAgentAdmin(c.Context, name, admin); err != nil {
+							return notFound(err, name)
+						}
+						if admin {
+							fmt.Fprintf(c.App.Writer, "agent %s is an admin\n", name)
+						} else {
+							fmt.Fprintf(c.App.Writer, "agent %s is no longer an admin\n", name)
+						}
+						return nil
+					})
+				},
 			},
 			{
 				Name:      "passwd",
@@ -136,12 +159,15 @@ func withAgents(c *cli.Context, wantName bool, fn func(st *chatstore.Store, name
 	var name string
 	args := c.Args().Slice()
 	// urfave/cli stops reading flags at the first argument; accept
-	// `add alice --password-stdin` as well as `add --password-stdin alice`.
-	if n := len(args); n > 0 && (args[n-1] == "--password-stdin" || args[n-1] == "-password-stdin") &&
-		c.Command.Names()[0] != "list" && hasFlag(c.Command, "password-stdin") {
-		args = args[:n-1]
-		if err := c.Set("password-stdin", "true"); err != nil {
-			return err
+	// `add alice --password-stdin` as well as `add --password-stdin alice`
+	// (and `admin alice --revoke`).
+	for _, flag := range []string{"password-stdin", "revoke"} {
+		if n := len(args); n > 0 && (args[n-1] == "--"+flag || args[n-1] == "-"+flag) &&
+			c.Command.Names()[0] != "list" && hasFlag(c.Command, flag) {
+			args = args[:n-1]
+			if err := c.Set(flag, "true"); err != nil {
+				return err
+			}
 		}
 	}
 	if wantName {

@@ -41,6 +41,8 @@ func botCommand() *cli.Command {
 		Usage: "train, evaluate and query the intent bot",
 		Subcommands: []*cli.Command{
 			botTrainCommand(),
+			botExportCommand(),
+			botRetrainCommand(),
 			{
 				Name:  "eval",
 				Usage: "print accuracy, per-intent figures, and what each confidence threshold does, on labelled data",

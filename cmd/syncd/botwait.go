@@ -69,6 +69,14 @@ func (d *daemonBot) Suggestion(intent string, confidence float64, text string) s
 	return ""
 }
 
+// Intents are the model's, or none while the bot is off.
+func (d *daemonBot) Intents() []string {
+	if s := d.svc.Load(); s != nil {
+		return s.Intents()
+	}
+	return nil
+}
+
 func (d *daemonBot) stats() bot.Stats {
 	if s := d.svc.Load(); s != nil {
 		return s.Stats()

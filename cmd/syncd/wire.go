@@ -80,6 +80,11 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 	if sg, ok := b.(interface{ Suggestion(string, float64, string) string }); ok {
 		cs.SetSuggester(sg.Suggestion)
 	}
+	// Agents label messages with the intents the model in force knows.
+	var intents func() []string
+	if in, ok := b.(interface{ Intents() []string }); ok {
+		intents = in.Intents
+	}
 	proxies, _ := cfg.Console.Proxies() // validated with the config
 	clog := log.With(slog.String("component", "console"))
 	var logins chatcore.LoginState // nil: this process's memory
@@ -88,6 +93,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 	}
 	core, err := chatcore.New(chatcore.Options{
 		Store:          cs,
+		Intents:        intents,
 		Broker:         newBroker(cfg, rc, log),
 		Logger:         clog,
 		Instance:       instance,

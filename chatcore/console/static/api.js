@@ -111,3 +111,28 @@ export async function reopen(key) {
   const d = await request('POST', conv(key) + '/reopen');
   return d && d.conversation;
 }
+
+// intents lists what a message may be labelled with (the bot's model's
+// intents); empty while the bot is off.
+export async function intents() {
+  const d = await request('GET', '/api/intents');
+  return (d && d.intents) || [];
+}
+
+export async function labels(key) {
+  const d = await request('GET', conv(key) + '/labels');
+  return (d && d.labels) || [];
+}
+
+// label gives a customer message or an agent reply an intent.
+export async function label(key, messageId, intent) {
+  const d = await request('POST', conv(key) + '/messages/' + encodeURIComponent(String(messageId)) + '/label', { intent });
+  return d && d.label;
+}
+
+// lastRetrain is the last `syncd bot retrain`'s figures (admins only), or
+// null before the first.
+export async function lastRetrain() {
+  const d = await request('GET', '/api/bot/retrain');
+  return (d && d.retrain) || null;
+}

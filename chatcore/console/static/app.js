@@ -7,6 +7,7 @@ import { LiveSocket } from './ws.js';
 import { inTab, notifies, applyMessage, mergeReadMarker } from './model.js';
 import * as sound from './sound.js';
 import { $, TABS, state, store } from './state.js';
+import { h, retrainNode } from './views.js';
 import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect } from './list.js';
 import {
   outbox, hooks, keyFromHash, openConversation, sync, loadOlder, scrollToBottom, atBottom,
@@ -22,7 +23,7 @@ async function boot() {
   api.onUnauthorized(showLogin);
   try {
     const me = await api.me();
-    startApp(me.username);
+    startApp(me.username, me.admin);
   } catch (err) {
     showLogin();
     if (err.status !== 401) $('login-error').textContent = err.message;
@@ -47,11 +48,15 @@ function showLogin() {
   $('username').focus();
 }
 
-function startApp(username) {
+function startApp(username, admin) {
   state.me = username;
+  state.admin = !!admin;
   $('login-view').hidden = true;
   $('app-view').hidden = false;
   $('whoami').textContent = username;
+  $('btn-bot').hidden = !state.admin;
+  $('admin-panel').hidden = true;
+  loadIntents();
   renderTabs();
   reloadList();
   state.socket = new LiveSocket({
@@ -69,6 +74,36 @@ function startApp(username) {
   if (key) openConversation(key);
 }
 
+// loadIntents fetches what messages may be labelled with; the open
+// conversation gets its controls once they are known.
+async function loadIntents() {
+  try {
+    state.intents = await api.intents();
+  } catch {
+    state.intents = [];
+  }
+  const key = state.open?.key;
+  if (key && state.intents.length) {
+    state.open = null;
+    openConversation(key);
+  }
+}
+
+// toggleAdmin shows an admin the last retrain's figures.
+async function toggleAdmin() {
+  const panel = $('admin-panel');
+  panel.hidden = !panel.hidden;
+  $('btn-bot').setAttribute('aria-expanded', String(!panel.hidden));
+  if (panel.hidden) return;
+  const body = $('admin-body');
+  body.replaceChildren(h('p', { class: 'muted', text: 'Loading…' }));
+  try {
+    body.replaceChildren(retrainNode(await api.lastRetrain()));
+  } catch (e) {
+    body.replaceChildren(h('p', { class: 'error', text: `Could not load the retrain figures: ${e.message}` }));
+  }
+}
+
 async function onLogin(ev) {
   ev.preventDefault();
   const form = ev.currentTarget;
@@ -80,7 +115,7 @@ async function onLogin(ev) {
     const username = form.elements.username.value.trim();
     const res = await api.login(username, form.elements.password.value);
     form.elements.password.value = '';
-    startApp((res && res.username) || username);
+    startApp((res && res.username) || username, res && res.admin);
   } catch (e) {
     if (e.status === 401) err.textContent = 'Wrong username or password.';
     else if (e.status === 429) err.textContent = 'Too many attempts. Wait a moment and try again.';
@@ -203,6 +238,8 @@ function wire() {
     $(`tab-${tab}`).focus();
   });
 
+  $('btn-bot').addEventListener('click', toggleAdmin);
+  $('admin-close').addEventListener('click', toggleAdmin);
   $('btn-take').addEventListener('click', () => act((k) => api.assign(k, state.me)));
   $('btn-release').addEventListener('click', () => act((k) => api.assign(k, null)));
   $('btn-resolve').addEventListener('click', () => act(api.resolve));

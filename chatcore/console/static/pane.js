@@ -5,7 +5,7 @@ import * as api from './api.js';
 import { $, state } from './state.js';
 import { Timeline } from './model.js';
 import { Outbox } from './outbox.js';
-import { messageNode, pendingNode } from './views.js';
+import { messageNode, pendingNode, labelNode, isEvent } from './views.js';
 import { renderList } from './list.js';
 
 const PAGE = 50; // messages per history page
@@ -40,6 +40,7 @@ export function keyFromHash() {
 export function openConversation(key) {
   if (!key || state.open?.key === key) return;
   const tl = new Timeline(key);
+  tl.labels = new Map(); // message id → Label
   state.open = tl;
   history.replaceState(null, '', '#' + encodeURIComponent(key));
   $('empty-pane').hidden = true;
@@ -56,6 +57,60 @@ export function openConversation(key) {
   updateOlder();
   renderList();
   sync(tl);
+  loadLabels(tl);
+}
+
+// loadLabels fetches the conversation's labels and shows them on the
+// messages already drawn.
+async function loadLabels(tl) {
+  if (!state.intents.length) return;
+  try {
+    const list = await api.labels(tl.key);
+    if (state.open !== tl) return;
+    for (const l of list) tl.labels.set(l.message_id, l);
+    refreshLabels();
+  } catch { /* the controls show no label; labelling still works */ }
+}
+
+// botIntentFor is the bot's intent on the customer message m is about:
+// m itself, or the last customer message before an agent reply.
+function botIntentFor(tl, m) {
+  for (let s = m.seq; s >= tl.minSeq; s--) {
+    const c = tl.bySeq.get(s);
+    if (c && c.sender_type === 'customer' && !isEvent(c)) return c.intent || '';
+  }
+  return '';
+}
+
+// labelFor is the intent control for m, or null where there is none: a
+// bot or system message, an event, or the bot off.
+function labelFor(m) {
+  const tl = state.open;
+  if (!tl || !state.intents.length || isEvent(m)) return null;
+  if (m.sender_type !== 'customer' && m.sender_type !== 'agent') return null;
+  return labelNode(m, {
+    intents: state.intents,
+    label: tl.labels.get(m.id),
+    botIntent: botIntentFor(tl, m),
+    onLabel: async (intent) => {
+      const l = await api.label(tl.key, m.id, intent);
+      if (l) tl.labels.set(m.id, l);
+      return l;
+    },
+  });
+}
+
+// refreshLabels redraws the intent controls: labels arrived, or an older
+// page brought the customer message a reply answers.
+function refreshLabels() {
+  const tl = state.open;
+  if (!tl) return;
+  const byId = new Map([...tl.bySeq.values()].map((m) => [m.id, m]));
+  for (const el of $('messages').querySelectorAll('.label-ctl')) {
+    const m = byId.get(Number(el.dataset.messageId));
+    const fresh = m && labelFor(m);
+    if (fresh) el.replaceWith(fresh);
+  }
 }
 
 // findConversation looks up a conversation that no loaded tab holds (one
@@ -120,6 +175,7 @@ export async function loadOlder() {
     const hist = $('history');
     const before = hist.scrollHeight - hist.scrollTop;
     renderAdded(tl.merge(page), { keepView: true });
+    refreshLabels();
     hist.scrollTop = hist.scrollHeight - before;
   } catch (e) {
     $('conv-error').textContent = `Could not load older messages: ${e.message}`;
@@ -153,7 +209,7 @@ export function renderAdded(added, { toBottom = false, keepView = false } = {}) 
   if (!added.length) return;
   const ol = $('messages');
   const stick = toBottom || atBottom();
-  const opts = { me: state.me, onUseSuggestion: useSuggestion };
+  const opts = { me: state.me, onUseSuggestion: useSuggestion, labelControl: labelFor };
   for (const m of added) {
     const node = messageNode(m, opts);
     let next = null;

@@ -13,6 +13,8 @@ export const store = {
 
 export const state = {
   me: '',
+  admin: false, // sees the retrain figures
+  intents: [], // what messages may be labelled with; [] while the bot is off
   tab: TABS.includes(store.get('syncd.tab')) ? store.get('syncd.tab') : 'all',
   known: new Map(), // conversation_key → Conversation, any tab
   list: new Map(), // the shown tab's conversations (same objects as known)

@@ -111,7 +111,7 @@ export function conversationItem(c, { selected, me, now, onSelect }) {
       h('span', { class: 'owner', text: owner }))));
 }
 
-export function messageNode(m, { me, onUseSuggestion }) {
+export function messageNode(m, { me, onUseSuggestion, labelControl }) {
   const time = h('time', { datetime: m.created_at || null, title: m.created_at ? dateTimeFmt.format(new Date(m.created_at)) : null, text: shortTime(m.created_at) });
   // Why the bot did not answer (a template whose field is missing): the
   // agent knows the customer waits for a person.
@@ -137,7 +137,59 @@ export function messageNode(m, { me, onUseSuggestion }) {
         time),
       h('p', { class: 'body', text: m.body || '' }),
       botNote),
-    suggestion);
+    suggestion,
+    labelControl ? labelControl(m) : null);
+}
+
+// labelNode is the intent control of a customer message or an agent
+// reply: a list of intents with the bot's pre-selected (or the label the
+// message has) and one button that sends it. For a customer message it
+// corrects the bot; for a reply it says what the customer asked for.
+// label is the message's label or undefined; botIntent the bot's intent
+// on the customer message; onLabel(intent) sends it and resolves to the
+// stored label.
+export function labelNode(m, { intents, label, botIntent, onLabel }) {
+  const customer = m.sender_type === 'customer';
+  const current = label ? label.intent : botIntent || '';
+  if (current && !intents.includes(current)) intents = [current, ...intents]; // a label of an older model
+  const select = h('select', { class: 'label-intent', 'aria-label': customer ? 'Intent of this message' : 'Intent this reply answers' },
+    current ? null : h('option', { value: '', text: 'Choose an intent' }),
+    intents.map((i) => h('option', { value: i, text: i, selected: i === current })));
+  const status = h('span', { class: 'label-state', role: 'status' });
+  const showLabel = (l) => {
+    status.textContent = l ? `Labelled ${l.intent}${l.labelled_by ? ' by ' + l.labelled_by : ''}${l.corrects_bot ? ' (corrects the bot)' : ''}` : '';
+  };
+  showLabel(label);
+  const button = h('button', { type: 'button', class: 'link label-send' }, customer ? 'Correct intent' : 'Label');
+  button.addEventListener('click', async () => {
+    if (!select.value) return;
+    button.disabled = true;
+    status.textContent = 'Saving…';
+    try {
+      showLabel(await onLabel(select.value));
+    } catch (e) {
+      status.textContent = `Not saved: ${e.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('div', { class: 'label-ctl', dataset: { messageId: m.id } },
+    h('span', { class: 'who', text: customer ? (botIntent ? 'Bot said' : 'Intent') : 'Answers' }), select, button, status);
+}
+
+// retrainNode shows an admin the last retrain's figures.
+export function retrainNode(r) {
+  if (!r) return h('p', { class: 'muted', text: 'No retrain yet: run `syncd bot retrain`.' });
+  const pct = (x) => `${(100 * x).toFixed(1)} %`;
+  const row = (k, v) => [h('dt', { text: k }), h('dd', { text: v })];
+  return h('dl', { class: 'retrain' },
+    row('When', r.finished_at ? dateTimeFmt.format(new Date(r.finished_at)) : ''),
+    row('Outcome', r.installed ? 'New model installed' : 'Kept the current model'),
+    row('Held-out accuracy', `current ${pct(r.old_accuracy)} → new ${pct(r.new_accuracy)} on ${r.heldout_size} messages`),
+    row('Trained on', `${r.train_size} examples, ${r.labelled_size} labelled by agents`),
+    row('Why', r.reason || ''),
+    row('Run by', `${r.ran_by || ''}: ${r.command || ''}`),
+    row('Model file', r.model_path || ''));
 }
 
 function suggestionNode(m, onUse) {
