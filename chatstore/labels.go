@@ -54,7 +54,7 @@ ORDER BY seq DESC LIMIT 1`, l.ConversationKey, seq).Row().Scan(&botIntent)
 		l.LabelledAt = l.LabelledAt.UTC().Truncate(time.Microsecond)
 		upsert := `INSERT INTO chat_labels (message_id, intent, labelled_by, corrects_bot, labelled_at) VALUES (?, ?, ?, ?, ?)
 ON DUPLICATE KEY UPDATE intent = VALUES(intent), labelled_by = VALUES(labelled_by), corrects_bot = VALUES(corrects_bot), labelled_at = VALUES(labelled_at)`
-		if s.sqlite {
+		if s.sqlite || s.pg {
 			upsert = `INSERT INTO chat_labels (message_id, intent, labelled_by, corrects_bot, labelled_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (message_id) DO UPDATE SET intent = excluded.intent, labelled_by = excluded.labelled_by, corrects_bot = excluded.corrects_bot, labelled_at = excluded.labelled_at`
 		}
