@@ -15,7 +15,7 @@ import (
 )
 
 func schemaCommand() *cli.Command {
-	dialectFlag := &cli.StringFlag{Name: "dialect", Usage: "mysql (MySQL, MariaDB), postgres (print only, for now) or sqlite; default: database.driver of the configuration given"}
+	dialectFlag := &cli.StringFlag{Name: "dialect", Usage: "mysql (MySQL, MariaDB), postgres or sqlite; default: database.driver of the configuration given"}
 	return &cli.Command{
 		Name:  "schema",
 		Usage: "print, apply or check the database schema",
