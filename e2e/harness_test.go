@@ -66,10 +66,11 @@ func TestMain(m *testing.M) {
 // ---- a deployment: one database, its settings, its instances ----
 
 type deployment struct {
-	t   *testing.T
-	bin string
-	db  *sql.DB  // the deployment's database, for the test's own SQL
-	env []string // SYNCD_* settings shared by every instance
+	t      *testing.T
+	bin    string
+	driver string   // mysql or postgres
+	db     *sql.DB  // the deployment's database, for the test's own SQL (? placeholders on both)
+	env    []string // SYNCD_* settings shared by every instance
 }
 
 func randHex(n int) string {
@@ -83,17 +84,31 @@ func randHex(n int) string {
 // allowed console origin ("" for none).
 func newDeployment(t *testing.T, redisDB int, origin string) *deployment {
 	t.Helper()
-	d := &deployment{t: t, bin: syncdBinary(t)}
-	dsn := testdb.NewMySQLDatabase(t) // dropped when the test ends
+	return newDeploymentOn(t, "mysql", redisDB, origin)
+}
+
+// newDeploymentOn is newDeployment on a database of driver (mysql or
+// postgres).
+func newDeploymentOn(t *testing.T, driver string, redisDB int, origin string) *deployment {
+	t.Helper()
+	d := &deployment{t: t, bin: syncdBinary(t), driver: driver}
+	var dsn string
 	var err error
-	d.db, err = sql.Open("mysql", dsn)
+	switch driver {
+	case "postgres":
+		dsn = testdb.NewPostgresDatabase(t)
+		d.db, err = sql.Open("pgx-qmark", dsn) // testdb's: ? placeholders
+	default:
+		dsn = testdb.NewMySQLDatabase(t) // dropped when the test ends
+		d.db, err = sql.Open("mysql", dsn)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.db.Close() })
 
 	d.env = []string{
-		"SYNCD_DATABASE_DRIVER=mysql",
+		"SYNCD_DATABASE_DRIVER=" + driver,
 		"SYNCD_DATABASE_DSN=" + dsn,
 		"SYNCD_REDIS_ADDR=" + testdb.RedisAddr(),
 		fmt.Sprintf("SYNCD_REDIS_DB=%d", redisDB),
@@ -153,7 +168,15 @@ func (d *deployment) environ(extra []string) []string {
 // insert adds a row to message_sync as a legacy application would.
 func (d *deployment) insert(key, body string) int64 {
 	d.t.Helper()
-	res, err := d.db.Exec("INSERT INTO message_sync (conversation_key, body) VALUES (?, ?)", key, body)
+	const q = "INSERT INTO message_sync (conversation_key, body) VALUES (?, ?)"
+	if d.driver == "postgres" { // no LastInsertId
+		var id int64
+		if err := d.db.QueryRow(q+" RETURNING id", key, body).Scan(&id); err != nil {
+			d.t.Fatalf("insert message_sync: %v", err)
+		}
+		return id
+	}
+	res, err := d.db.Exec(q, key, body)
 	if err != nil {
 		d.t.Fatalf("insert message_sync: %v", err)
 	}
