@@ -12,6 +12,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,9 +75,10 @@ func cleanEnv() []string {
 
 type bundle struct {
 	t       *testing.T
+	driver  string // mysql or postgres
 	dir     string // working directory and log folder of the instances
-	dsn     string // syncd's database.dsn, straight to MariaDB
-	db      *sql.DB
+	dsn     string // syncd's database.dsn, straight to the server
+	db      *sql.DB // the test's own SQL, with ? placeholders on both
 	redisDB int
 
 	mu        sync.Mutex
@@ -91,8 +93,24 @@ type bundle struct {
 // `syncd schema apply`, and claims a Redis database.
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	b := &bundle{t: t, dir: t.TempDir(), dsn: testdb.NewMySQLDatabase(t)}
-	db, err := sql.Open("mysql", b.dsn)
+	return setupOn(t, "mysql")
+}
+
+// relayDialects are the databases the core relay suite runs on.
+var relayDialects = []string{"mysql", "postgres"}
+
+// setupOn is setup on a fresh database of driver: mysql (MariaDB) or
+// postgres.
+func setupOn(t *testing.T, driver string) *bundle {
+	t.Helper()
+	b := &bundle{t: t, driver: driver, dir: t.TempDir()}
+	sqlDriver := "mysql"
+	if driver == "postgres" {
+		b.dsn, sqlDriver = testdb.NewPostgresDatabase(t), "pgx-qmark" // testdb's: ? placeholders
+	} else {
+		b.dsn = testdb.NewMySQLDatabase(t)
+	}
+	db, err := sql.Open(sqlDriver, b.dsn)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
@@ -112,7 +130,7 @@ func setup(t *testing.T) *bundle {
 // test's Redis database, fast schedules and short leases.
 func (b *bundle) env(extra ...string) []string {
 	env := append(cleanEnv(),
-		"SYNCD_DATABASE_DRIVER=mysql",
+		"SYNCD_DATABASE_DRIVER="+b.driver,
 		"SYNCD_DATABASE_DSN="+b.dsn,
 		"SYNCD_DATABASE_MAX_OPEN_CONNS=8",
 		"SYNCD_REDIS_ADDR="+testdb.RedisAddr(),
@@ -146,6 +164,13 @@ func (b *bundle) dsnVia(addr string) string {
 
 // databaseName is the test database's name.
 func (b *bundle) databaseName() string {
+	if b.driver == "postgres" {
+		u, err := url.Parse(b.dsn)
+		if err != nil {
+			b.t.Fatalf("parse DSN: %v", err)
+		}
+		return strings.TrimPrefix(u.Path, "/")
+	}
 	cfg, err := mysql.ParseDSN(b.dsn)
 	if err != nil {
 		b.t.Fatalf("parse DSN: %v", err)

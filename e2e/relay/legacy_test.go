@@ -130,7 +130,12 @@ INSERT INTO message_sync (conversation_key, body, created_at) VALUES ('erp-us', 
 // of the same conversation come after it; the conversation's time stays at
 // that newest message.
 func TestCommitOrder(t *testing.T) {
-	b := setup(t)
+	for _, d := range relayDialects {
+		t.Run(d, func(t *testing.T) { commitOrder(t, setupOn(t, d)) })
+	}
+}
+
+func commitOrder(t *testing.T, b *bundle) {
 	b.start("order", b.env())
 	ctx := context.Background()
 	tx, err := b.db.BeginTx(ctx, nil)
@@ -138,18 +143,15 @@ func TestCommitOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	held := testdb.InsertIn(t, tx, "order-7", "held 1", "held 2")
-	res, err := b.db.Exec(`INSERT INTO message_sync (conversation_key, body) VALUES ('order-7', 'autocommitted')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auto, _ := res.LastInsertId()
+	tdb := &testdb.DB{Driver: b.driver, Raw: b.db}
+	held := tdb.InsertIn(t, tx, "order-7", "held 1", "held 2")
+	auto := tdb.Insert(t, "order-7", "autocommitted")
 	b.waitFor(30*time.Second, "the autocommitted row sent while the transaction is open", func() (bool, string) {
 		n := b.count(`SELECT COUNT(*) FROM message_sync WHERE id = ? AND status = 'sent'`, auto)
 		return n == 1, "not sent yet"
 	})
-	var before string
-	if err := b.db.QueryRow(`SELECT CAST(last_message_at AS CHAR) FROM conversations WHERE conversation_key = 'order-7'`).Scan(&before); err != nil {
+	var before, after time.Time
+	if err := b.db.QueryRow(`SELECT last_message_at FROM conversations WHERE conversation_key = 'order-7'`).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -161,11 +163,10 @@ func TestCommitOrder(t *testing.T) {
 	if len(got) != 3 || got[0] != auto || got[1] != held[0] || got[2] != held[1] {
 		t.Errorf("history of order-7 by seq: rows %v; want %d (committed first), then %v in id order", got, auto, held)
 	}
-	var after string
-	if err := b.db.QueryRow(`SELECT CAST(last_message_at AS CHAR) FROM conversations WHERE conversation_key = 'order-7'`).Scan(&after); err != nil {
+	if err := b.db.QueryRow(`SELECT last_message_at FROM conversations WHERE conversation_key = 'order-7'`).Scan(&after); err != nil {
 		t.Fatal(err)
 	}
-	if after != before {
+	if !after.Equal(before) {
 		t.Errorf("last_message_at went from %s to %s: the late rows were inserted before the autocommitted one", before, after)
 	}
 }

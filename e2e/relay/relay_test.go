@@ -13,7 +13,12 @@ import (
 // large, restarts it, and checks that every row was relayed exactly once,
 // in order within its conversation.
 func TestThreeInstancesKillOneMidRun(t *testing.T) {
-	b := setup(t)
+	for _, d := range relayDialects {
+		t.Run(d, func(t *testing.T) { threeInstancesKillOneMidRun(t, setupOn(t, d)) })
+	}
+}
+
+func threeInstancesKillOneMidRun(t *testing.T, b *bundle) {
 	const rows = 20000
 	env := func(name string) []string { return b.env("SYNCD_INSTANCE=" + name) }
 
@@ -80,9 +85,15 @@ func TestThreeInstancesKillOneMidRun(t *testing.T) {
 // It runs with Redis locks and with in-process locks (where a row left
 // processing would wait for its lease).
 func TestGracefulShutdown(t *testing.T) {
+	for _, d := range relayDialects {
+		t.Run(d, func(t *testing.T) { gracefulShutdown(t, d) })
+	}
+}
+
+func gracefulShutdown(t *testing.T, driver string) {
 	for _, mode := range []string{"redis", "in-process"} {
 		t.Run(mode+" locks", func(t *testing.T) {
-			b := setup(t)
+			b := setupOn(t, driver)
 			const rows = 10000
 			env := b.env("SYNCD_POLLER_BATCH_SIZE=250")
 			if mode == "in-process" {
@@ -152,7 +163,8 @@ func since(t time.Time) time.Duration { return time.Since(t).Round(10 * time.Mil
 // claimedBy counts the rows an instance holds (processing) and has sent.
 func (b *bundle) claimedBy(instance string) (processing, sent int) {
 	b.t.Helper()
-	err := b.db.QueryRow(`SELECT COALESCE(SUM(status = 'processing'), 0), COALESCE(SUM(status = 'sent'), 0)
+	err := b.db.QueryRow(`SELECT COALESCE(SUM(CASE WHEN status = 'processing' THEN 1 ELSE 0 END), 0),
+ COALESCE(SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0)
 FROM message_sync WHERE claimed_by = ?`, instance).Scan(&processing, &sent)
 	if err != nil {
 		b.t.Fatalf("count rows claimed by %s: %v", instance, err)
@@ -167,7 +179,12 @@ FROM message_sync WHERE claimed_by = ?`, instance).Scan(&processing, &sent)
 // restarted instance must not relay later rows of those conversations
 // before them.
 func TestKillRestartSingleInstance(t *testing.T) {
-	b := setup(t)
+	for _, d := range relayDialects {
+		t.Run(d, func(t *testing.T) { killRestartSingleInstance(t, setupOn(t, d)) })
+	}
+}
+
+func killRestartSingleInstance(t *testing.T, b *bundle) {
 	const rows = 10000
 	env := b.env("SYNCD_REDIS_ADDR=", "SYNCD_INSTANCE=single", "SYNCD_POLLER_BATCH_SIZE=250")
 	w := b.startWriter(writerOptions{Rows: rows, Conversations: 100, Batch: 500})
