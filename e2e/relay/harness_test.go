@@ -75,9 +75,9 @@ func cleanEnv() []string {
 
 type bundle struct {
 	t       *testing.T
-	driver  string // mysql or postgres
-	dir     string // working directory and log folder of the instances
-	dsn     string // syncd's database.dsn, straight to the server
+	driver  string  // mysql or postgres
+	dir     string  // working directory and log folder of the instances
+	dsn     string  // syncd's database.dsn, straight to the server
 	db      *sql.DB // the test's own SQL, with ? placeholders on both
 	redisDB int
 
