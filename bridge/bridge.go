@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/syncd-dev/syncd/chat"
-	"github.com/syncd-dev/syncd/store"
+	"github.com/syncd-dev/syncd/store/batch"
 )
 
 // Options configure a Bridge; zero values mean the defaults.
@@ -59,16 +59,16 @@ func New(o Options) *Bridge {
 
 // Convert decides the outcome of every row: relayed (with the bot's
 // verdict) or failed with a reason. Rows keep their order.
-func (b *Bridge) Convert(ctx context.Context, rows []store.Row) store.Outcome {
-	var out store.Outcome
+func (b *Bridge) Convert(ctx context.Context, rows []batch.Row) batch.Outcome {
+	var out batch.Outcome
 	var inbound []Inbound
 	for _, r := range rows {
 		if reason := b.validate(r); reason != "" {
-			out.Failed = append(out.Failed, store.Failed{ID: r.ID, Reason: "invalid row: " + reason})
+			out.Failed = append(out.Failed, batch.Failed{ID: r.ID, Reason: "invalid row: " + reason})
 			continue
 		}
 		m := toMessage(r)
-		out.Relayed = append(out.Relayed, store.Relayed{Message: m})
+		out.Relayed = append(out.Relayed, batch.Relayed{Message: m})
 		inbound = append(inbound, Inbound{
 			SourceID: r.ID, ConversationKey: m.ConversationKey, Kind: m.Kind,
 			Body: m.Body, SenderName: m.SenderName, Payload: m.Payload,
@@ -122,7 +122,7 @@ func (b *Bridge) assess(ctx context.Context, in []Inbound) (verdicts []Verdict, 
 // validate returns why a row can never be relayed, or "". The sizes are
 // those the store read in SQL, so a row over a limit fails without its
 // bytes having been read.
-func (b *Bridge) validate(r store.Row) string {
+func (b *Bridge) validate(r batch.Row) string {
 	bodyBytes, payloadBytes := max(r.BodyBytes, len(r.Body)), r.PayloadBytes
 	if r.Payload != nil {
 		payloadBytes = max(payloadBytes, len(*r.Payload))
@@ -132,9 +132,9 @@ func (b *Bridge) validate(r store.Row) string {
 	}
 	switch {
 	case r.TooLong == "sender_name":
-		return fmt.Sprintf("sender_name is longer than %d characters", store.MaxSenderChars)
+		return fmt.Sprintf("sender_name is longer than %d characters", batch.MaxSenderChars)
 	case r.TooLong == "kind":
-		return fmt.Sprintf("kind is longer than %d characters", store.MaxKindChars)
+		return fmt.Sprintf("kind is longer than %d characters", batch.MaxKindChars)
 	case bodyBytes > b.maxBody:
 		return fmt.Sprintf("body is %d bytes, over relay.max_body_bytes (%d)", bodyBytes, b.maxBody)
 	case bodyBytes > len(r.Body):
@@ -145,14 +145,14 @@ func (b *Bridge) validate(r store.Row) string {
 		return "body is empty"
 	case !utf8.ValidString(r.SenderName):
 		return "sender_name is not valid UTF-8"
-	case utf8.RuneCountInString(r.SenderName) > store.MaxSenderChars:
-		return fmt.Sprintf("sender_name is longer than %d characters", store.MaxSenderChars)
+	case utf8.RuneCountInString(r.SenderName) > batch.MaxSenderChars:
+		return fmt.Sprintf("sender_name is longer than %d characters", batch.MaxSenderChars)
 	case strings.TrimSpace(r.Kind) == "":
 		return "kind is empty (use 'message' or an event name)"
 	case !utf8.ValidString(r.Kind):
 		return "kind is not valid UTF-8"
-	case utf8.RuneCountInString(r.Kind) > store.MaxKindChars:
-		return fmt.Sprintf("kind is longer than %d characters", store.MaxKindChars)
+	case utf8.RuneCountInString(r.Kind) > batch.MaxKindChars:
+		return fmt.Sprintf("kind is longer than %d characters", batch.MaxKindChars)
 	case payloadBytes > b.maxPayload:
 		return fmt.Sprintf("payload is %d bytes, over relay.max_payload_bytes (%d)", payloadBytes, b.maxPayload)
 	case payloadBytes > 0 && r.Payload == nil:
@@ -174,11 +174,11 @@ func (b *Bridge) validate(r store.Row) string {
 // URL's "." or "..", compared byte for byte. A key the database would
 // compare otherwise (trailing spaces under a PAD SPACE collation) fails
 // here; one it merges with another conversation fails at commit.
-func validKey(r store.Row) string {
+func validKey(r batch.Row) string {
 	k := r.ConversationKey
 	switch {
-	case r.TooLong == "conversation_key" || utf8.RuneCountInString(k) > store.MaxKeyChars:
-		return fmt.Sprintf("conversation_key is longer than %d characters", store.MaxKeyChars)
+	case r.TooLong == "conversation_key" || utf8.RuneCountInString(k) > batch.MaxKeyChars:
+		return fmt.Sprintf("conversation_key is longer than %d characters", batch.MaxKeyChars)
 	case strings.TrimSpace(k) == "":
 		return "conversation_key is empty"
 	case !utf8.ValidString(k):
@@ -197,7 +197,7 @@ func validKey(r store.Row) string {
 	return ""
 }
 
-func toMessage(r store.Row) chat.Message {
+func toMessage(r batch.Row) chat.Message {
 	m := chat.Message{
 		ConversationKey: r.ConversationKey,
 		SenderType:      chat.SenderCustomer,

@@ -7,52 +7,52 @@ import (
 	"testing"
 
 	"github.com/syncd-dev/syncd/chat"
-	"github.com/syncd-dev/syncd/store"
+	"github.com/syncd-dev/syncd/store/batch"
 )
 
 func ptr(s string) *string { return &s }
 
 func TestConvertValidates(t *testing.T) {
-	ok := store.Row{ID: 1, ConversationKey: "c", Body: "hi", Kind: "message"}
+	ok := batch.Row{ID: 1, ConversationKey: "c", Body: "hi", Kind: "message"}
 	for _, tc := range []struct {
 		name   string
-		edit   func(r *store.Row)
+		edit   func(r *batch.Row)
 		reason string // "" means relayed
 	}{
-		{"valid", func(r *store.Row) {}, ""},
-		{"valid event with payload", func(r *store.Row) { r.Kind = "order_created"; r.Payload = ptr(`{"order_id":1}`) }, ""},
-		{"empty key", func(r *store.Row) { r.ConversationKey = "  " }, "conversation_key is empty"},
-		{"empty body", func(r *store.Row) { r.Body = "\n" }, "body is empty"},
-		{"invalid utf-8 body", func(r *store.Row) { r.Body = "a\xffb" }, "body is not valid UTF-8"},
-		{"invalid utf-8 key", func(r *store.Row) { r.ConversationKey = "\xc3" }, "conversation_key is not valid UTF-8"},
-		{"payload not json", func(r *store.Row) { r.Payload = ptr("{nope") }, "payload is not valid JSON"},
-		{"body too long", func(r *store.Row) { r.Body = strings.Repeat("x", 11) }, "body is 11 bytes, over relay.max_body_bytes (10)"},
-		{"body too long, not read", func(r *store.Row) { r.Body, r.BodyBytes = "", 10<<20 }, "body is 10485760 bytes, over relay.max_body_bytes (10)"},
-		{"body not read", func(r *store.Row) { r.Body, r.BodyBytes = "", 5 }, "body of 5 bytes was not read"},
-		{"payload too long", func(r *store.Row) { r.Payload = ptr(`{"a":"` + strings.Repeat("x", 20) + `"}`) }, "payload is 28 bytes, over relay.max_payload_bytes (20)"},
-		{"payload too long, not read", func(r *store.Row) { r.PayloadBytes = 10 << 20 }, "payload is 10485760 bytes, over relay.max_payload_bytes (20)"},
-		{"empty kind", func(r *store.Row) { r.Kind = "" }, "kind is empty"},
-		{"long kind", func(r *store.Row) { r.Kind = strings.Repeat("k", 65) }, "kind is longer than 64 characters"},
-		{"long sender", func(r *store.Row) { r.SenderName = strings.Repeat("s", 192) }, "sender_name is longer than 191 characters"},
-		{"long key", func(r *store.Row) { r.ConversationKey = strings.Repeat("ü", 192) }, "conversation_key is longer than 191 characters"},
-		{"long key, not read", func(r *store.Row) { r.ConversationKey, r.TooLong = "", "conversation_key" }, "conversation_key is longer than 191 characters"},
-		{"long sender, not read", func(r *store.Row) { r.TooLong = "sender_name" }, "sender_name is longer than 191 characters"},
-		{"long kind, not read", func(r *store.Row) { r.Kind, r.TooLong = "", "kind" }, "kind is longer than 64 characters"},
-		{"key with NUL", func(r *store.Row) { r.ConversationKey = "k\x00" }, "control character U+0000"},
-		{"key of 191 characters", func(r *store.Row) { r.ConversationKey = strings.Repeat("ü", 191) }, ""},
-		{"key with a control character", func(r *store.Row) { r.ConversationKey = "order	1" }, "conversation_key contains the control character U+0009"},
-		{"key with a C1 control", func(r *store.Row) { r.ConversationKey = "order1" }, "U+0085"},
-		{"key dot", func(r *store.Row) { r.ConversationKey = "." }, `conversation_key "." cannot name a conversation`},
-		{"key dot dot", func(r *store.Row) { r.ConversationKey = ".." }, `conversation_key ".." cannot name`},
-		{"key with spaces, compared as written", func(r *store.Row) { r.ConversationKey = " order 1 " }, ""},
-		{"key whose trailing space the database ignores", func(r *store.Row) { r.ConversationKey, r.TrailingSpaceIgnored = "order-1002 ", true },
+		{"valid", func(r *batch.Row) {}, ""},
+		{"valid event with payload", func(r *batch.Row) { r.Kind = "order_created"; r.Payload = ptr(`{"order_id":1}`) }, ""},
+		{"empty key", func(r *batch.Row) { r.ConversationKey = "  " }, "conversation_key is empty"},
+		{"empty body", func(r *batch.Row) { r.Body = "\n" }, "body is empty"},
+		{"invalid utf-8 body", func(r *batch.Row) { r.Body = "a\xffb" }, "body is not valid UTF-8"},
+		{"invalid utf-8 key", func(r *batch.Row) { r.ConversationKey = "\xc3" }, "conversation_key is not valid UTF-8"},
+		{"payload not json", func(r *batch.Row) { r.Payload = ptr("{nope") }, "payload is not valid JSON"},
+		{"body too long", func(r *batch.Row) { r.Body = strings.Repeat("x", 11) }, "body is 11 bytes, over relay.max_body_bytes (10)"},
+		{"body too long, not read", func(r *batch.Row) { r.Body, r.BodyBytes = "", 10<<20 }, "body is 10485760 bytes, over relay.max_body_bytes (10)"},
+		{"body not read", func(r *batch.Row) { r.Body, r.BodyBytes = "", 5 }, "body of 5 bytes was not read"},
+		{"payload too long", func(r *batch.Row) { r.Payload = ptr(`{"a":"` + strings.Repeat("x", 20) + `"}`) }, "payload is 28 bytes, over relay.max_payload_bytes (20)"},
+		{"payload too long, not read", func(r *batch.Row) { r.PayloadBytes = 10 << 20 }, "payload is 10485760 bytes, over relay.max_payload_bytes (20)"},
+		{"empty kind", func(r *batch.Row) { r.Kind = "" }, "kind is empty"},
+		{"long kind", func(r *batch.Row) { r.Kind = strings.Repeat("k", 65) }, "kind is longer than 64 characters"},
+		{"long sender", func(r *batch.Row) { r.SenderName = strings.Repeat("s", 192) }, "sender_name is longer than 191 characters"},
+		{"long key", func(r *batch.Row) { r.ConversationKey = strings.Repeat("ü", 192) }, "conversation_key is longer than 191 characters"},
+		{"long key, not read", func(r *batch.Row) { r.ConversationKey, r.TooLong = "", "conversation_key" }, "conversation_key is longer than 191 characters"},
+		{"long sender, not read", func(r *batch.Row) { r.TooLong = "sender_name" }, "sender_name is longer than 191 characters"},
+		{"long kind, not read", func(r *batch.Row) { r.Kind, r.TooLong = "", "kind" }, "kind is longer than 64 characters"},
+		{"key with NUL", func(r *batch.Row) { r.ConversationKey = "k\x00" }, "control character U+0000"},
+		{"key of 191 characters", func(r *batch.Row) { r.ConversationKey = strings.Repeat("ü", 191) }, ""},
+		{"key with a control character", func(r *batch.Row) { r.ConversationKey = "order	1" }, "conversation_key contains the control character U+0009"},
+		{"key with a C1 control", func(r *batch.Row) { r.ConversationKey = "order1" }, "U+0085"},
+		{"key dot", func(r *batch.Row) { r.ConversationKey = "." }, `conversation_key "." cannot name a conversation`},
+		{"key dot dot", func(r *batch.Row) { r.ConversationKey = ".." }, `conversation_key ".." cannot name`},
+		{"key with spaces, compared as written", func(r *batch.Row) { r.ConversationKey = " order 1 " }, ""},
+		{"key whose trailing space the database ignores", func(r *batch.Row) { r.ConversationKey, r.TrailingSpaceIgnored = "order-1002 ", true },
 			`conversation_key "order-1002 " ends in a space, which the database's collation ignores`},
-		{"case and accents are kept", func(r *store.Row) { r.ConversationKey = "Café-1003" }, ""},
+		{"case and accents are kept", func(r *batch.Row) { r.ConversationKey = "Café-1003" }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := ok
 			tc.edit(&r)
-			out := New(Options{MaxBodyBytes: 10, MaxPayloadBytes: 20}).Convert(context.Background(), []store.Row{r})
+			out := New(Options{MaxBodyBytes: 10, MaxPayloadBytes: 20}).Convert(context.Background(), []batch.Row{r})
 			if tc.reason == "" {
 				if len(out.Relayed) != 1 || len(out.Failed) != 0 {
 					t.Fatalf("got %+v, want relayed", out)
@@ -67,7 +67,7 @@ func TestConvertValidates(t *testing.T) {
 }
 
 func TestEventsBecomeSystemNotes(t *testing.T) {
-	out := New(Options{}).Convert(context.Background(), []store.Row{
+	out := New(Options{}).Convert(context.Background(), []batch.Row{
 		{ID: 1, ConversationKey: "c", Body: "hello", Kind: "message", SenderName: "Ann"},
 		{ID: 2, ConversationKey: "c", Body: "Order 7 created", Kind: "order_created", Payload: ptr(`{"order_id":7}`)},
 	})
@@ -91,7 +91,7 @@ type fakeBot struct {
 func (f fakeBot) Assess(context.Context, []Inbound) ([]Verdict, error) { return f.verdicts, f.err }
 
 func TestBotVerdicts(t *testing.T) {
-	rows := []store.Row{
+	rows := []batch.Row{
 		{ID: 1, ConversationKey: "a", Body: "where is my order", Kind: "message"},
 		{ID: 2, ConversationKey: "b", Body: "", Kind: "message"}, // invalid: the bot never sees it
 		{ID: 3, ConversationKey: "c", Body: "refund please", Kind: "message"},
@@ -126,7 +126,7 @@ func (panicBot) Assess(context.Context, []Inbound) ([]Verdict, error) { panic("m
 
 // A bot that panics is a bot that failed: the batch is relayed without it.
 func TestBotPanicRelaysWithoutBot(t *testing.T) {
-	out := New(Options{Bot: panicBot{}}).Convert(context.Background(), []store.Row{{ID: 1, ConversationKey: "c", Body: "hi", Kind: "message"}})
+	out := New(Options{Bot: panicBot{}}).Convert(context.Background(), []batch.Row{{ID: 1, ConversationKey: "c", Body: "hi", Kind: "message"}})
 	if len(out.Relayed) != 1 || out.Relayed[0].AutoReply != "" {
 		t.Fatalf("got %+v", out)
 	}
@@ -136,7 +136,7 @@ func TestBotPanicRelaysWithoutBot(t *testing.T) {
 // sent, and the message carries the reason as its note, as it carries the
 // bot's own note (an event template that could not answer).
 func TestBotRepliesAreBounded(t *testing.T) {
-	rows := []store.Row{
+	rows := []batch.Row{
 		{ID: 1, ConversationKey: "c", Body: "Order created", Kind: "order_created", Payload: ptr(`{"order_id": "9999999999"}`)},
 		{ID: 2, ConversationKey: "c", Body: "Order created", Kind: "order_created", Payload: ptr(`{"order_id": null}`)},
 		{ID: 3, ConversationKey: "c", Body: "Order created", Kind: "order_created", Payload: ptr(`{"order_id": 7}`)},

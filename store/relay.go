@@ -30,6 +30,7 @@ import (
 
 	"github.com/syncd-dev/syncd/chat"
 	schema "github.com/syncd-dev/syncd/sql"
+	"github.com/syncd-dev/syncd/store/batch"
 )
 
 // ErrClaimLost means a fenced write-back matched fewer rows than it should:
@@ -38,6 +39,23 @@ var ErrClaimLost = errors.New("claim lost: rows were taken back by another insta
 
 // Buckets is the number of values of message_sync.shard_bucket.
 const Buckets = 1024
+
+// The batch types, declared in store/batch so that packages that only
+// handle batches link no database code.
+type (
+	Row     = batch.Row
+	Outcome = batch.Outcome
+	Relayed = batch.Relayed
+	Failed  = batch.Failed
+	Retry   = batch.Retry
+)
+
+// Widths of the short columns in characters, as on MySQL.
+const (
+	MaxKeyChars    = batch.MaxKeyChars
+	MaxSenderChars = batch.MaxSenderChars
+	MaxKindChars   = batch.MaxKindChars
+)
 
 // Shard is one of Count partitions of the conversations, by bucket range.
 type Shard struct{ Index, Count int }
@@ -48,43 +66,6 @@ func (s Shard) bounds() (lo, hi int) {
 }
 
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
-
-// Row is a claimed message_sync row, read within the store's RowLimits: a
-// body or payload over its limit is not read (Body is "", Payload nil),
-// only its size is, and neither is a key, sender name or kind too long to
-// be valid (TooLong names it).
-type Row struct {
-	ID              int64
-	ConversationKey string
-	Body            string
-	SenderName      string
-	Kind            string
-	Payload         *string // nil when NULL or not read
-	BodyBytes       int     // the stored body's size, read or not
-	PayloadBytes    int     // the stored payload's size, 0 when NULL
-	// TooLong names the first of conversation_key, sender_name and kind
-	// whose value is longer than its column holds on MySQL (SQLite holds
-	// any length); that value was not read.
-	TooLong string
-	// TrailingSpaceIgnored: the key ends in a space and the database
-	// compares it equal to the key without (a PAD SPACE collation, the only
-	// binary one MySQL 5.7 has), so the two would be one conversation.
-	TrailingSpaceIgnored bool
-	// Suspect: the row's last claim was abandoned (TakeBack) or it was
-	// left processing with no claim (ReturnOrphans), so its relayer may
-	// have died of it. The poller relays a suspect on a claim of its own,
-	// which is the only kind of abandoned claim that counts an attempt.
-	Suspect   bool
-	Attempts  int
-	CreatedAt time.Time
-}
-
-// Widths of the short columns in characters, as on MySQL.
-const (
-	MaxKeyChars    = 191
-	MaxSenderChars = 191
-	MaxKindChars   = 64
-)
 
 // RowLimits bound what a claim reads of each row, so that a batch's memory
 // is bounded by the limits and not by what a legacy application wrote.
@@ -171,21 +152,6 @@ func (c *Claim) Unresolved() []Row {
 		}
 	}
 	return out
-}
-
-// ids lists the rows an outcome writes back.
-func (o Outcome) ids() []int64 {
-	ids := make([]int64, 0, len(o.Relayed)+len(o.Failed)+len(o.Retry)+len(o.Release))
-	for _, r := range o.Relayed {
-		ids = append(ids, r.Message.SourceID)
-	}
-	for _, f := range o.Failed {
-		ids = append(ids, f.ID)
-	}
-	for _, r := range o.Retry {
-		ids = append(ids, r.ID)
-	}
-	return append(ids, o.Release...)
 }
 
 // Claim marks up to limit due rows of the shard as processing and returns
@@ -561,45 +527,6 @@ func closeClaim(tx *gorm.DB, token string) error {
 	return nil
 }
 
-// Outcome is what the relay decided for every row of a claim.
-type Outcome struct {
-	Relayed []Relayed // status sent, message added to history
-	Failed  []Failed  // status failed for good
-	Retry   []Retry   // back to pending after a delay, one attempt counted
-	Release []int64   // back to pending untouched: held behind a retry
-}
-
-// Relayed is a row turned into a chat message.
-type Relayed struct {
-	// Message has SourceID, ConversationKey and content set; ID and Seq are
-	// filled by Commit. A Note is also kept in the row's last_error.
-	Message chat.Message
-	// AutoReply, when not empty, is the bot's answer: written as a bot
-	// message and a message_reply row in the same transaction.
-	AutoReply string
-	// Resolves says that the AutoReply settles the customer's message
-	// (a greeting, thanks): the conversation stops waiting. Otherwise a
-	// bot reply answers the customer but leaves the conversation on the
-	// agents' queue, marked answered_by 'bot'.
-	Resolves bool
-	// Handoff says the customer asked for a person: the conversation
-	// keeps waiting and gets wants_agent until an agent replies.
-	Handoff bool
-}
-
-// Failed is a row that can never be relayed.
-type Failed struct {
-	ID     int64
-	Reason string
-}
-
-// Retry is a row to try again at At.
-type Retry struct {
-	ID     int64
-	At     time.Time
-	Reason string
-}
-
 // KeyConflictError means the database holds some of the batch's keys as
 // the same conversation as another key (its collation calls them equal,
 // syncd compares keys byte for byte). Nothing was written; Rows are the
@@ -621,7 +548,7 @@ func (e *KeyConflictError) Error() string {
 // ErrClaimLost and *KeyConflictError mean nothing was written.
 func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Message, error) {
 	var added []chat.Message
-	ids := out.ids()
+	ids := out.IDs()
 	// The claim's entry goes with the write-back of its last rows. A claim
 	// committed in parts (after a failed batch) keeps it until then.
 	last := len(c.resolved)+len(ids) >= len(c.Rows)
