@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/internal/dialect"
 )
 
 const agentCols = `username, password_hash, disabled, session_version, admin, created_at`
@@ -81,7 +82,7 @@ func (s *Store) CreateAgent(ctx context.Context, username, passwordHash string) 
 	now := s.at(time.Now())
 	err := s.db.WithContext(ctx).Exec(`INSERT INTO console_agents (username, password_hash, disabled, session_version, created_at, updated_at)
 VALUES (?, ?, ?, 1, ?, ?)`, username, passwordHash, false, now, now).Error
-	if err != nil && isDuplicate(err) {
+	if err != nil && dialect.IsDuplicate(err) {
 		return fmt.Errorf("agent %s: %w", username, chatcore.ErrExists)
 	}
 	if err != nil {

@@ -111,16 +111,12 @@ func (s *Store) MarkRead(ctx context.Context, username, key string, seq int64) e
 
 // raiseReadMarker upserts a read marker, keeping the higher seq.
 func (s *Store) raiseReadMarker(db *gorm.DB, username, key string, seq int64, at time.Time) error {
-	q := `INSERT INTO console_reads (username, conversation_key, read_seq, updated_at) VALUES (?, ?, ?, ?)
-ON DUPLICATE KEY UPDATE read_seq = GREATEST(read_seq, VALUES(read_seq)), updated_at = VALUES(updated_at)`
-	switch {
-	case s.sqlite:
-		q = `INSERT INTO console_reads (username, conversation_key, read_seq, updated_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (username, conversation_key) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq), updated_at = excluded.updated_at`
-	case s.pg: // a bare read_seq would be ambiguous with excluded's
-		q = `INSERT INTO console_reads (username, conversation_key, read_seq, updated_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (username, conversation_key) DO UPDATE SET read_seq = GREATEST(console_reads.read_seq, excluded.read_seq), updated_at = excluded.updated_at`
-	}
+	// The current value qualified: PostgreSQL calls a bare read_seq in
+	// DO UPDATE ambiguous (it could be excluded's).
+	d := s.d
+	q := `INSERT INTO console_reads (username, conversation_key, read_seq, updated_at) VALUES (?, ?, ?, ?)` +
+		d.Upsert("username, conversation_key") +
+		`read_seq = ` + d.Greatest() + `(console_reads.read_seq, ` + d.Inserted("read_seq") + `), updated_at = ` + d.Inserted("updated_at")
 	return db.Exec(q, username, key, seq, s.at(at)).Error
 }
 

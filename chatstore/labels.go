@@ -52,12 +52,10 @@ ORDER BY seq DESC LIMIT 1`, l.ConversationKey, seq).Row().Scan(&botIntent)
 		l.BotIntent = botIntent.String
 		l.CorrectsBot = l.BotIntent != "" && l.BotIntent != l.Intent
 		l.LabelledAt = l.LabelledAt.UTC().Truncate(time.Microsecond)
-		upsert := `INSERT INTO chat_labels (message_id, intent, labelled_by, corrects_bot, labelled_at) VALUES (?, ?, ?, ?, ?)
-ON DUPLICATE KEY UPDATE intent = VALUES(intent), labelled_by = VALUES(labelled_by), corrects_bot = VALUES(corrects_bot), labelled_at = VALUES(labelled_at)`
-		if s.sqlite || s.pg {
-			upsert = `INSERT INTO chat_labels (message_id, intent, labelled_by, corrects_bot, labelled_at) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (message_id) DO UPDATE SET intent = excluded.intent, labelled_by = excluded.labelled_by, corrects_bot = excluded.corrects_bot, labelled_at = excluded.labelled_at`
-		}
+		v := s.d.Inserted
+		upsert := `INSERT INTO chat_labels (message_id, intent, labelled_by, corrects_bot, labelled_at) VALUES (?, ?, ?, ?, ?)` +
+			s.d.Upsert("message_id") + `intent = ` + v("intent") + `, labelled_by = ` + v("labelled_by") +
+			`, corrects_bot = ` + v("corrects_bot") + `, labelled_at = ` + v("labelled_at")
 		if err := tx.Exec(upsert, l.MessageID, l.Intent, l.LabelledBy, l.CorrectsBot, s.at(l.LabelledAt)).Error; err != nil {
 			return fmt.Errorf("write label of message %d: %w", l.MessageID, err)
 		}
@@ -158,7 +156,7 @@ func (s *Store) RecordRetrain(ctx context.Context, r chatcore.Retrain) (int64, e
 	var id int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		id, err = insert(tx, `INSERT INTO bot_retrains (started_at, finished_at, ran_by, command, model_path,
+		id, err = s.insert(tx, `INSERT INTO bot_retrains (started_at, finished_at, ran_by, command, model_path,
   old_accuracy, new_accuracy, train_size, heldout_size, labelled_size, installed, reason)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.at(r.StartedAt), s.at(r.FinishedAt), r.RanBy, r.Command, r.ModelPath,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/syncd-dev/syncd/chat"
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/internal/dialect"
 )
 
 // errReplyExists ends a reply transaction that found its client_id already
@@ -40,7 +41,7 @@ func (s *Store) AppendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 	for attempt := 0; attempt < 3; attempt++ {
 		var res chatcore.ReplyResult
 		res, err = s.appendReply(ctx, r)
-		if err == nil || !isRetryable(err) {
+		if err == nil || !dialect.IsRetryable(err) {
 			return res, err
 		}
 	}
@@ -86,14 +87,14 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("find message replied to: %w", err)
 		}
-		id, err := insert(tx, `INSERT INTO chat_messages
+		id, err := s.insert(tx, `INSERT INTO chat_messages
   (conversation_key, seq, sender_type, sender_name, kind, body, client_id, created_at)
   VALUES (?, ?, 'agent', ?, 'message', ?, ?, ?)`,
 			r.ConversationKey, seq, r.Author, r.Body, r.ClientID, at)
 		if err != nil {
 			return fmt.Errorf("insert chat message: %w", err)
 		}
-		if _, err := insert(tx, `INSERT INTO message_reply
+		if _, err := s.insert(tx, `INSERT INTO message_reply
   (conversation_key, body, status, author_type, author_name, in_reply_to, chat_message_id, created_at)
   VALUES (?, ?, 'pending', 'agent', ?, ?, ?, ?)`,
 			r.ConversationKey, r.Body, r.Author, inReplyTo, id, at); err != nil {
@@ -114,7 +115,7 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 		return chatcore.ReplyResult{Message: msg, Created: true, Took: took}, nil
 	case errors.Is(err, errReplyExists):
 		return chatcore.ReplyResult{Message: msg}, nil
-	case isDuplicate(err):
+	case dialect.IsDuplicate(err):
 		// A concurrent request with the same client_id won the race after
 		// our check; its row is committed now.
 		m, err2 := s.messageByClientID(s.db.WithContext(ctx), r.ConversationKey, r.ClientID)

@@ -2,19 +2,13 @@ package chatstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	mysqldrv "github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/syncd-dev/syncd/chatcore"
-	"github.com/syncd-dev/syncd/internal/dbtime"
-	"github.com/syncd-dev/syncd/internal/sqlbind"
+	"github.com/syncd-dev/syncd/internal/dialect"
 )
 
 var _ chatcore.Store = (*Store)(nil)
@@ -22,8 +16,7 @@ var _ chatcore.Store = (*Store)(nil)
 // Store implements chatcore.Store on a gorm database.
 type Store struct {
 	db      *gorm.DB
-	sqlite  bool
-	pg      bool // PostgreSQL
+	d       dialect.D
 	suggest func(intent string, confidence float64, text string) string
 }
 
@@ -37,38 +30,30 @@ func (s *Store) SetSuggester(suggest func(intent string, confidence float64, tex
 // New returns a Store on db, whose dialect must be mysql (also MariaDB),
 // postgres or sqlite. The schema must be applied (sql/schema.go).
 func New(db *gorm.DB) (*Store, error) {
-	switch name := db.Dialector.Name(); name {
-	case "mysql":
-		return &Store{db: db}, nil
-	case "postgres":
-		return &Store{db: db, pg: true}, nil
-	case "sqlite":
-		return &Store{db: db, sqlite: true}, nil
-	default:
-		return nil, fmt.Errorf("chatstore: unsupported database dialect %q", name)
+	d, err := dialect.Of(db.Dialector.Name())
+	if err != nil {
+		return nil, fmt.Errorf("chatstore: %w", err)
 	}
+	return &Store{db: db, d: d}, nil
 }
 
 // at returns t as a query argument for the dialect.
-func (s *Store) at(t time.Time) any { return dbtime.Arg(s.sqlite, t) }
+func (s *Store) at(t time.Time) any { return s.d.Time(t) }
 
-// tx runs fn in a transaction: READ COMMITTED on MySQL, so that a check
-// made after taking a row lock sees what others committed; on SQLite the
-// connection's _txlock=immediate takes the write lock at BEGIN.
+// tx runs fn in a transaction: READ COMMITTED on MySQL and PostgreSQL, so
+// that a check made after taking a row lock sees what others committed;
+// on SQLite the connection's _txlock=immediate takes the write lock at
+// BEGIN.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	db := s.db.WithContext(ctx)
-	if s.sqlite {
-		return db.Transaction(fn)
-	}
-	return db.Transaction(fn, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	return s.db.WithContext(ctx).Transaction(fn, s.d.TxOptions())
 }
 
 // insert runs an INSERT in tx and returns the new row's id: the driver's
 // LastInsertId, or on PostgreSQL, which has none, RETURNING id.
-func insert(tx *gorm.DB, query string, args ...any) (int64, error) {
-	if tx.Dialector.Name() == "postgres" {
+func (s *Store) insert(tx *gorm.DB, query string, args ...any) (int64, error) {
+	if s.d.Returning() {
 		var id int64
-		err := tx.Statement.ConnPool.QueryRowContext(tx.Statement.Context, sqlbind.Dollar(query)+" RETURNING id", args...).Scan(&id)
+		err := tx.Statement.ConnPool.QueryRowContext(tx.Statement.Context, s.d.Rebind(query)+" RETURNING id", args...).Scan(&id)
 		return id, err
 	}
 	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, query, args...)
@@ -76,29 +61,4 @@ func insert(tx *gorm.DB, query string, args ...any) (int64, error) {
 		return 0, err
 	}
 	return res.LastInsertId()
-}
-
-// isDuplicate reports a unique-key violation.
-func isDuplicate(err error) bool {
-	var me *mysqldrv.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1062
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "23505" // unique_violation
-	}
-	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
-
-// isRetryable reports a deadlock or lock wait timeout (MySQL 1213, 1205;
-// PostgreSQL 40P01, 55P03 from lock_timeout), after which the whole
-// transaction may simply run again.
-func isRetryable(err error) bool {
-	var me *mysqldrv.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1213 || me.Number == 1205
-	}
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "55P03")
 }

@@ -21,6 +21,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/syncd-dev/syncd/internal/dbtime"
+	"github.com/syncd-dev/syncd/internal/dialect"
 	schema "github.com/syncd-dev/syncd/sql"
 )
 
@@ -28,7 +29,7 @@ import (
 type Store struct {
 	db      *gorm.DB
 	sqlDB   *sql.DB
-	dialect string   // schema.MySQL, schema.Postgres or schema.SQLite
+	d       dialect.D
 	cursors sync.Map // Shard → the bucket its next claim starts at
 	limits  RowLimits
 	pg      *pgx.ConnConfig // PostgreSQL: for the listener's own connection
@@ -111,7 +112,7 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Opti
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 		sqlDB.SetConnMaxIdleTime(maxIdleTime) // 0: no limit
 	}
-	return &Store{db: db, sqlDB: sqlDB, dialect: driverName, pg: pgCfg}, nil
+	return &Store{db: db, sqlDB: sqlDB, d: dialect.D(driverName), pg: pgCfg}, nil
 }
 
 // server is what Open needs to know of a MySQL or MariaDB server.
@@ -245,7 +246,7 @@ func sqliteDSN(path string) string {
 }
 
 // Dialect is schema.MySQL, schema.Postgres or schema.SQLite.
-func (s *Store) Dialect() string { return s.dialect }
+func (s *Store) Dialect() string { return string(s.d) }
 
 // Gorm exposes the handle for packages that keep their own tables (the
 // console's store); the relay's statements stay in this package.
@@ -271,12 +272,12 @@ func (s *Store) Close() error { return s.sqlDB.Close() }
 
 // ApplySchema runs the migrations this binary carries.
 func (s *Store) ApplySchema(ctx context.Context) ([]schema.Migration, error) {
-	return schema.Apply(ctx, s.sqlDB, s.dialect)
+	return schema.Apply(ctx, s.sqlDB, string(s.d))
 }
 
 // CheckSchema fails, saying what to run, when migrations are missing.
 func (s *Store) CheckSchema(ctx context.Context) error {
-	return schema.Check(ctx, s.sqlDB, s.dialect)
+	return schema.Check(ctx, s.sqlDB, string(s.d))
 }
 
 type dbTime = dbtime.Time

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/internal/dbtime"
-	schema "github.com/syncd-dev/syncd/sql"
+	"github.com/syncd-dev/syncd/internal/dialect"
 )
 
 // Stats is the backlog as operators see it.
@@ -80,7 +80,7 @@ func (s *Store) Stats(ctx context.Context, withSent bool) (Stats, error) {
 		// running `syncd status` may be set differently.
 		var oldest dbtime.WriterTime
 		var now dbTime
-		err := s.sqlDB.QueryRowContext(ctx, `SELECT created_at, `+s.utcNow()+` FROM message_sync
+		err := s.sqlDB.QueryRowContext(ctx, `SELECT created_at, `+s.d.UTCNow()+` FROM message_sync
 WHERE id = (SELECT MIN(id) FROM message_sync WHERE status = 'pending')`).Scan(&oldest, &now)
 		if err != nil && err != sql.ErrNoRows {
 			return st, fmt.Errorf("find oldest pending row: %w", err)
@@ -96,7 +96,7 @@ WHERE id = (SELECT MIN(id) FROM message_sync WHERE status = 'pending')`).Scan(&o
 // ClaimsInFlight lists the claims not yet written back, oldest first, for
 // `syncd status`.
 func (s *Store) ClaimsInFlight(ctx context.Context) ([]ClaimInFlight, error) {
-	rows, err := s.sqlDB.QueryContext(ctx, s.rebind(`SELECT claim_token, claimed_by, bucket_lo, bucket_hi, lease_until, created_at
+	rows, err := s.sqlDB.QueryContext(ctx, s.d.Rebind(`SELECT claim_token, claimed_by, bucket_lo, bucket_hi, lease_until, created_at
 FROM message_sync_claims ORDER BY created_at LIMIT ?`), maxClaimsListed)
 	if err != nil {
 		return nil, fmt.Errorf("list claims in flight: %w", err)
@@ -244,7 +244,7 @@ func (s *Store) requeueMatch(f RequeueFilter) (string, []any) {
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "created_at >= ?")
-		args = append(args, s.ts(f.Since))
+		args = append(args, s.d.Time(f.Since))
 	}
 	if len(where) == 0 {
 		return "", nil
@@ -276,7 +276,7 @@ func (s *Store) explainRequeue(ctx context.Context, f RequeueFilter, invalid str
 	}
 	if !f.Since.IsZero() {
 		cols = append(cols, "CASE WHEN created_at >= ? THEN 1 ELSE 0 END")
-		args = append(args, s.ts(f.Since))
+		args = append(args, s.d.Time(f.Since))
 		filters = append(filters, "--since")
 	}
 	rows, err := s.db.WithContext(ctx).Raw(`SELECT `+strings.Join(cols, ", ")+` FROM message_sync WHERE id IN ?`,
@@ -370,9 +370,9 @@ func (s *Store) Insert(ctx context.Context, r NewRow) (int64, error) {
 	}
 	q := `INSERT INTO message_sync (` + strings.Join(cols, ", ") + `) VALUES (` +
 		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + `)`
-	if s.dialect == schema.Postgres { // no LastInsertId: the id comes back as a row
+	if s.d == dialect.Postgres { // no LastInsertId: the id comes back as a row
 		var id int64
-		if err := s.sqlDB.QueryRowContext(ctx, s.rebind(q+` RETURNING id`), args...).Scan(&id); err != nil {
+		if err := s.sqlDB.QueryRowContext(ctx, s.d.Rebind(q+` RETURNING id`), args...).Scan(&id); err != nil {
 			return 0, fmt.Errorf("insert into message_sync: %w", err)
 		}
 		return id, nil
@@ -399,7 +399,7 @@ type RowStatus struct {
 func (s *Store) Status(ctx context.Context, id int64) (RowStatus, error) {
 	var st RowStatus
 	var lastErr sql.NullString
-	err := s.sqlDB.QueryRowContext(ctx, s.rebind(`SELECT status, attempts, last_error FROM message_sync WHERE id = ?`), id).
+	err := s.sqlDB.QueryRowContext(ctx, s.d.Rebind(`SELECT status, attempts, last_error FROM message_sync WHERE id = ?`), id).
 		Scan(&st.Status, &st.Attempts, &lastErr)
 	if err != nil {
 		return st, fmt.Errorf("read status of row %d: %w", id, err)

@@ -29,7 +29,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/syncd-dev/syncd/chat"
-	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store/batch"
 )
 
@@ -98,13 +97,13 @@ func (s *Store) claimedCols() string {
 	l := s.limits.withDefaults()
 	// A character is at most 4 bytes: more bytes than that is too long.
 	short := func(col string, chars int) (read, over string) {
-		n := s.byteLength(col)
+		n := s.d.ByteLength(col)
 		return fmt.Sprintf("CASE WHEN %s <= %d THEN %s END", n, 4*chars, col), fmt.Sprintf("%s > %d", n, 4*chars)
 	}
 	key, keyOver := short("conversation_key", MaxKeyChars)
 	sender, senderOver := short("sender_name", MaxSenderChars)
 	kind, kindOver := short("kind", MaxKindChars)
-	body, payload := s.byteLength("body"), s.byteLength("payload")
+	body, payload := s.d.ByteLength("body"), s.d.ByteLength("payload")
 	return fmt.Sprintf(`id, %s, CASE WHEN %s THEN 'conversation_key' WHEN %s THEN 'sender_name' WHEN %s THEN 'kind' ELSE '' END,
   CASE WHEN conversation_key = RTRIM(conversation_key) THEN 1 ELSE 0 END,
   CASE WHEN %s <= %d THEN body END, %s, %s, %s,
@@ -179,7 +178,7 @@ func (s *Store) Claim(ctx context.Context, shard Shard, claimer string, limit in
 	// The claim and its entry in message_sync_claims commit together, so a
 	// claim whose holder dies is always found by TakeBack.
 	lo, hi := shard.bounds()
-	leaseUntil := s.ts(now.Add(lease))
+	leaseUntil := s.d.Time(now.Add(lease))
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(`INSERT INTO message_sync_claims (claim_token, claimed_by, bucket_lo, bucket_hi, lease_until)
 VALUES (?, ?, ?, ?, ?)`, token, claimer, lo, hi, leaseUntil).Error; err != nil {
@@ -213,7 +212,7 @@ FROM message_sync WHERE claim_token = ? AND status = 'processing' AND id IN ? OR
 			return fmt.Errorf("read claimed rows: %w", err)
 		}
 		return nil
-	}, s.txOptions())
+	}, s.d.TxOptions())
 	if errors.Is(err, errNothingClaimed) {
 		return c, nil
 	}
@@ -237,14 +236,14 @@ var errNothingClaimed = errors.New("nothing claimed")
 func (s *Store) waitingConversations(ctx context.Context, shard Shard, now time.Time) ([]string, error) {
 	lo, hi := shard.bounds()
 	var keys []string
-	err := s.db.WithContext(ctx).Raw(`SELECT conversation_key FROM message_sync `+s.forceIndex("ix_message_sync_retry")+`
+	err := s.db.WithContext(ctx).Raw(`SELECT conversation_key FROM message_sync `+s.d.ForceIndex("ix_message_sync_retry")+`
 WHERE status = 'pending' AND next_attempt_at > ? AND shard_bucket >= ? AND shard_bucket < ?
 UNION
 SELECT m.conversation_key FROM message_sync_claims c
-JOIN message_sync m `+s.forceIndex("ix_message_sync_claim")+`
+JOIN message_sync m `+s.d.ForceIndex("ix_message_sync_claim")+`
   ON m.status = 'processing' AND m.shard_bucket >= ? AND m.shard_bucket < ? AND m.claim_token = c.claim_token
 WHERE c.bucket_lo < ? AND c.bucket_hi > ?`,
-		s.ts(now), lo, hi, lo, hi, hi, lo).Scan(&keys).Error
+		s.d.Time(now), lo, hi, lo, hi, hi, lo).Scan(&keys).Error
 	if err != nil {
 		return nil, fmt.Errorf("find conversations that must wait: %w", err)
 	}
@@ -282,7 +281,7 @@ func (s *Store) dueIDs(ctx context.Context, shard Shard, blocked []string, now t
 	pick := func(first, end, n int) error {
 		where := `status = 'pending' AND shard_bucket >= ? AND shard_bucket < ?
 AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
-		args := []any{first, end, s.ts(now)}
+		args := []any{first, end, s.d.Time(now)}
 		if len(blocked) > 0 {
 			where += ` AND conversation_key NOT IN ?`
 			args = append(args, blocked)
@@ -291,7 +290,7 @@ AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
 			ID          int64
 			ShardBucket int
 		}
-		err := s.db.WithContext(ctx).Raw(`SELECT id, shard_bucket FROM message_sync `+s.forceIndex("ix_message_sync_claim")+
+		err := s.db.WithContext(ctx).Raw(`SELECT id, shard_bucket FROM message_sync `+s.d.ForceIndex("ix_message_sync_claim")+
 			` WHERE `+where+` ORDER BY shard_bucket, id LIMIT ?`, append(args, n)...).Scan(&part).Error
 		picked = append(picked, part...)
 		return err
@@ -325,7 +324,7 @@ AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
 // poller ticking often does not take the lock of, and run its claim
 // queries on, every shard that is empty.
 func (s *Store) DueShards(ctx context.Context, shards []Shard) ([]Shard, error) {
-	now := s.ts(time.Now())
+	now := s.d.Time(time.Now())
 	var due []Shard
 	// SQLite allows 2,000 result columns; 128 keeps statements short too.
 	for part := range slices.Chunk(shards, 128) {
@@ -339,7 +338,7 @@ func (s *Store) DueShards(ctx context.Context, shards []Shard) ([]Shard, error) 
 			}
 			fmt.Fprintf(&q, `(EXISTS (SELECT 1 FROM message_sync %[1]s WHERE status = 'pending'
 AND shard_bucket >= ? AND shard_bucket < ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
-OR EXISTS (SELECT 1 FROM message_sync_claims WHERE bucket_lo < ? AND bucket_hi > ?))`, s.forceIndex("ix_message_sync_claim"))
+OR EXISTS (SELECT 1 FROM message_sync_claims WHERE bucket_lo < ? AND bucket_hi > ?))`, s.d.ForceIndex("ix_message_sync_claim"))
 			args = append(args, lo, hi, now, hi, lo)
 		}
 		flags := make([]bool, len(part))
@@ -392,7 +391,7 @@ func (s *Store) TakeBack(ctx context.Context, shard Shard, which Abandoned) (int
 	args := []any{hi, lo}
 	if which == LeaseExpired {
 		q += ` AND lease_until < ?`
-		args = append(args, s.ts(now))
+		args = append(args, s.d.Time(now))
 	}
 	type claimRow struct {
 		ClaimToken         string
@@ -428,7 +427,7 @@ WHERE status = 'processing' AND shard_bucket >= ? AND shard_bucket < ? AND claim
 			}
 			total += res.RowsAffected
 			return nil
-		}, s.txOptions())
+		}, s.d.TxOptions())
 		if err != nil {
 			return total, fmt.Errorf("take back abandoned claim of shard %s: %w", shard, err)
 		}
@@ -480,16 +479,16 @@ func (s *Store) ReturnOrphans(ctx context.Context, shard Shard, limit int) (Orph
 	lo, hi := shard.bounds()
 	now := time.Now()
 	expired := ` AND (lease_until IS NULL OR lease_until < ?)`
-	if err := s.db.WithContext(ctx).Raw(`SELECT id FROM message_sync `+s.forceIndex("ix_message_sync_claim")+`
+	if err := s.db.WithContext(ctx).Raw(`SELECT id FROM message_sync `+s.d.ForceIndex("ix_message_sync_claim")+`
 WHERE `+orphaned+` AND shard_bucket >= ? AND shard_bucket < ?`+expired+`
-ORDER BY shard_bucket, id LIMIT ?`, lo, hi, s.ts(now), limit).Scan(&o.IDs).Error; err != nil {
+ORDER BY shard_bucket, id LIMIT ?`, lo, hi, s.d.Time(now), limit).Scan(&o.IDs).Error; err != nil {
 		return o, fmt.Errorf("find orphaned processing rows of buckets %d-%d: %w", lo, hi-1, err)
 	}
 	if len(o.IDs) == 0 {
 		return o, nil
 	}
 	var err error
-	o.Pending, o.Sent, err = s.resolveOrphans(ctx, ` AND id IN ?`+expired, []any{o.IDs, s.ts(now)}, false, OrphanReason, now)
+	o.Pending, o.Sent, err = s.resolveOrphans(ctx, ` AND id IN ?`+expired, []any{o.IDs, s.d.Time(now)}, false, OrphanReason, now)
 	return o, err
 }
 
@@ -500,7 +499,7 @@ ORDER BY shard_bucket, id LIMIT ?`, lo, hi, s.ts(now), limit).Scan(&o.IDs).Error
 func (s *Store) resolveOrphans(ctx context.Context, where string, args []any, resetAttempts bool, reason string, now time.Time) (pending, sent int64, err error) {
 	res := s.db.WithContext(ctx).Exec(`UPDATE message_sync
 SET status = 'sent', processed_at = COALESCE(processed_at, ?), claim_token = NULL, lease_until = NULL, next_attempt_at = NULL, last_error = ?
-WHERE `+orphaned+` AND `+inHistory+where, append([]any{s.ts(now), OrphanRelayed}, args...)...)
+WHERE `+orphaned+` AND `+inHistory+where, append([]any{s.d.Time(now), OrphanRelayed}, args...)...)
 	if res.Error != nil {
 		return 0, 0, fmt.Errorf("return orphaned processing rows to sent: %w", res.Error)
 	}
@@ -570,7 +569,7 @@ func (s *Store) Commit(ctx context.Context, c *Claim, out Outcome) ([]chat.Messa
 		}
 		added, err = s.appendHistory(tx, relayed, now)
 		return err
-	}, s.txOptions())
+	}, s.d.TxOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -639,7 +638,7 @@ func (s *Store) fence(tx *gorm.DB, c *Claim, out Outcome, now time.Time) error {
 			// Sent, with the note saying why the bot did not answer.
 			res := tx.Exec(`UPDATE message_sync SET status = 'sent', processed_at = ?, lease_until = NULL,
     next_attempt_at = NULL, last_error = ?
-WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(now), truncate(r.Message.Note, 4000), c.Token, r.Message.SourceID)
+WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.d.Time(now), truncate(r.Message.Note, 4000), c.Token, r.Message.SourceID)
 			if err := check("sent", res, 1); err != nil {
 				return err
 			}
@@ -652,7 +651,7 @@ WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(now), truncate
 		// operator looking for it finds why it took a detour.
 		res := tx.Exec(`UPDATE message_sync SET status = 'sent', processed_at = ?, lease_until = NULL,
     next_attempt_at = NULL, last_error = CASE WHEN last_error = ? THEN ? ELSE NULL END
-WHERE claim_token = ? AND status = 'processing' AND id IN ?`, s.ts(now), OrphanReason, OrphanSent, c.Token, chunk)
+WHERE claim_token = ? AND status = 'processing' AND id IN ?`, s.d.Time(now), OrphanReason, OrphanSent, c.Token, chunk)
 		if err := check("sent", res, len(chunk)); err != nil {
 			return err
 		}
@@ -660,7 +659,7 @@ WHERE claim_token = ? AND status = 'processing' AND id IN ?`, s.ts(now), OrphanR
 	for _, f := range out.Failed {
 		res := tx.Exec(`UPDATE message_sync SET status = 'failed', processed_at = ?, lease_until = NULL,
     next_attempt_at = NULL, last_error = ?
-WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(now), truncate(f.Reason, 4000), c.Token, f.ID)
+WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.d.Time(now), truncate(f.Reason, 4000), c.Token, f.ID)
 		if err := check("failed", res, 1); err != nil {
 			return err
 		}
@@ -668,7 +667,7 @@ WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(now), truncate
 	for _, r := range out.Retry {
 		res := tx.Exec(`UPDATE message_sync SET status = 'pending', attempts = attempts + 1, next_attempt_at = ?,
     last_error = ?, claim_token = NULL, lease_until = NULL
-WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.ts(r.At), truncate(r.Reason, 4000), c.Token, r.ID)
+WHERE claim_token = ? AND status = 'processing' AND id = ?`, s.d.Time(r.At), truncate(r.Reason, 4000), c.Token, r.ID)
 		if err := check("retry", res, 1); err != nil {
 			return err
 		}
@@ -902,13 +901,13 @@ func (s *Store) bumpSequences(tx *gorm.DB, order []string, convs map[string]*con
 		var waiting, answered any
 		switch cu.wait {
 		case waitStart, waitBot:
-			waiting = s.ts(cu.firstAt)
+			waiting = s.d.Time(cu.firstAt)
 		}
 		switch cu.wait {
 		case waitBot, waitClear:
 			answered = "bot"
 		}
-		groups[cu.wait] = append(groups[cu.wait], cu.key, cu.count, s.ts(cu.lastAt), waiting, answered, cu.wantsAgent, s.ts(now), s.ts(now))
+		groups[cu.wait] = append(groups[cu.wait], cu.key, cu.count, s.d.Time(cu.lastAt), waiting, answered, cu.wantsAgent, s.d.Time(now), s.d.Time(now))
 		counts[cu.wait]++
 	}
 	for mode, args := range groups {
@@ -934,7 +933,7 @@ func (s *Store) bumpSequences(tx *gorm.DB, order []string, convs map[string]*con
 // clears it, chatstore.AppendReply). MySQL evaluates the assignments left
 // to right, so wants_agent, which the others read, is assigned last.
 func (s *Store) upsertSequence(mode waitMode) string {
-	v := s.insertedValue
+	v := s.d.Inserted
 	// The row's current values, qualified: PostgreSQL calls a bare column
 	// in DO UPDATE ambiguous (it could be excluded's).
 	c := func(col string) string { return "conversations." + col }
@@ -950,13 +949,10 @@ func (s *Store) upsertSequence(mode waitMode) string {
 		answered = v("answered_by")
 	}
 	set := ` last_seq = ` + c("last_seq") + ` + ` + v("last_seq") + `, state = 'open',
- last_message_at = ` + s.greatest() + `(COALESCE(` + c("last_message_at") + `, ` + v("last_message_at") + `), ` + v("last_message_at") + `),
+ last_message_at = ` + s.d.Greatest() + `(COALESCE(` + c("last_message_at") + `, ` + v("last_message_at") + `), ` + v("last_message_at") + `),
  waiting_since = ` + wait + `, answered_by = ` + answered + `, updated_at = ` + v("updated_at") + `,
  wants_agent = ` + wants
-	if s.dialect == schema.MySQL {
-		return ` ON DUPLICATE KEY UPDATE` + set
-	}
-	return ` ON CONFLICT (conversation_key) DO UPDATE SET` + set
+	return s.d.Upsert("conversation_key") + set
 }
 
 // sourceTable names where a history entry came from; with source_id it is
@@ -1002,7 +998,7 @@ func (s *Store) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 				payload = string(m.Payload)
 			}
 			args = append(args, m.ConversationKey, m.Seq, string(m.SenderType), nullString(m.SenderName), m.Kind, m.Body,
-				payload, sourceTable(m), m.SourceID, nullString(m.Intent), conf, suggestionColumn(m), nullString(m.Note), s.ts(m.CreatedAt))
+				payload, sourceTable(m), m.SourceID, nullString(m.Intent), conf, suggestionColumn(m), nullString(m.Note), s.d.Time(m.CreatedAt))
 		}
 		q := `INSERT INTO chat_messages (conversation_key, seq, sender_type, sender_name, kind, body, payload,
  source_table, source_id, intent, confidence, suggestion, note, created_at) VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(batch))
@@ -1056,7 +1052,7 @@ func (s *Store) insertBotReplies(tx *gorm.DB, msgs []chat.Message, idx []int, no
 	args := make([]any, 0, len(idx)*6)
 	for _, i := range idx {
 		m := msgs[i]
-		args = append(args, m.ConversationKey, m.Body, m.SourceID, m.ID, s.ts(now), "bot")
+		args = append(args, m.ConversationKey, m.Body, m.SourceID, m.ID, s.d.Time(now), "bot")
 	}
 	q := `INSERT INTO message_reply (conversation_key, body, in_reply_to, chat_message_id, created_at, author_name, author_type) VALUES ` +
 		repeatJoin("(?, ?, ?, ?, ?, ?, 'bot')", len(idx))

@@ -22,7 +22,7 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 	if gerr != nil {
 		return "", fmt.Errorf("generate setting %s: %w", name, gerr)
 	}
-	if err := s.db.WithContext(ctx).Exec(s.insertIgnore(`syncd_settings (name, value) VALUES (?, ?)`, "name"), name, fresh).Error; err != nil {
+	if err := s.db.WithContext(ctx).Exec(s.d.InsertIgnore(`syncd_settings (name, value) VALUES (?, ?)`, "name"), name, fresh).Error; err != nil {
 		return "", fmt.Errorf("store setting %s: %w", name, err)
 	}
 	return s.readSetting(ctx, name)
@@ -30,7 +30,7 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 
 func (s *Store) readSetting(ctx context.Context, name string) (string, error) {
 	var value string
-	if err := s.sqlDB.QueryRowContext(ctx, s.rebind(`SELECT value FROM syncd_settings WHERE name = ?`), name).Scan(&value); err != nil {
+	if err := s.sqlDB.QueryRowContext(ctx, s.d.Rebind(`SELECT value FROM syncd_settings WHERE name = ?`), name).Scan(&value); err != nil {
 		return "", fmt.Errorf("read setting %s: %w", name, err)
 	}
 	return value, nil
