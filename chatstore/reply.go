@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/chat/history"
 	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/internal/dialect"
 )
@@ -20,53 +21,45 @@ var errReplyExists = errors.New("reply exists")
 
 // AppendReply writes an agent reply in one transaction:
 //
-//  1. UPDATE conversations: last_seq + 1, waiting_since NULL, answered_by
-//     'agent', wants_agent off (a person has answered), last_message_at
-//     and updated_at. This takes the row lock the relay's upsert also takes,
-//     so the two never hand out the same seq.
-//  2. SELECT last_seq: the reply's seq.
+//  1. The reply's seq (history.AgentSeq): UPDATE conversations, last_seq
+//     + 1, waiting_since NULL, answered_by 'agent', wants_agent off (a
+//     person has answered), last_message_at and updated_at, under the row
+//     lock the relay's upsert also takes, so the two never hand out the
+//     same seq; then SELECT last_seq.
+//  2. (part of 1)
 //  3. Look for the client_id: a retry (or a concurrent duplicate, committed
 //     while we waited for the lock) returns the first message instead.
 //  4. UPDATE conversations: assignee = the author where it is unassigned
 //     (replying takes the conversation; one assigned to someone else
 //     stays theirs).
-//  5. INSERT chat_messages (sender_type 'agent', client_id).
+//  5. INSERT chat_messages (sender_type 'agent', client_id) and
 //  6. INSERT message_reply ('pending', in_reply_to = the latest customer
-//     message's message_sync id, chat_message_id).
+//     message's message_sync id, chat_message_id): history.AppendAgentReply.
 //  7. Raise the author's read marker to the reply.
 //
-// A deadlock or lock wait timeout runs the transaction again, twice at most.
+// A deadlock or lock wait timeout runs the transaction again, twice at most
+// (dialect.RetryDeadlocks, as for the relay's commit).
 func (s *Store) AppendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyResult, error) {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		var res chatcore.ReplyResult
+	var res chatcore.ReplyResult
+	err := dialect.RetryDeadlocks(func() (err error) {
 		res, err = s.appendReply(ctx, r)
-		if err == nil || !dialect.IsRetryable(err) {
-			return res, err
-		}
-	}
-	return chatcore.ReplyResult{}, err
+		return err
+	})
+	return res, err
 }
 
 func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyResult, error) {
 	var msg chatcore.Message
 	var took bool
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		at := s.at(r.At)
+		hist := history.New(s.d)
 		ref, err := s.lookup(tx, r.ConversationKey)
 		if err != nil {
 			return err
 		}
-		res := tx.Exec(`UPDATE conversations
-   SET last_seq = last_seq + 1, waiting_since = NULL, answered_by = 'agent', wants_agent = FALSE,
-       last_message_at = ?, updated_at = ?
- WHERE id = ?`, at, at, ref.id)
-		if res.Error != nil {
-			return fmt.Errorf("bump last_seq: %w", res.Error)
-		}
-		var seq int64
-		if err := tx.Raw(`SELECT last_seq FROM conversations WHERE id = ?`, ref.id).Row().Scan(&seq); err != nil {
-			return fmt.Errorf("read last_seq: %w", err)
+		seq, err := hist.AgentSeq(tx, ref.id, r.At)
+		if err != nil {
+			return err
 		}
 		if m, err := s.messageByClientID(tx, r.ConversationKey, r.ClientID); err != nil {
 			return err
@@ -74,7 +67,7 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 			msg = *m
 			return errReplyExists
 		}
-		res = tx.Exec(`UPDATE conversations SET assignee = ?
+		res := tx.Exec(`UPDATE conversations SET assignee = ?
  WHERE id = ? AND (assignee IS NULL OR assignee = '')`, r.Author, ref.id)
 		if res.Error != nil {
 			return fmt.Errorf("take conversation: %w", res.Error)
@@ -87,18 +80,12 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("find message replied to: %w", err)
 		}
-		id, err := s.insert(tx, `INSERT INTO chat_messages
-  (conversation_key, seq, sender_type, sender_name, kind, body, client_id, created_at)
-  VALUES (?, ?, 'agent', ?, 'message', ?, ?, ?)`,
-			r.ConversationKey, seq, r.Author, r.Body, r.ClientID, at)
+		id, err := hist.AppendAgentReply(tx, history.AgentReply{
+			ConversationKey: r.ConversationKey, Seq: seq, Author: r.Author, Body: r.Body,
+			ClientID: r.ClientID, InReplyTo: inReplyTo.Int64, At: r.At,
+		})
 		if err != nil {
-			return fmt.Errorf("insert chat message: %w", err)
-		}
-		if _, err := s.insert(tx, `INSERT INTO message_reply
-  (conversation_key, body, status, author_type, author_name, in_reply_to, chat_message_id, created_at)
-  VALUES (?, ?, 'pending', 'agent', ?, ?, ?, ?)`,
-			r.ConversationKey, r.Body, r.Author, inReplyTo, id, at); err != nil {
-			return fmt.Errorf("insert message_reply: %w", err)
+			return err
 		}
 		if err := s.raiseReadMarker(tx, r.Author, r.ConversationKey, seq, r.At); err != nil {
 			return fmt.Errorf("raise read marker: %w", err)

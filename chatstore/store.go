@@ -48,17 +48,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.db.WithContext(ctx).Transaction(fn, s.d.TxOptions())
 }
 
-// insert runs an INSERT in tx and returns the new row's id: the driver's
-// LastInsertId, or on PostgreSQL, which has none, RETURNING id.
+// insert runs an INSERT in tx and returns the new row's id.
 func (s *Store) insert(tx *gorm.DB, query string, args ...any) (int64, error) {
-	if s.d.Returning() {
-		var id int64
-		err := tx.Statement.ConnPool.QueryRowContext(tx.Statement.Context, s.d.Rebind(query)+" RETURNING id", args...).Scan(&id)
-		return id, err
-	}
-	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	return s.d.InsertID(tx.Statement.Context, tx.Statement.ConnPool, query, args...)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"math"
 	"strconv"
@@ -283,15 +282,3 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 type dbTime = dbtime.Time
 
 type writerTime = dbtime.WriterTime
-
-var _ driver.Valuer = (*nullString)(nil)
-
-// nullString binds "" as NULL.
-type nullString string
-
-func (n nullString) Value() (driver.Value, error) {
-	if n == "" {
-		return nil, nil
-	}
-	return string(n), nil
-}

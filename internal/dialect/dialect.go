@@ -6,6 +6,7 @@
 package dialect
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -162,4 +163,51 @@ func IsRetryable(err error) bool {
 	}
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "55P03")
+}
+
+// NullIfEmpty binds "" as NULL.
+func NullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Execer is what InsertID needs of a connection or transaction (gorm's
+// Statement.ConnPool, *sql.Tx, *sql.DB).
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// InsertID runs an INSERT with ? placeholders and returns the new row's
+// id: the driver's LastInsertId, or RETURNING id where there is none.
+func (d D) InsertID(ctx context.Context, ex Execer, query string, args ...any) (int64, error) {
+	if d.Returning() {
+		var id int64
+		err := ex.QueryRowContext(ctx, d.Rebind(query)+" RETURNING id", args...).Scan(&id)
+		return id, err
+	}
+	res, err := ex.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// deadlockRuns is how often RetryDeadlocks runs a transaction at most.
+const deadlockRuns = 3
+
+// RetryDeadlocks runs tx, a whole transaction, again when it ended in a
+// deadlock or a lock wait timeout (IsRetryable): the database rolled it
+// back, so running it again is safe. Every writer of the chat tables goes
+// through it, so that one policy holds for the relay and the console.
+func RetryDeadlocks(tx func() error) error {
+	var err error
+	for range deadlockRuns {
+		if err = tx(); err == nil || !IsRetryable(err) {
+			return err
+		}
+	}
+	return err
 }
