@@ -1,7 +1,7 @@
 // Package latency measures the whole path an agent waits on: a legacy
 // INSERT, the poller's claim and commit, the chat core's push, and the
 // frame arriving on the agent's WebSocket. It runs the real components in
-// one process against the machine's MariaDB.
+// one process against the machine's MariaDB and PostgreSQL.
 package latency
 
 import (
@@ -38,11 +38,12 @@ type stack struct {
 }
 
 // start runs a poller on schedule, a chat core and a logged-in agent's
-// WebSocket, all stopped at cleanup.
-func start(tb testing.TB, schedule string) *stack {
+// WebSocket, all stopped at cleanup, on a database of driver; notify
+// (PostgreSQL) wakes the poller on each insert.
+func start(tb testing.TB, driver, schedule string, notify bool) *stack {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &stack{db: testdb.New(tb, "mysql"), seen: map[string]time.Time{}}
+	s := &stack{db: testdb.New(tb, driver), seen: map[string]time.Time{}}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cs, err := chatstore.New(s.db.Store.Gorm())
 	if err != nil {
@@ -69,6 +70,16 @@ func start(tb testing.TB, schedule string) *stack {
 		tb.Fatal(err)
 	}
 	p.Start(ctx)
+	if notify {
+		if err := s.db.Store.SetNotify(ctx, true); err != nil {
+			tb.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.db.Store.Listen(ctx, p.Wake, time.Second, nil)
+		}()
+	}
 
 	resp, err := http.Post(srv.URL+"/api/login", "application/json", strings.NewReader(`{"username":"bench","password":"bench-password"}`))
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -164,20 +175,47 @@ func (s *stack) run(tb testing.TB, n int, pace time.Duration) []time.Duration {
 
 func pct(d []time.Duration, p float64) time.Duration { return d[int(float64(len(d)-1)*p)] }
 
-// Every inserted row reaches a logged-in agent's socket exactly once.
+// Every inserted row reaches a logged-in agent's socket exactly once; on
+// PostgreSQL with the notification, on a schedule that would not run
+// during the test.
 func TestInsertReachesSocket(t *testing.T) {
-	s := start(t, "@every 100ms")
-	d := s.run(t, 40, 5*time.Millisecond)
-	t.Logf("p50 %v, p99 %v (not asserted: see BenchmarkInsertToSocket)", pct(d, 0.5), pct(d, 0.99))
+	for _, tc := range []struct {
+		name, driver, schedule string
+		notify                 bool
+	}{
+		{"mysql", "mysql", "@every 100ms", false},
+		{"postgres", "postgres", "@every 100ms", false},
+		{"postgres notify", "postgres", "@every 1h", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t, tc.driver, tc.schedule, tc.notify)
+			d := s.run(t, 40, 5*time.Millisecond)
+			t.Logf("p50 %v, p99 %v (not asserted: see BenchmarkInsertToSocket)", pct(d, 0.5), pct(d, 0.99))
+		})
+	}
 }
 
 // BenchmarkInsertToSocket reports the INSERT → socket delay for the default
-// schedule and for the low-latency one. b.N is the number of rows; run it
-// with -benchtime 300x.
+// schedule and for the low-latency ones, on MariaDB and PostgreSQL, and on
+// PostgreSQL with the insert notification at the default schedule. b.N is
+// the number of rows; run it with -benchtime 300x.
 func BenchmarkInsertToSocket(b *testing.B) {
+	type variant struct {
+		driver, schedule string
+		notify           bool
+	}
+	var vs []variant
 	for _, schedule := range []string{"@every 1s", "@every 100ms", "@every 50ms"} {
-		b.Run(strings.ReplaceAll(schedule, " ", "_"), func(b *testing.B) {
-			s := start(b, schedule)
+		vs = append(vs, variant{"mysql", schedule, false}, variant{"postgres", schedule, false})
+	}
+	vs = append(vs, variant{"postgres", "@every 1s", true})
+	for _, v := range vs {
+		name := v.driver + "/" + strings.ReplaceAll(v.schedule, " ", "_")
+		if v.notify {
+			name += "/notify"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := start(b, v.driver, v.schedule, v.notify)
 			b.ResetTimer()
 			d := s.run(b, b.N, 20*time.Millisecond)
 			b.StopTimer()
