@@ -60,6 +60,12 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// Every component is started below in order and registered with life,
+	// which stops them in the reverse order however run returns.
+	life := &lifecycle{log: log}
+	var stopCtx context.Context = context.Background() // the shutdown's deadline, once it starts
+	defer func() { life.stop(stopCtx) }()
+
 	// The operator endpoints come up first so that /readyz can say what the
 	// daemon waits for while the database is unreachable.
 	var (
@@ -70,8 +76,19 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	var connectErr error // the last failed attempt while st is nil, under mu
 	locker, rc := newLocker(cfg, instance, log)
 	if rc != nil {
-		defer rc.Close()
+		life.onStop("redis", func(context.Context) { rc.Close() })
 	}
+	// The database closes after everything that uses it (registered now,
+	// so that it stops after the front door and readiness below).
+	life.onStop("database", func(context.Context) {
+		mu.Lock()
+		s := st
+		st = nil
+		mu.Unlock()
+		if s != nil {
+			s.Close()
+		}
+	})
 	if err := checkRedis(ctx, locker, log); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
@@ -93,6 +110,9 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		}})
 	}
 	ready := ops.NewReadiness(reg, log, 2*time.Second, checks...)
+	rctx, rwg := life.scope(ctx, "readiness", nil)
+	rwg.Add(1)
+	go func() { defer rwg.Done(); ready.Run(rctx) }()
 	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		h := app
@@ -107,11 +127,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	var wg sync.WaitGroup
-	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer func() { cancelBG(); wg.Wait() }()
-	wg.Add(1)
-	go func() { defer wg.Done(); ready.Run(bg) }()
+	life.onStop("http", func(context.Context) { srv.shutdown() })
 
 	s, err := connect(ctx, cfg, log, func(err error) {
 		mu.Lock()
@@ -119,34 +135,41 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		mu.Unlock()
 	})
 	if err != nil {
-		shutdownHTTP(srv, log)
 		if ctx.Err() != nil {
 			return nil // interrupted while waiting for the database
 		}
 		return cli.Exit(err.Error(), 1)
 	}
-	defer s.Close()
 	mu.Lock()
 	st = s
 	mu.Unlock()
 	ready.ProbeNow(ctx)
 
 	backlog := ops.NewBacklog(reg, log, s, 10*time.Second)
-	wg.Add(1)
-	go func() { defer wg.Done(); backlog.Run(bg) }()
+	bctx, bwg := life.scope(ctx, "backlog", nil)
+	bwg.Add(1)
+	go func() { defer bwg.Done(); backlog.Run(bctx) }()
 
-	bot, reloadBot, closeBot, err := startBot(bg, cfg, reg, log, &wg)
+	var closeBot func()
+	botCtx, botWG := life.scope(ctx, "bot", func(context.Context) {
+		if closeBot != nil {
+			closeBot()
+		}
+	})
+	bot, reloadBot, closeBot, err := startBot(botCtx, cfg, reg, log, botWG)
 	if err != nil {
-		shutdownHTTP(srv, log)
 		return cli.Exit(err.Error(), 2)
 	}
-	defer closeBot()
-	publisher, handler, closeConsole, err := startConsole(bg, cfg, s, rc, instance, bot, reg, log, &wg)
+	var closeConsole func()
+	consoleCtx, consoleWG := life.scope(ctx, "console", func(context.Context) {
+		if closeConsole != nil {
+			closeConsole() // WebSockets get 1001 before the listener closes
+		}
+	})
+	publisher, handler, closeConsole, err := startConsole(consoleCtx, cfg, s, rc, instance, bot, reg, log, consoleWG)
 	if err != nil {
-		shutdownHTTP(srv, log)
 		return cli.Exit(err.Error(), 1)
 	}
-	defer closeConsole()
 	mu.Lock()
 	app = handler
 	mu.Unlock()
@@ -169,12 +192,18 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		Lease:       cfg.Poller.Lease,
 	})
 	if err != nil {
-		shutdownHTTP(srv, log)
 		return cli.Exit("invalid configuration: poller: "+err.Error(), 2)
 	}
-	p.Start(bg)
+	pctx, _ := life.scope(ctx, "poller", func(sctx context.Context) {
+		log.Info("shutting down: finishing the batches in hand")
+		if err := p.Stop(sctx); err != nil {
+			log.Warn("in-flight batches cancelled; their rows return to pending", slog.Any("error", err))
+		}
+	})
+	p.Start(pctx)
 	p.Kick() // relay the backlog now rather than at the first tick
-	listen(bg, cfg, s, p, log, &wg)
+	lctx, lwg := life.scope(ctx, "notify", nil)
+	listen(lctx, cfg, s, p, log, lwg)
 
 	for done := false; !done; {
 		select {
@@ -185,23 +214,19 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		}
 	}
 
-	log.Info("shutting down: finishing the batches in hand")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := p.Stop(sctx); err != nil {
-		log.Warn("in-flight batches cancelled; their rows return to pending", slog.Any("error", err))
-	}
-	closeConsole() // WebSockets get 1001 before the listener closes
-	shutdownHTTP(srv, log)
+	stopCtx = sctx
+	life.stop(sctx)
 	log.Info("stopped")
 	return nil
 }
 
-func shutdownHTTP(srv *frontDoor, _ *slog.Logger) { srv.shutdown() }
+
 
 // listen sets the insert notification (PostgreSQL) as database.notify
 // says and, when it is on, wakes the poller on each notification until bg
-// ends; wg waits for it. A switch it cannot set or a listener it cannot
+// ends; wg is for its goroutine. A switch it cannot set or a listener it cannot
 // keep only costs latency: the schedule still finds every row.
 func listen(bg context.Context, cfg config.Config, s *store.Store, p *poller.Poller, log *slog.Logger, wg *sync.WaitGroup) {
 	if s.Dialect() != schema.Postgres {
