@@ -198,7 +198,7 @@ func (o openOptions) holdLimits(params map[string]string, srv server) time.Durat
 // does not give them: UTC (timestamptz is an instant either way; this is
 // what text conversions and the logs show), READ COMMITTED (PostgreSQL's
 // default, said so that a server configured otherwise does not change the
-// claim's rules), and HoldLimit's bounds: a transaction idle that long is
+// claim's rules), custom plans (below), and HoldLimit's bounds: a transaction idle that long is
 // ended by the server (idle_in_transaction_session_timeout, which
 // PostgreSQL has had since 9.6) and a row lock wait gives up after it
 // (lock_timeout). statement_timeout is left alone, as max_statement_time
@@ -211,6 +211,13 @@ func (o openOptions) pgParams(params map[string]string) {
 	}
 	set("timezone", "UTC")
 	set("default_transaction_isolation", "read committed")
+	// pgx prepares every statement, and after five runs PostgreSQL may
+	// keep a generic plan, chosen without the values. For the relay's
+	// statements (a claim UPDATE by up to batch_size ids, the history
+	// lookups by source id) the generic plan scanned every pending row, or
+	// every history row, per batch: 2,000 rows/s against 12,600 on a
+	// 100,000-row backlog (docs/benchmarks-relay.md). Plan with the values.
+	set("plan_cache_mode", "force_custom_plan")
 	if o.hold > 0 {
 		ms := strconv.FormatInt(o.hold.Milliseconds(), 10)
 		set("idle_in_transaction_session_timeout", ms)
