@@ -27,14 +27,14 @@ intents:
 	}{
 		{"shipping", 0.7, th, Decision{Action: AutoReply, Reply: "3-5 days."}},
 		{"shipping", 0.69, th, Decision{Action: Suggest, Reply: "3-5 days."}},
-		{"shipping", 0.39, th, Decision{}},                              // below the floor: noise
+		{"shipping", 0.39, th, Decision{}},                                             // below the floor: noise
 		{"refund", 0.99, th, Decision{Action: Suggest, Reply: "An agent will check."}}, // never sent alone
 		{"refund", 0.4, th, Decision{Action: Suggest, Reply: "An agent will check."}},
 		{"refund", 0.35, th, Decision{}},
-		{"greeting", 0.99, th, Decision{}},                                                            // no reply
-		{"no_such", 0.99, th, Decision{}},                                                             // not in the answers
-		{OutOfScope, 0.99, th, Decision{}},                                                            // the model says none of these
-		{"", 0.99, th, Decision{}},                                                                    // not classified
+		{"greeting", 0.99, th, Decision{}},                                                                           // no reply
+		{"no_such", 0.99, th, Decision{}},                                                                            // not in the answers
+		{OutOfScope, 0.99, th, Decision{}},                                                                           // the model says none of these
+		{"", 0.99, th, Decision{}},                                                                                   // not classified
 		{"shipping", 0.8, Thresholds{AutoReply: 0.7, Suggest: 0.9}, Decision{Action: AutoReply, Reply: "3-5 days."}}, // the floor does not gate auto-replies
 		{"refund", 0.8, Thresholds{AutoReply: 0.7, Suggest: 0.9}, Decision{}},
 		{"shipping", 1, Thresholds{AutoReply: 1, Suggest: 0.4}, Decision{Action: Suggest, Reply: "3-5 days."}}, // 1: auto-replies off

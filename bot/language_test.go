@@ -28,7 +28,9 @@ func TestAnswersInCustomersLanguage(t *testing.T) {
 			t.Errorf("message %d: %+v, want a hand-off that does not resolve", i, v)
 		}
 	}
-	hasHan := func(s string) bool { return strings.ContainsFunc(s, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) }
+	hasHan := func(s string) bool {
+		return strings.ContainsFunc(s, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff })
+	}
 	if r := got[0].AutoReply + got[0].Suggestion; r == "" || hasHan(r) {
 		t.Errorf("English customer got %q", r)
 	}

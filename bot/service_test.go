@@ -224,11 +224,11 @@ func TestSuggestionFollowsAnswersAndThreshold(t *testing.T) {
 		confidence float64
 		want       string
 	}{
-		{"shipping", th, ""},                           // answered by the bot itself
+		{"shipping", th, ""}, // answered by the bot itself
 		{"shipping", (th + floor) / 2, shipping.Reply["en"]}, // not sure enough: the agent decides
-		{"shipping", floor / 2, ""},                    // below the floor: not worth showing
+		{"shipping", floor / 2, ""},                          // below the floor: not worth showing
 		{"refund", 0.99, refund.Reply["en"]},                 // never answered automatically
-		{"no_such_intent", 0.99, ""},                   // nothing to suggest
+		{"no_such_intent", 0.99, ""},                         // nothing to suggest
 	} {
 		if got := s.Suggestion(tc.intent, tc.confidence, "where is it?"); got != tc.want {
 			t.Errorf("Suggestion(%q, %v) = %q, want %q", tc.intent, tc.confidence, got, tc.want)

@@ -36,8 +36,10 @@ type daemonBot struct {
 }
 
 var (
-	_ bridge.Bot                                      = (*daemonBot)(nil)
-	_ interface{ Suggestion(string, float64, string) string } = (*daemonBot)(nil)
+	_ bridge.Bot = (*daemonBot)(nil)
+	_ interface {
+		Suggestion(string, float64, string) string
+	} = (*daemonBot)(nil)
 )
 
 func newDaemonBot(opts bot.Options, log *slog.Logger, svc *bot.Service) *daemonBot {

@@ -222,8 +222,6 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	return nil
 }
 
-
-
 // listen sets the insert notification (PostgreSQL) as database.notify
 // says and, when it is on, wakes the poller on each notification until bg
 // ends; wg is for its goroutine. A switch it cannot set or a listener it cannot

@@ -77,7 +77,9 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 	}
 	// History stores the bot's intent, not its suggestion's text; the
 	// console gets the suggestion from the bot when it reads a message.
-	if sg, ok := b.(interface{ Suggestion(string, float64, string) string }); ok {
+	if sg, ok := b.(interface {
+		Suggestion(string, float64, string) string
+	}); ok {
 		cs.SetSuggester(sg.Suggestion)
 	}
 	// Agents label messages with the intents the model in force knows.
