@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/syncd-dev/syncd/chat/history"
 	"github.com/syncd-dev/syncd/chatcore"
 )
 
@@ -122,31 +123,26 @@ func (s *Store) raiseReadMarker(db *gorm.DB, username, key string, seq int64, at
 
 // Assign sets the assignee; "" releases the conversation.
 func (s *Store) Assign(ctx context.Context, key, assignee string, at time.Time) error {
-	var a any
-	if assignee != "" {
-		a = assignee
-	}
-	return s.updateConversation(ctx, key, `assignee = ?`, a, at)
+	return s.updateConversation(ctx, key, func(tx *gorm.DB, id int64) error {
+		return history.New(s.d).Assign(tx, id, assignee, at)
+	})
 }
 
-// SetState resolves or reopens a conversation. Resolving also clears
-// waiting_since and wants_agent: nobody waits on a resolved conversation. A new customer
-// message reopens it (the relay's upsert sets state 'open').
+// SetState resolves or reopens a conversation (history.Writer.SetState).
 func (s *Store) SetState(ctx context.Context, key string, state chatcore.State, at time.Time) error {
-	if state == chatcore.StateResolved {
-		return s.updateConversation(ctx, key, `state = ?, waiting_since = NULL, wants_agent = FALSE`, string(state), at)
-	}
-	return s.updateConversation(ctx, key, `state = ?`, string(state), at)
+	return s.updateConversation(ctx, key, func(tx *gorm.DB, id int64) error {
+		return history.New(s.d).SetState(tx, id, string(state), at)
+	})
 }
 
-func (s *Store) updateConversation(ctx context.Context, key, set string, arg any, at time.Time) error {
+func (s *Store) updateConversation(ctx context.Context, key string, update func(tx *gorm.DB, id int64) error) error {
 	db := s.db.WithContext(ctx)
 	ref, err := s.lookup(db, key)
 	if err != nil {
 		return err
 	}
-	if err := db.Exec(`UPDATE conversations SET `+set+`, updated_at = ? WHERE id = ?`, arg, s.at(at), ref.id).Error; err != nil {
-		return fmt.Errorf("update conversation %s: %w", key, err)
+	if err := update(db, ref.id); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
 	}
 	return nil
 }

@@ -67,12 +67,9 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 			msg = *m
 			return errReplyExists
 		}
-		res := tx.Exec(`UPDATE conversations SET assignee = ?
- WHERE id = ? AND (assignee IS NULL OR assignee = '')`, r.Author, ref.id)
-		if res.Error != nil {
-			return fmt.Errorf("take conversation: %w", res.Error)
+		if took, err = hist.TakeUnassigned(tx, ref.id, r.Author); err != nil {
+			return err
 		}
-		took = res.RowsAffected == 1
 		var inReplyTo sql.NullInt64
 		err = tx.Raw(`SELECT source_id FROM chat_messages
  WHERE conversation_key = ? AND sender_type = 'customer' AND source_id IS NOT NULL

@@ -497,3 +497,38 @@ func (w Writer) AppendAgentReply(tx *gorm.DB, r AgentReply) (int64, error) {
 	}
 	return id, nil
 }
+
+// Assign sets the agent a conversation is assigned to; "" releases it.
+func (w Writer) Assign(tx *gorm.DB, convID int64, assignee string, at time.Time) error {
+	return w.setConversation(tx, convID, `assignee = ?`, dialect.NullIfEmpty(assignee), at)
+}
+
+// TakeUnassigned assigns the conversation to agent when nobody has it
+// (an agent who replies takes it; one assigned to someone else stays
+// theirs), and reports whether it did.
+func (w Writer) TakeUnassigned(tx *gorm.DB, convID int64, agent string) (bool, error) {
+	res := tx.Exec(`UPDATE conversations SET assignee = ?
+ WHERE id = ? AND (assignee IS NULL OR assignee = '')`, agent, convID)
+	if res.Error != nil {
+		return false, fmt.Errorf("take conversation: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// SetState resolves ("resolved") or reopens ("open") a conversation.
+// Resolving also clears waiting_since and wants_agent: nobody waits on a
+// resolved conversation. A new customer message reopens it (the relay's
+// upsert sets state 'open').
+func (w Writer) SetState(tx *gorm.DB, convID int64, state string, at time.Time) error {
+	if state == "resolved" {
+		return w.setConversation(tx, convID, `state = ?, waiting_since = NULL, wants_agent = FALSE`, state, at)
+	}
+	return w.setConversation(tx, convID, `state = ?`, state, at)
+}
+
+func (w Writer) setConversation(tx *gorm.DB, convID int64, set string, arg any, at time.Time) error {
+	if err := tx.Exec(`UPDATE conversations SET `+set+`, updated_at = ? WHERE id = ?`, arg, w.d.Time(at), convID).Error; err != nil {
+		return fmt.Errorf("update conversation: %w", err)
+	}
+	return nil
+}
