@@ -22,6 +22,7 @@ func sample() *Model {
 			Initializers: []Tensor{
 				{Name: "w", Dims: []int64{2, 3}, Float: []float32{1, -2, 3.5, 0, 1e-7, -0}},
 				{Name: "b", Dims: []int64{3}, Float: []float32{0.1, 0.2, 0.3}},
+				{Name: "q", Dims: []int64{2, 2}, Int8: []int8{-128, -1, 0, 127}},
 			},
 			Inputs:  []ValueInfo{{Name: "x", ElemType: Float, Shape: []Dim{{Param: "batch"}, {Value: 2}}}},
 			Outputs: []ValueInfo{{Name: "p", ElemType: Float, Shape: []Dim{{Param: "batch"}, {Value: 3}}}},
