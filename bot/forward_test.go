@@ -33,11 +33,16 @@ func TestONNXRuntimeMatchesGoForward(t *testing.T) {
 	}{
 		{"built-in linear", model.Default()},
 		{"mlp", smallModel(t, 32, 3)},
+		{"mlp, int8 first layer", int8Model(t, smallModel(t, 32, 3))},
+		{"linear, int8", int8Model(t, smallModel(t, -1, 3))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := nn.UnmarshalONNX(tc.data)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if m.FromOldFormat {
+				t.Fatal("a model MarshalONNX wrote reads as the old format")
 			}
 			f, err := featurize.New(m.Features)
 			if err != nil {
@@ -72,4 +77,19 @@ func TestONNXRuntimeMatchesGoForward(t *testing.T) {
 			t.Logf("%d texts × %d classes, largest difference %g", len(texts), c, worst)
 		})
 	}
+}
+
+// int8Model is data's model with its first layer stored as int8.
+func int8Model(t *testing.T, data []byte) []byte {
+	t.Helper()
+	m, err := nn.UnmarshalONNX(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Layers[0].Quantize()
+	b, err := m.MarshalONNX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

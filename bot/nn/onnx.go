@@ -33,6 +33,7 @@ const (
 	MetaFeatures = "syncd.features"
 	formatV1     = "intent-classifier/1" // dense input
 	formatV2     = "intent-classifier/2" // sparse input
+	formatV3     = "intent-classifier/3" // sparse input, int8 first layer
 )
 
 // opset 17 has Gemm, Relu and Softmax over the last axis (since 13), and
@@ -44,7 +45,11 @@ const (
 
 // MarshalONNX encodes m as an ONNX model in format 2: the first layer on
 // the sparse input (Gather, MatMul, Flatten, Add), then Relu + Gemm for a
-// hidden layer, then Softmax. The bytes depend only on m.
+// hidden layer, then Softmax. A first layer with Scale (Layer.Quantize) is
+// written as int8 weights and per-row scales (Gather, Cast, and the
+// scales multiplied into the values), in format 3, which binaries that
+// know only format 2 refuse instead of misreading. The bytes depend only
+// on m.
 func (m *Model) MarshalONNX() ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -66,16 +71,45 @@ func (m *Model) MarshalONNX() ([]byte, error) {
 		Outputs: []onnxpb.ValueInfo{{Name: OutputName, ElemType: onnxpb.Float, Shape: []onnxpb.Dim{{Param: "batch"}, {Value: int64(len(m.Labels))}}}},
 	}
 	x := ""
+	format := formatV2
 	for i, l := range m.Layers {
 		name := fmt.Sprintf("fc%d", i+1)
-		g.Initializers = append(g.Initializers,
-			onnxpb.Tensor{Name: name + ".weight", Dims: []int64{int64(l.In), int64(l.Out)}, Float: l.W},
-			onnxpb.Tensor{Name: name + ".bias", Dims: []int64{int64(l.Out)}, Float: l.B})
 		out := name + ".out"
 		if i == len(m.Layers)-1 {
 			out = "logits"
 		}
-		if i == 0 {
+		if l.Scale != nil {
+			format = formatV3
+			g.Initializers = append(g.Initializers,
+				onnxpb.Tensor{Name: name + ".weight_q", Dims: []int64{int64(l.In), int64(l.Out)}, Int8: quantized(&l)},
+				onnxpb.Tensor{Name: name + ".scale", Dims: []int64{int64(l.In), 1}, Float: l.Scale},
+				onnxpb.Tensor{Name: name + ".bias", Dims: []int64{int64(l.Out)}, Float: l.B})
+			// The int8 rows the indices name, as float [batch, nnz, Out];
+			// their scales [batch, nnz, 1] turned to [batch, 1, nnz] and
+			// folded into the values, so the MatMul sums
+			// value·scale·q: a multiply per feature, not per weight.
+			g.Nodes = append(g.Nodes,
+				onnxpb.Node{Name: name + ".gather", OpType: "Gather", Inputs: []string{name + ".weight_q", IndicesName}, Outputs: []string{name + ".rows_q"},
+					Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: 0}}},
+				onnxpb.Node{Name: name + ".cast", OpType: "Cast", Inputs: []string{name + ".rows_q"}, Outputs: []string{name + ".rows"},
+					Attrs: []onnxpb.Attr{{Name: "to", Type: onnxpb.AttrInt, I: onnxpb.Float}}},
+				onnxpb.Node{Name: name + ".gather_scale", OpType: "Gather", Inputs: []string{name + ".scale", IndicesName}, Outputs: []string{name + ".scales"},
+					Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: 0}}},
+				onnxpb.Node{Name: name + ".transpose", OpType: "Transpose", Inputs: []string{name + ".scales"}, Outputs: []string{name + ".scales_t"},
+					Attrs: []onnxpb.Attr{{Name: "perm", Type: onnxpb.AttrInts, Ints: []int64{0, 2, 1}}}},
+				onnxpb.Node{Name: name + ".scale_values", OpType: "Mul", Inputs: []string{ValuesName, name + ".scales_t"}, Outputs: []string{name + ".values"}},
+				onnxpb.Node{Name: name + ".matmul", OpType: "MatMul", Inputs: []string{name + ".values", name + ".rows"}, Outputs: []string{name + ".sum3"}},
+				onnxpb.Node{Name: name + ".flatten", OpType: "Flatten", Inputs: []string{name + ".sum3"}, Outputs: []string{name + ".sum"},
+					Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: 1}}},
+				onnxpb.Node{Name: name + ".add", OpType: "Add", Inputs: []string{name + ".sum", name + ".bias"}, Outputs: []string{out}})
+		} else {
+			g.Initializers = append(g.Initializers,
+				onnxpb.Tensor{Name: name + ".weight", Dims: []int64{int64(l.In), int64(l.Out)}, Float: l.W},
+				onnxpb.Tensor{Name: name + ".bias", Dims: []int64{int64(l.Out)}, Float: l.B})
+		}
+		switch {
+		case l.Scale != nil: // its nodes are above
+		case i == 0:
 			// x·W for a sparse x: the rows of W the indices name
 			// [batch, nnz, Out], weighted by the values [batch, 1, nnz]
 			// and summed by one batched MatMul, then flattened to
@@ -87,7 +121,7 @@ func (m *Model) MarshalONNX() ([]byte, error) {
 				onnxpb.Node{Name: name + ".flatten", OpType: "Flatten", Inputs: []string{name + ".sum3"}, Outputs: []string{name + ".sum"},
 					Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: 1}}},
 				onnxpb.Node{Name: name + ".add", OpType: "Add", Inputs: []string{name + ".sum", name + ".bias"}, Outputs: []string{out}})
-		} else {
+		default:
 			g.Nodes = append(g.Nodes, onnxpb.Node{Name: name, OpType: "Gemm", Inputs: []string{x, name + ".weight", name + ".bias"}, Outputs: []string{out}})
 		}
 		x = out
@@ -100,7 +134,7 @@ func (m *Model) MarshalONNX() ([]byte, error) {
 		Attrs: []onnxpb.Attr{{Name: "axis", Type: onnxpb.AttrInt, I: -1}}})
 
 	meta := []onnxpb.KV{
-		{Key: MetaFormat, Value: formatV2},
+		{Key: MetaFormat, Value: format},
 		{Key: MetaLabels, Value: string(labels)},
 		{Key: MetaFeatures, Value: string(features)},
 	}
@@ -128,10 +162,10 @@ func UnmarshalONNX(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("decode onnx: %w", err)
 	}
 	f, _ := pm.Meta(MetaFormat)
-	if f != formatV1 && f != formatV2 {
-		return nil, fmt.Errorf("%w: metadata %s is %q, want %q or %q", ErrInvalid, MetaFormat, f, formatV2, formatV1)
+	if f != formatV1 && f != formatV2 && f != formatV3 {
+		return nil, fmt.Errorf("%w: metadata %s is %q, want %q, %q or %q", ErrInvalid, MetaFormat, f, formatV3, formatV2, formatV1)
 	}
-	m := &Model{Meta: map[string]string{}, FromOldFormat: f != formatV2}
+	m := &Model{Meta: map[string]string{}, FromOldFormat: f == formatV1}
 	for _, kv := range pm.Metadata {
 		switch kv.Key {
 		case MetaFormat:
@@ -152,10 +186,18 @@ func UnmarshalONNX(b []byte) (*Model, error) {
 	for i := 1; ; i++ {
 		name := fmt.Sprintf("fc%d", i)
 		w, b := pm.Graph.Initializer(name+".weight"), pm.Graph.Initializer(name+".bias")
+		if q := pm.Graph.Initializer(name + ".weight_q"); q != nil && w == nil && b != nil {
+			l, err := dequantize(name, q, pm.Graph.Initializer(name+".scale"), b)
+			if err != nil {
+				return nil, err
+			}
+			m.Layers = append(m.Layers, l)
+			continue
+		}
 		if w == nil || b == nil {
 			break
 		}
-		if len(w.Dims) != 2 || len(b.Dims) != 1 {
+		if len(w.Dims) != 2 || len(b.Dims) != 1 || w.Int8 != nil || b.Int8 != nil {
 			return nil, fmt.Errorf("%w: %s has weight dims %v and bias dims %v", ErrInvalid, name, w.Dims, b.Dims)
 		}
 		m.Layers = append(m.Layers, Layer{In: int(w.Dims[0]), Out: int(w.Dims[1]), W: w.Float, B: b.Float})
@@ -164,4 +206,34 @@ func UnmarshalONNX(b []byte) (*Model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// quantized is l's weights as int8, by l.Scale. W holds q·scale already
+// (Layer.Quantize), so this gives back exactly q.
+func quantized(l *Layer) []int8 {
+	q := make([]int8, len(l.W))
+	for i := range l.In {
+		s := l.Scale[i]
+		for j, w := range l.Row(i) {
+			q[i*l.Out+j] = QuantizeValue(w, s)
+		}
+	}
+	return q
+}
+
+// dequantize reads an int8 layer: W = float32(q)·scale, row by row, the
+// values Layer.Quantize left in W when the model was written.
+func dequantize(name string, q, scale, b *onnxpb.Tensor) (Layer, error) {
+	if len(q.Dims) != 2 || q.Int8 == nil || scale == nil || scale.Int8 != nil || len(scale.Dims) != 2 ||
+		scale.Dims[0] != q.Dims[0] || scale.Dims[1] != 1 || len(b.Dims) != 1 || b.Int8 != nil {
+		return Layer{}, fmt.Errorf("%w: %s is int8 with weight dims %v and no matching [%d,1] float scale", ErrInvalid, name, q.Dims, q.Dims[0])
+	}
+	l := Layer{In: int(q.Dims[0]), Out: int(q.Dims[1]), W: make([]float32, len(q.Int8)), B: b.Float, Scale: scale.Float}
+	for i := range l.In {
+		s := l.Scale[i]
+		for j := range l.Out {
+			l.W[i*l.Out+j] = float32(q.Int8[i*l.Out+j]) * s
+		}
+	}
+	return l, nil
 }

@@ -148,6 +148,7 @@ func (a *Attr) unmarshal(b []byte) error {
 func (t *Tensor) unmarshal(b []byte) error {
 	var dataType int64 = Float
 	var raw []byte
+	var int32s []int64
 	err := fields(b, func(num protowire.Number, f field) error {
 		var err error
 		switch num {
@@ -161,30 +162,55 @@ func (t *Tensor) unmarshal(b []byte) error {
 			raw = f.bytes
 		case tensorFloatData:
 			t.Float, err = f.float32s(t.Float)
+		case tensorInt32Data:
+			// int32_data is packed varints like int64s; an int8 tensor
+			// keeps one value per entry.
+			int32s, err = f.int64s(int32s)
 		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if dataType != Float {
-		return fmt.Errorf("%w: tensor %q has data type %d, only float is supported", ErrMalformed, t.Name, dataType)
-	}
-	if raw != nil {
-		if len(raw)%4 != 0 {
-			return fmt.Errorf("%w: tensor %q raw data is %d bytes", ErrMalformed, t.Name, len(raw))
+	var got int
+	switch dataType {
+	case Float:
+		if raw != nil {
+			if len(raw)%4 != 0 {
+				return fmt.Errorf("%w: tensor %q raw data is %d bytes", ErrMalformed, t.Name, len(raw))
+			}
+			t.Float = make([]float32, len(raw)/4)
+			for i := range t.Float {
+				t.Float[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			}
 		}
-		t.Float = make([]float32, len(raw)/4)
-		for i := range t.Float {
-			t.Float[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		got = len(t.Float)
+	case Int8:
+		t.Float = nil
+		if raw != nil {
+			t.Int8 = make([]int8, len(raw))
+			for i, c := range raw {
+				t.Int8[i] = int8(c)
+			}
+		} else {
+			t.Int8 = make([]int8, len(int32s))
+			for i, v := range int32s {
+				if v < math.MinInt8 || v > math.MaxInt8 {
+					return fmt.Errorf("%w: tensor %q holds %d, not an int8", ErrMalformed, t.Name, v)
+				}
+				t.Int8[i] = int8(v)
+			}
 		}
+		got = len(t.Int8)
+	default:
+		return fmt.Errorf("%w: tensor %q has data type %d, only float and int8 are supported", ErrMalformed, t.Name, dataType)
 	}
 	n := int64(1)
 	for _, d := range t.Dims {
 		n *= d
 	}
-	if n != int64(len(t.Float)) {
-		return fmt.Errorf("%w: tensor %q has dims %v but %d values", ErrMalformed, t.Name, t.Dims, len(t.Float))
+	if n != int64(got) {
+		return fmt.Errorf("%w: tensor %q has dims %v but %d values", ErrMalformed, t.Name, t.Dims, got)
 	}
 	return nil
 }

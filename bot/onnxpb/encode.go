@@ -44,6 +44,7 @@ const (
 	tensorDims      = 1
 	tensorDataType  = 2
 	tensorFloatData = 4
+	tensorInt32Data = 5
 	tensorName      = 8
 	tensorRawData   = 9
 
@@ -141,6 +142,16 @@ func (t *Tensor) marshal(b []byte) []byte {
 		dims = protowire.AppendVarint(dims, uint64(d))
 	}
 	b = appendMessage(b, tensorDims, dims)
+	if t.Int8 != nil {
+		b = appendVarint(b, tensorDataType, Int8)
+		b = appendString(b, tensorName, t.Name)
+		raw := make([]byte, len(t.Int8))
+		for i, q := range t.Int8 {
+			raw[i] = byte(q)
+		}
+		b = protowire.AppendTag(b, tensorRawData, protowire.BytesType)
+		return protowire.AppendBytes(b, raw)
+	}
 	b = appendVarint(b, tensorDataType, Float)
 	b = appendString(b, tensorName, t.Name)
 	raw := make([]byte, 4*len(t.Float))

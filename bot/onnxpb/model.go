@@ -3,6 +3,7 @@ package onnxpb
 // Data types (TensorProto.DataType) used here.
 const (
 	Float = 1
+	Int8  = 3
 	Int64 = 7
 )
 
@@ -61,12 +62,14 @@ type Attr struct {
 	Ints []int64
 }
 
-// Tensor is a float32 TensorProto; data is written as raw_data
-// (little-endian), and read from raw_data or float_data.
+// Tensor is a float32 or int8 TensorProto: int8 when Int8 is non-nil
+// (then Float is unused). Data is written as raw_data (little-endian), and
+// read from raw_data, float_data or, for int8, int32_data.
 type Tensor struct {
 	Name  string
 	Dims  []int64
 	Float []float32
+	Int8  []int8
 }
 
 // ValueInfo is a ValueInfoProto of tensor type.

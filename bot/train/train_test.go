@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -214,10 +215,60 @@ func TestTrainChoosesHidden(t *testing.T) {
 	if m.Hidden() != 0 || !strings.Contains(m.Meta["syncd.train.hidden_choice"], "too few") {
 		t.Errorf("50 examples: hidden %d, %q", m.Hidden(), m.Meta["syncd.train.hidden_choice"])
 	}
-	if got := defaultDims(78); got != 1<<13 {
-		t.Errorf("defaultDims(78) = %d, want 2^13 (under 4 MiB)", got)
+	// Sizes in int8: four members of 128 over 2^13 features are 4 MiB.
+	for width, want := range map[int]int{16: DefaultDims, 78: 1 << 14, DefaultHidden * DefaultMembers: 1 << 13} {
+		if got := defaultDims(width); got != want {
+			t.Errorf("defaultDims(%d) = %d, want %d", width, got, want)
+		}
 	}
-	if got := defaultDims(16); got != DefaultDims {
-		t.Errorf("defaultDims(16) = %d", got)
+}
+
+// The members of an ensemble are averaged in logit space: the joined
+// model's probabilities are the softmax of the mean of the members'
+// log-probabilities (which differ from their logits by a constant each).
+func TestAverageMembers(t *testing.T) {
+	ex := shopData(t)
+	cfg := Config{Seed: 3, Hidden: 16, Members: 1, Epochs: 1, Features: featurize.Config{Dims: 1 << 10}}
+	var members []*nn.Model
+	for seed := range uint64(3) {
+		cfg.Seed = seed
+		m, err := fit(context.Background(), ex, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	joined := average(members)
+	if joined.Hidden() != 48 || joined.Validate() != nil {
+		t.Fatalf("joined hidden %d, %v", joined.Hidden(), joined.Validate())
+	}
+	f, _ := featurize.New(joined.Features)
+	var v featurize.Vector
+	c := joined.Classes()
+	for _, e := range ex[:50] {
+		f.Transform(e.Text, &v)
+		want := make([]float32, c)
+		for _, m := range members {
+			p := m.Forward(v, make([]float32, m.Hidden()), make([]float32, c))
+			for j := range want {
+				want[j] += float32(math.Log(float64(p[j]))) / float32(len(members))
+			}
+		}
+		nn.Softmax(want)
+		got := joined.Forward(v, make([]float32, joined.Hidden()), make([]float32, c))
+		for j := range want {
+			if d := math.Abs(float64(got[j] - want[j])); d > 1e-5 {
+				t.Fatalf("%q class %d: joined %v, members' mean %v", e.Text, j, got[j], want[j])
+			}
+		}
+	}
+	// The default: members on seeds Seed, Seed+1, ... joined, and a first
+	// layer over 4 MiB in float32 stored as int8.
+	m, err := fit(context.Background(), ex, Config{Seed: 0, Hidden: 16, Members: 3, Epochs: 1, Features: featurize.Config{Dims: 1 << 17}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Hidden() != 48 || m.Layers[0].Scale == nil {
+		t.Errorf("hidden %d, int8 %v; want 48, true", m.Hidden(), m.Layers[0].Scale != nil)
 	}
 }

@@ -20,6 +20,8 @@ func describe(m *nn.Model, cfg Config, examples []Example) {
 	}
 	settings, _ := json.Marshal(struct {
 		Hidden       int     `json:"hidden"`
+		Members      int     `json:"members,omitempty"`
+		Int8         bool    `json:"int8,omitempty"`
 		Epochs       int     `json:"epochs"`
 		BatchSize    int     `json:"batch_size"`
 		LearningRate float64 `json:"learning_rate"`
@@ -30,7 +32,7 @@ func describe(m *nn.Model, cfg Config, examples []Example) {
 		Balanced     bool    `json:"balanced"`
 		Seed         uint64  `json:"seed"`
 		Workers      int     `json:"workers"`
-	}{cfg.hidden(), cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.weightDecay(), cfg.NoIDF, cfg.dropout(), cfg.LabelSmoothing, cfg.Balanced, cfg.Seed, cfg.Workers})
+	}{cfg.hidden(), members(cfg), m.Layers[0].Scale != nil, cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.weightDecay(), cfg.NoIDF, cfg.dropout(), cfg.LabelSmoothing, cfg.Balanced, cfg.Seed, cfg.Workers})
 	m.Meta = map[string]string{
 		"syncd.train.settings":    string(settings),
 		"syncd.train.examples":    fmt.Sprint(len(examples)),
@@ -65,4 +67,13 @@ func WriteModel(path string, m *nn.Model) error {
 		return fmt.Errorf("write model: %w", err)
 	}
 	return nil
+}
+
+// members is cfg.Members where there is more than one, else 0 (left out of
+// the settings, so a single model's metadata reads as it did before).
+func members(cfg Config) int {
+	if cfg.Members > 1 {
+		return cfg.Members
+	}
+	return 0
 }

@@ -91,7 +91,8 @@ func botTrainCommand() *cli.Command {
 			&cli.StringFlag{Name: "background", Usage: "CSV (header naming a text column) of messages outside every intent, trained as " + bot.OutOfScope + `; "none": no such class; default: syncd's own (bot/model/background.csv, English and Chinese)`},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
 			&cli.IntFlag{Name: "dims", Usage: "feature vector size (a power of two); 0: " + fmt.Sprint(train.DefaultDims) + ", or less where the first layer would pass 4 MiB"},
-			&cli.IntFlag{Name: "hidden", Usage: "hidden layer width; 0: the better of none and " + fmt.Sprint(train.DefaultHidden) + " on a held-out tenth of the data; -1: none, a softmax regression"},
+			&cli.IntFlag{Name: "hidden", Usage: "hidden layer width per member; 0: the better of none and " + fmt.Sprint(train.DefaultMembers) + " members of " + fmt.Sprint(train.DefaultHidden) + " on a held-out tenth of the data; -1: none, a softmax regression"},
+			&cli.IntFlag{Name: "members", Usage: "hidden layers trained on successive seeds and averaged (with a hidden layer); 0: " + fmt.Sprint(train.DefaultMembers)},
 			&cli.IntFlag{Name: "epochs", Usage: "passes over the data; 0: 5 (hidden layer) or 10 (linear)"},
 			&cli.IntFlag{Name: "batch-size", Value: train.DefaultBatchSize, Usage: "examples per step"},
 			&cli.Float64Flag{Name: "lr", Usage: "Adam learning rate; 0: " + fmt.Sprint(train.DefaultLearningRate) + " (hidden layer) or 0.02 (linear)"},
@@ -127,7 +128,7 @@ func trainConfig(c *cli.Context) train.Config {
 			Dims: c.Int("dims"), WordMin: 1, WordMax: c.Int("word-max"),
 			CharMin: c.Int("char-min"), CharMax: c.Int("char-max"),
 		},
-		Hidden: hidden, Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"),
+		Hidden: hidden, Members: c.Int("members"), Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"),
 		LearningRate: c.Float64("lr"), WeightDecay: off(c.Float64("weight-decay")), Dropout: off(c.Float64("dropout")),
 		LabelSmoothing: c.Float64("label-smoothing"), Balanced: c.Bool("balanced"), NoIDF: c.Bool("no-idf"), KeepGreetings: c.Bool("keep-greetings"), Seed: c.Uint64("seed"),
 	}

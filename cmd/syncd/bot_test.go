@@ -104,8 +104,8 @@ func TestBotTrainDefaultsOnBanking77(t *testing.T) {
 	if acc == nil {
 		t.Fatalf("no accuracy in\n%s", out)
 	}
-	if a, _ := strconv.ParseFloat(acc[1], 64); a < 0.90 {
-		t.Errorf("banking77 test accuracy %v, want >= 0.90", a)
+	if a, _ := strconv.ParseFloat(acc[1], 64); a < 0.925 {
+		t.Errorf("banking77 test accuracy %v, want >= 0.925", a)
 	}
 	// The auto-reply threshold's row: answered, correct, precision, accepted.
 	row := regexp.MustCompile(`(?m)^\s*([0-9.]+)\s+([0-9.]+)%\s+([0-9.]+)%\s+([0-9.]+)%\s+([0-9.]+)%\s+<- auto-reply threshold`).FindStringSubmatch(out)
