@@ -425,7 +425,9 @@ func botOptions(cfg config.Bot, answers []byte, log *slog.Logger) bot.Options {
 }
 
 // The console asks the bot for suggestions (wire.go, startConsole).
-var _ interface{ Suggestion(string, float64, string) string } = (*bot.Service)(nil)
+var _ interface {
+	Suggestion(string, float64, string) string
+} = (*bot.Service)(nil)
 
 // cacheSize maps bot.cache_size to bot.Options: 0 in the configuration
 // turns the cache off, where bot.Options reads 0 as "the default".

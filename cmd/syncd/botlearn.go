@@ -42,7 +42,7 @@ func botRetrainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "retrain",
 		Usage: "train on the shipped data plus the agents' labels, and install the new model only if it is not worse",
-		Description: "Trains with `bot train`'s defaults on the shipped training data (or --data) plus the\n" +
+		Description: "Trains a linear model as `make model` does (`bot train --hidden -1`) on the shipped training data (or --data) plus the\n" +
 			"labelled history (an agent's label wins over the shipped one for the same text), leaving\n" +
 			"out a held-out part: a tenth of the labelled texts, chosen by a hash of the text so it is\n" +
 			"the same in every run, and the shipped evaluation sets (or --eval), which no model trains on.\n" +
@@ -205,7 +205,10 @@ func botRetrain(c *cli.Context) error {
 		}
 		res, err := learn.Retrain(c.Context, learn.Input{
 			Shipped: shipped, Evaluation: eval, Labelled: labelled, Background: background,
-			Current: current, Config: train.Config{Seed: c.Uint64("seed")},
+			// Linear, as `make model` trains the shipped model: on the shop's
+			// data the hidden-layer ensemble is no better and costs the
+			// relay several times the CPU per message (docs/benchmarks-bot.md).
+			Current: current, Config: train.Config{Seed: c.Uint64("seed"), Hidden: -1},
 		})
 		if err != nil {
 			return cli.Exit(err.Error(), 1)
