@@ -307,9 +307,9 @@ func TestNewValidatesOptions(t *testing.T) {
 		o    chatcore.Options
 		want string
 	}{
-		{"no store", chatcore.Options{SessionSecret: []byte(testSecret)}, "Store"},
-		{"short secret", chatcore.Options{Store: b.store, SessionSecret: []byte("short")}, "console.session_secret"},
-		{"bad origin", chatcore.Options{Store: b.store, SessionSecret: []byte(testSecret), AllowedOrigins: []string{"example.com"}}, "console.allowed_origins"},
+		{"no store", chatcore.Options{SessionSecret: []byte(testSecret)}, "Options.DB"},
+		{"short secret", chatcore.Options{DB: b.store, SessionSecret: []byte("short")}, "console.session_secret"},
+		{"bad origin", chatcore.Options{DB: b.store, SessionSecret: []byte(testSecret), AllowedOrigins: []string{"example.com"}}, "console.allowed_origins"},
 	} {
 		if _, err := chatcore.New(tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %s", tc.name, err, tc.want)

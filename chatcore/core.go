@@ -24,7 +24,7 @@ var ErrClosed = errors.New("chatcore: closed")
 // serve Handler, run Run until shutdown.
 type Core struct {
 	o        Options
-	store    Store
+	store    DB
 	log      *slog.Logger
 	hub      *hub
 	sessions *sessionCodec
@@ -69,7 +69,7 @@ func New(opts Options) (*Core, error) {
 	}
 	c := &Core{
 		o:        o,
-		store:    o.Store,
+		store:    o.DB,
 		log:      o.Logger,
 		sessions: newSessionCodec(o.SessionSecret, o.SessionTTL),
 		proxies:  proxies(o.TrustedProxies),

@@ -15,6 +15,6 @@
 // by seq and fetch gaps over HTTP, so a lost push costs a few seconds, never
 // a message.
 //
-// Storage stays behind the small interfaces of [Store]; package chatstore
+// Storage stays behind the small interfaces of [DB]; package chatstore
 // implements them with gorm on MySQL/MariaDB and SQLite.
 package chatcore

@@ -29,7 +29,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	core, err := chatcore.New(chatcore.Options{
-		Store:          st,
+		DB:             st,
 		Broker:         chatcore.NewBroker(rc, nil),
 		SessionSecret:  secret,
 		AllowedOrigins: []string{"https://console.example.com"},

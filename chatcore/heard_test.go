@@ -15,7 +15,7 @@ import (
 // gatedMarkers is a console store whose read-marker queries about the
 // conversation held wait for open: a database that has become slow.
 type gatedMarkers struct {
-	chatcore.Store
+	chatcore.DB
 	held    string
 	entered chan struct{}
 	open    chan struct{}
@@ -33,7 +33,7 @@ func (g gatedMarkers) ReadMarkers(ctx context.Context, keys, usernames []string)
 			return nil, ctx.Err()
 		}
 	}
-	return g.Store.ReadMarkers(ctx, keys, usernames)
+	return g.DB.ReadMarkers(ctx, keys, usernames)
 }
 
 // gatedPair starts instances A and B on one SQLite database and one
@@ -48,8 +48,8 @@ func gatedPair(t *testing.T, held string, buffer int) (a, b *bundle, gate gatedM
 	a = setup(t, setupOpts{db: db, mutate: func(o *chatcore.Options) {
 		o.Instance, o.Broker, o.SweepInterval = "A", broker, time.Hour
 		o.PublishBuffer = buffer
-		gate.Store = o.Store
-		o.Store = gate
+		gate.DB = o.DB
+		o.DB = gate
 	}})
 	b = setup(t, setupOpts{db: db, mutate: func(o *chatcore.Options) {
 		o.Instance, o.Broker, o.SweepInterval = "B", broker, time.Hour

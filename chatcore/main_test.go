@@ -43,7 +43,7 @@ type bundle struct {
 	core  *chatcore.Core
 	srv   *httptest.Server
 	db    *gorm.DB
-	store *chatstore.Store
+	store *chatstore.DB
 	ctx   context.Context
 }
 
@@ -69,7 +69,7 @@ func setup(t testing.TB, o setupOpts) *bundle {
 		t.Fatal(err)
 	}
 	opts := chatcore.Options{
-		Store:         st,
+		DB:            st,
 		SessionSecret: []byte(testSecret),
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SweepInterval: 200 * time.Millisecond,

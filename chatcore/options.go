@@ -12,11 +12,11 @@ import (
 )
 
 // Options configures a Core. The zero value of every field means its
-// default; Store and SessionSecret are required. The config keys in the
+// default; DB and SessionSecret are required. The config keys in the
 // comments are those of syncd's config file.
 type Options struct {
-	// Store is the database (chatstore.New). Required.
-	Store Store
+	// DB is the console's database (chatstore.New). Required.
+	DB DB
 	// Broker carries messages between instances. Default: a MemoryBroker
 	// of its own, which is right for a single instance.
 	Broker Broker
@@ -124,8 +124,8 @@ type Options struct {
 const MinSessionSecret = 32
 
 func (o Options) withDefaults() (Options, error) {
-	if o.Store == nil {
-		return o, errors.New("chatcore: Options.Store is required")
+	if o.DB == nil {
+		return o, errors.New("chatcore: Options.DB is required")
 	}
 	if len(o.SessionSecret) < MinSessionSecret {
 		return o, fmt.Errorf("console.session_secret: must be at least %d bytes (e.g. `openssl rand -hex 32`)", MinSessionSecret)

@@ -8,7 +8,7 @@ import (
 	"github.com/syncd-dev/syncd/chat"
 )
 
-// Errors a Store returns, wrapped or not.
+// Errors a DB returns, wrapped or not.
 var (
 	// ErrNotFound means the agent or conversation does not exist.
 	ErrNotFound = errors.New("not found")
@@ -16,9 +16,9 @@ var (
 	ErrExists = errors.New("already exists")
 )
 
-// Store is everything the console needs from the database. Each part is
-// declared beside the code that uses it; chatstore.Store implements all.
-type Store interface {
+// DB is everything the console needs from the database. Each part is
+// declared beside the code that uses it; chatstore.DB implements all.
+type DB interface {
 	AgentStore
 	ConversationStore
 	SweepStore

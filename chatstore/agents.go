@@ -32,7 +32,7 @@ func scanAgents(rows *sql.Rows) ([]chatcore.Agent, error) {
 }
 
 // Agent returns one agent, or an error wrapping chatcore.ErrNotFound.
-func (s *Store) Agent(ctx context.Context, username string) (chatcore.Agent, error) {
+func (s *DB) Agent(ctx context.Context, username string) (chatcore.Agent, error) {
 	rows, err := s.db.WithContext(ctx).Raw(`SELECT `+agentCols+` FROM console_agents WHERE username = ?`, username).Rows()
 	if err != nil {
 		return chatcore.Agent{}, fmt.Errorf("load agent %s: %w", username, err)
@@ -48,7 +48,7 @@ func (s *Store) Agent(ctx context.Context, username string) (chatcore.Agent, err
 }
 
 // Agents returns those of the named agents that exist.
-func (s *Store) Agents(ctx context.Context, usernames []string) ([]chatcore.Agent, error) {
+func (s *DB) Agents(ctx context.Context, usernames []string) ([]chatcore.Agent, error) {
 	var out []chatcore.Agent
 	for part := range slices.Chunk(usernames, 500) {
 		rows, err := s.db.WithContext(ctx).Raw(`SELECT `+agentCols+` FROM console_agents WHERE username IN ?`, part).Rows()
@@ -65,7 +65,7 @@ func (s *Store) Agents(ctx context.Context, usernames []string) ([]chatcore.Agen
 }
 
 // ListAgents returns every agent, by username.
-func (s *Store) ListAgents(ctx context.Context) ([]chatcore.Agent, error) {
+func (s *DB) ListAgents(ctx context.Context) ([]chatcore.Agent, error) {
 	rows, err := s.db.WithContext(ctx).Raw(`SELECT ` + agentCols + ` FROM console_agents ORDER BY username`).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
@@ -75,7 +75,7 @@ func (s *Store) ListAgents(ctx context.Context) ([]chatcore.Agent, error) {
 
 // CreateAgent adds an agent with a bcrypt hash (chatcore.HashPassword). An
 // existing username is an error wrapping chatcore.ErrExists.
-func (s *Store) CreateAgent(ctx context.Context, username, passwordHash string) error {
+func (s *DB) CreateAgent(ctx context.Context, username, passwordHash string) error {
 	if err := chatcore.ValidateUsername(username); err != nil {
 		return err
 	}
@@ -93,16 +93,16 @@ VALUES (?, ?, ?, 1, ?, ?)`, username, passwordHash, false, now, now).Error
 
 // SetAgentDisabled disables or enables an agent. Either way the agent's
 // sessions end (session_version goes up).
-func (s *Store) SetAgentDisabled(ctx context.Context, username string, disabled bool) error {
+func (s *DB) SetAgentDisabled(ctx context.Context, username string, disabled bool) error {
 	return s.updateAgent(ctx, username, `disabled = ?`, disabled)
 }
 
 // SetAgentPassword replaces an agent's password hash and ends its sessions.
-func (s *Store) SetAgentPassword(ctx context.Context, username, passwordHash string) error {
+func (s *DB) SetAgentPassword(ctx context.Context, username, passwordHash string) error {
 	return s.updateAgent(ctx, username, `password_hash = ?`, passwordHash)
 }
 
-func (s *Store) updateAgent(ctx context.Context, username, set string, arg any) error {
+func (s *DB) updateAgent(ctx context.Context, username, set string, arg any) error {
 	res := s.db.WithContext(ctx).Exec(`UPDATE console_agents SET `+set+`,
   session_version = session_version + 1, updated_at = ? WHERE username = ?`, arg, s.at(time.Now()), username)
 	if res.Error != nil {
@@ -116,7 +116,7 @@ func (s *Store) updateAgent(ctx context.Context, username, set string, arg any) 
 
 // SetAgentAdmin grants or revokes admin. The agent's sessions go on: every
 // request reads the agent afresh, so the change applies at the next one.
-func (s *Store) SetAgentAdmin(ctx context.Context, username string, admin bool) error {
+func (s *DB) SetAgentAdmin(ctx context.Context, username string, admin bool) error {
 	res := s.db.WithContext(ctx).Exec(`UPDATE console_agents SET admin = ?, updated_at = ? WHERE username = ?`,
 		admin, s.at(time.Now()), username)
 	if res.Error != nil {

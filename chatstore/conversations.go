@@ -14,7 +14,7 @@ import (
 
 // Conversations lists conversations for one agent, most recent message
 // first.
-func (s *Store) Conversations(ctx context.Context, q chatcore.ConversationQuery) ([]chatcore.Conversation, error) {
+func (s *DB) Conversations(ctx context.Context, q chatcore.ConversationQuery) ([]chatcore.Conversation, error) {
 	cols, from := conversationFrom(true)
 	args := []any{q.Username}
 	var where []string
@@ -56,7 +56,7 @@ type conversationRef struct {
 
 // lookup finds the conversation whose key is key, byte for byte, or
 // returns an error wrapping chatcore.ErrNotFound.
-func (s *Store) lookup(db *gorm.DB, key string) (conversationRef, error) {
+func (s *DB) lookup(db *gorm.DB, key string) (conversationRef, error) {
 	rows, err := db.Raw(`SELECT id, conversation_key, last_seq FROM conversations WHERE conversation_key = ?`, key).Rows()
 	if err != nil {
 		return conversationRef{}, fmt.Errorf("find conversation %s: %w", key, err)
@@ -79,7 +79,7 @@ func (s *Store) lookup(db *gorm.DB, key string) (conversationRef, error) {
 }
 
 // Conversation returns one conversation as username sees it.
-func (s *Store) Conversation(ctx context.Context, key, username string) (chatcore.Conversation, error) {
+func (s *DB) Conversation(ctx context.Context, key, username string) (chatcore.Conversation, error) {
 	cols, from := conversationFrom(true)
 	rows, err := s.db.WithContext(ctx).Raw("SELECT "+cols+"\n"+from+"\nWHERE c.conversation_key = ?", username, key).Rows()
 	if err != nil {
@@ -99,7 +99,7 @@ func (s *Store) Conversation(ctx context.Context, key, username string) (chatcor
 
 // MarkRead raises username's read marker in key to seq, capped at the
 // conversation's last_seq; it never lowers it.
-func (s *Store) MarkRead(ctx context.Context, username, key string, seq int64) error {
+func (s *DB) MarkRead(ctx context.Context, username, key string, seq int64) error {
 	ref, err := s.lookup(s.db.WithContext(ctx), key)
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func (s *Store) MarkRead(ctx context.Context, username, key string, seq int64) e
 }
 
 // raiseReadMarker upserts a read marker, keeping the higher seq.
-func (s *Store) raiseReadMarker(db *gorm.DB, username, key string, seq int64, at time.Time) error {
+func (s *DB) raiseReadMarker(db *gorm.DB, username, key string, seq int64, at time.Time) error {
 	// The current value qualified: PostgreSQL calls a bare read_seq in
 	// DO UPDATE ambiguous (it could be excluded's).
 	d := s.d
@@ -122,20 +122,20 @@ func (s *Store) raiseReadMarker(db *gorm.DB, username, key string, seq int64, at
 }
 
 // Assign sets the assignee; "" releases the conversation.
-func (s *Store) Assign(ctx context.Context, key, assignee string, at time.Time) error {
+func (s *DB) Assign(ctx context.Context, key, assignee string, at time.Time) error {
 	return s.updateConversation(ctx, key, func(tx *gorm.DB, id int64) error {
 		return history.New(s.d).Assign(tx, id, assignee, at)
 	})
 }
 
 // SetState resolves or reopens a conversation (history.Writer.SetState).
-func (s *Store) SetState(ctx context.Context, key string, state chatcore.State, at time.Time) error {
+func (s *DB) SetState(ctx context.Context, key string, state chatcore.State, at time.Time) error {
 	return s.updateConversation(ctx, key, func(tx *gorm.DB, id int64) error {
 		return history.New(s.d).SetState(tx, id, string(state), at)
 	})
 }
 
-func (s *Store) updateConversation(ctx context.Context, key string, update func(tx *gorm.DB, id int64) error) error {
+func (s *DB) updateConversation(ctx context.Context, key string, update func(tx *gorm.DB, id int64) error) error {
 	db := s.db.WithContext(ctx)
 	ref, err := s.lookup(db, key)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package chatstore is the console's storage: agents, conversations, chat
 // history, read markers, agent replies and intent labels, on MySQL/MariaDB
 // or SQLite through gorm. It implements the interfaces of chatcore
-// ([chatcore.Store]) and the agent administration behind `syncd agent`.
+// ([chatcore.DB]) and the agent administration behind `syncd agent`.
 //
 // The tables are those of sql/*/0001_relay.sql and 0002_console.sql, and
 // the agents' intent labels and the retrain records of 0008_learning.sql

@@ -20,7 +20,7 @@ import (
 // of that message. The label is checked against the customer message it is
 // about (the message itself, or the last customer message before an agent
 // reply) and records whether it differs from the bot's intent there.
-func (s *Store) LabelMessage(ctx context.Context, l chatcore.Label) (chatcore.Label, error) {
+func (s *DB) LabelMessage(ctx context.Context, l chatcore.Label) (chatcore.Label, error) {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var key, sender, kind string
 		var seq int64
@@ -83,7 +83,7 @@ type labelRow struct {
 	text       string
 }
 
-func (s *Store) labels(ctx context.Context, where string, args ...any) ([]labelRow, error) {
+func (s *DB) labels(ctx context.Context, where string, args ...any) ([]labelRow, error) {
 	rows, err := s.db.WithContext(ctx).Raw(labelSelect+where, args...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("read labels: %w", err)
@@ -108,7 +108,7 @@ func (s *Store) labels(ctx context.Context, where string, args ...any) ([]labelR
 }
 
 // ConversationLabels returns the labels of one conversation's messages.
-func (s *Store) ConversationLabels(ctx context.Context, key string) ([]chatcore.Label, error) {
+func (s *DB) ConversationLabels(ctx context.Context, key string) ([]chatcore.Label, error) {
 	rows, err := s.labels(ctx, ` WHERE m.conversation_key = ? ORDER BY m.seq`, key)
 	if err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ type LabelledText struct {
 // LabelledTexts returns the labelled history as training examples, one per
 // customer message, oldest label first. A customer message labelled more
 // than once (itself, and a reply to it) counts once, with its latest label.
-func (s *Store) LabelledTexts(ctx context.Context) ([]LabelledText, error) {
+func (s *DB) LabelledTexts(ctx context.Context) ([]LabelledText, error) {
 	rows, err := s.labels(ctx, ` ORDER BY l.labelled_at, l.message_id`)
 	if err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ func (s *Store) LabelledTexts(ctx context.Context) ([]LabelledText, error) {
 }
 
 // RecordRetrain writes one retrain's outcome and returns its id.
-func (s *Store) RecordRetrain(ctx context.Context, r chatcore.Retrain) (int64, error) {
+func (s *DB) RecordRetrain(ctx context.Context, r chatcore.Retrain) (int64, error) {
 	var id int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -171,7 +171,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 
 // LastRetrain returns the latest retrain, or an error wrapping
 // chatcore.ErrNotFound when there has been none.
-func (s *Store) LastRetrain(ctx context.Context) (chatcore.Retrain, error) {
+func (s *DB) LastRetrain(ctx context.Context) (chatcore.Retrain, error) {
 	var r chatcore.Retrain
 	var started, finished dbTime
 	err := s.db.WithContext(ctx).Raw(`SELECT id, started_at, finished_at, ran_by, command, model_path,

@@ -9,7 +9,7 @@ import (
 )
 
 // Messages returns a page of one conversation's history, ascending by seq.
-func (s *Store) Messages(ctx context.Context, q chatcore.MessageQuery) ([]chatcore.Message, error) {
+func (s *DB) Messages(ctx context.Context, q chatcore.MessageQuery) ([]chatcore.Message, error) {
 	base := `SELECT ` + messageCols + ` FROM chat_messages m WHERE m.conversation_key = ?`
 	var query string
 	args := []any{q.ConversationKey}

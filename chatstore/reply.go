@@ -39,7 +39,7 @@ var errReplyExists = errors.New("reply exists")
 //
 // A deadlock or lock wait timeout runs the transaction again, twice at most
 // (dialect.RetryDeadlocks, as for the relay's commit).
-func (s *Store) AppendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyResult, error) {
+func (s *DB) AppendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyResult, error) {
 	var res chatcore.ReplyResult
 	err := dialect.RetryDeadlocks(func() (err error) {
 		res, err = s.appendReply(ctx, r)
@@ -48,7 +48,7 @@ func (s *Store) AppendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 	return res, err
 }
 
-func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyResult, error) {
+func (s *DB) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyResult, error) {
 	var msg chatcore.Message
 	var took bool
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -116,7 +116,7 @@ func (s *Store) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.Rep
 
 // messageByClientID returns the conversation's message with that client_id,
 // or nil.
-func (s *Store) messageByClientID(db *gorm.DB, key, clientID string) (*chatcore.Message, error) {
+func (s *DB) messageByClientID(db *gorm.DB, key, clientID string) (*chatcore.Message, error) {
 	rows, err := db.Raw(`SELECT `+messageCols+` FROM chat_messages m WHERE m.conversation_key = ? AND m.client_id = ?`, key, clientID).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("find reply by client_id: %w", err)

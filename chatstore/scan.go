@@ -100,7 +100,7 @@ LEFT JOIN console_reads r ON r.conversation_key = c.conversation_key AND r.usern
 LEFT JOIN chat_messages m ON m.conversation_key = c.conversation_key AND m.seq = c.last_seq`
 }
 
-func (s *Store) scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) {
+func (s *DB) scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) {
 	defer rows.Close()
 	var out []chatcore.Conversation
 	for rows.Next() {
@@ -130,7 +130,7 @@ func (s *Store) scanConversations(rows *sql.Rows) ([]chatcore.Conversation, erro
 	return out, nil
 }
 
-func (s *Store) scanMessages(rows *sql.Rows) ([]chatcore.Message, error) {
+func (s *DB) scanMessages(rows *sql.Rows) ([]chatcore.Message, error) {
 	defer rows.Close()
 	var out []chatcore.Message
 	for rows.Next() {

@@ -19,7 +19,7 @@ import (
 
 type bundle struct {
 	db    *gorm.DB
-	store *chatstore.Store
+	store *chatstore.DB
 	ctx   context.Context
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // LatestUpdate returns the newest conversations.updated_at.
-func (s *Store) LatestUpdate(ctx context.Context) (time.Time, error) {
+func (s *DB) LatestUpdate(ctx context.Context) (time.Time, error) {
 	var t dbTime
 	if err := s.db.WithContext(ctx).Raw(`SELECT MAX(updated_at) FROM conversations`).Row().Scan(&t); err != nil {
 		return time.Time{}, fmt.Errorf("read latest conversation update: %w", err)
@@ -21,7 +21,7 @@ func (s *Store) LatestUpdate(ctx context.Context) (time.Time, error) {
 // ChangedConversations returns up to limit conversations updated after the
 // cursor, in (updated_at, id) order, with their last message. The query
 // walks ix_conversations_updated.
-func (s *Store) ChangedConversations(ctx context.Context, after chatcore.SweepCursor, limit int) ([]chatcore.Conversation, error) {
+func (s *DB) ChangedConversations(ctx context.Context, after chatcore.SweepCursor, limit int) ([]chatcore.Conversation, error) {
 	cols, from := conversationFrom(false)
 	at := s.at(after.UpdatedAt)
 	rows, err := s.db.WithContext(ctx).Raw(`SELECT `+cols+`
@@ -36,7 +36,7 @@ ORDER BY c.updated_at, c.id LIMIT ?`, at, at, after.ID, limit).Rows()
 
 // ConversationsByKey returns those of the given conversations that exist,
 // with ReadSeq 0.
-func (s *Store) ConversationsByKey(ctx context.Context, keys []string) ([]chatcore.Conversation, error) {
+func (s *DB) ConversationsByKey(ctx context.Context, keys []string) ([]chatcore.Conversation, error) {
 	cols, from := conversationFrom(false)
 	var out []chatcore.Conversation
 	for ks := range slices.Chunk(keys, 500) {
@@ -60,7 +60,7 @@ func (s *Store) ConversationsByKey(ctx context.Context, keys []string) ([]chatco
 
 // ReadMarkers returns the read_seq of the given agents in the given
 // conversations.
-func (s *Store) ReadMarkers(ctx context.Context, keys, usernames []string) (map[chatcore.ReadKey]int64, error) {
+func (s *DB) ReadMarkers(ctx context.Context, keys, usernames []string) (map[chatcore.ReadKey]int64, error) {
 	out := make(map[chatcore.ReadKey]int64)
 	for ks := range slices.Chunk(keys, 500) {
 		asked := keySet(ks)

@@ -80,7 +80,7 @@ func Accuracy(m *nn.Model, examples []train.Example) (float64, error) {
 type Input struct {
 	Shipped    []train.Example // the shipped training data (bot/model/train.csv)
 	Evaluation []train.Example // labelled messages no model trains on (bot.ShippedEvaluation)
-	Labelled   []train.Example // the agents' labels (chatstore.Store.LabelledExamples)
+	Labelled   []train.Example // the agents' labels (chatstore.DB.LabelledExamples)
 	Background []string        // out-of-scope texts, trained as nn.OutOfScope
 	Current    *nn.Model       // the model in force
 	Config     train.Config    // the trainer's settings; the zero Config is its defaults

@@ -31,7 +31,7 @@ func agentCommand() *cli.Command {
 				ArgsUsage: "USERNAME",
 				Flags:     []cli.Flag{pwFlag},
 				Action: func(c *cli.Context) error {
-					return withAgents(c, true, func(st *chatstore.Store, name string) error {
+					return withAgents(c, true, func(st *chatstore.DB, name string) error {
 						hash, err := newPasswordHash(c)
 						if err != nil {
 							return err
@@ -51,7 +51,7 @@ func agentCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list agents",
 				Action: func(c *cli.Context) error {
-					return withAgents(c, false, func(st *chatstore.Store, _ string) error {
+					return withAgents(c, false, func(st *chatstore.DB, _ string) error {
 						as, err := st.ListAgents(c.Context)
 						if err != nil {
 							return err
@@ -90,7 +90,7 @@ func agentCommand() *cli.Command {
 				ArgsUsage: "USERNAME",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "revoke", Usage: "take admin away"}},
 				Action: func(c *cli.Context) error {
-					return withAgents(c, true, func(st *chatstore.Store, name string) error {
+					return withAgents(c, true, func(st *chatstore.DB, name string) error {
 						admin := !c.Bool("revoke")
 						if err := st.SetAgentAdmin(c.Context, name, admin); err != nil {
 							return notFound(err, name)
@@ -110,7 +110,7 @@ func agentCommand() *cli.Command {
 				ArgsUsage: "USERNAME",
 				Flags:     []cli.Flag{pwFlag},
 				Action: func(c *cli.Context) error {
-					return withAgents(c, true, func(st *chatstore.Store, name string) error {
+					return withAgents(c, true, func(st *chatstore.DB, name string) error {
 						if _, err := st.Agent(c.Context, name); err != nil {
 							return notFound(err, name)
 						}
@@ -132,7 +132,7 @@ func agentCommand() *cli.Command {
 
 func setDisabled(disabled bool) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		return withAgents(c, true, func(st *chatstore.Store, name string) error {
+		return withAgents(c, true, func(st *chatstore.DB, name string) error {
 			if err := st.SetAgentDisabled(c.Context, name, disabled); err != nil {
 				return notFound(err, name)
 			}
@@ -155,7 +155,7 @@ func notFound(err error, name string) error {
 
 // withAgents checks the USERNAME argument (when wantName), opens the
 // database and runs fn.
-func withAgents(c *cli.Context, wantName bool, fn func(st *chatstore.Store, name string) error) error {
+func withAgents(c *cli.Context, wantName bool, fn func(st *chatstore.DB, name string) error) error {
 	var name string
 	args := c.Args().Slice()
 	// urfave/cli stops reading flags at the first argument; accept

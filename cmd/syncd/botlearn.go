@@ -63,7 +63,7 @@ func botRetrainCommand() *cli.Command {
 }
 
 // labelledExamples reads the labelled history from the database.
-func labelledExamples(ctx context.Context, st *chatstore.Store) ([]train.Example, error) {
+func labelledExamples(ctx context.Context, st *chatstore.DB) ([]train.Example, error) {
 	texts, err := st.LabelledTexts(ctx)
 	if err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func labelledExamples(ctx context.Context, st *chatstore.Store) ([]train.Example
 	return out, nil
 }
 
-func withChatStore(c *cli.Context, fn func(st *chatstore.Store) error) error {
+func withChatStore(c *cli.Context, fn func(st *chatstore.DB) error) error {
 	db, closeDB, err := openDatabase(c)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func withChatStore(c *cli.Context, fn func(st *chatstore.Store) error) error {
 }
 
 func botExport(c *cli.Context) error {
-	return withChatStore(c, func(st *chatstore.Store) error {
+	return withChatStore(c, func(st *chatstore.DB) error {
 		ex, err := labelledExamples(c.Context, st)
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func botRetrain(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	return withChatStore(c, func(st *chatstore.Store) error {
+	return withChatStore(c, func(st *chatstore.DB) error {
 		labelled, err := labelledExamples(c.Context, st)
 		if err != nil {
 			return err

@@ -29,7 +29,7 @@ import (
 // labelDB is a fresh database that the syncd commands of the test use
 // (through SYNCD_DATABASE_*), with its chat store.
 type labelStore struct {
-	*chatstore.Store
+	*chatstore.DB
 	db *gorm.DB
 }
 
@@ -42,7 +42,7 @@ func labelDB(t *testing.T, driver string) labelStore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return labelStore{Store: st, db: d.Store.Gorm()}
+	return labelStore{DB: st, db: d.Store.Gorm()}
 }
 
 // labelAll writes each example as a customer message of its own

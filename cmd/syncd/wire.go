@@ -94,7 +94,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 		logins = chatcore.NewRedisLoginState(rc, cfg.Redis.Prefix, clog)
 	}
 	core, err := chatcore.New(chatcore.Options{
-		Store:          cs,
+		DB:             cs,
 		Intents:        intents,
 		Broker:         newBroker(cfg, rc, log),
 		Logger:         clog,

@@ -53,7 +53,7 @@ func start(tb testing.TB, driver, schedule string, notify bool) *stack {
 	if err := cs.CreateAgent(ctx, "bench", string(hash)); err != nil {
 		tb.Fatal(err)
 	}
-	core, err := chatcore.New(chatcore.Options{Store: cs, Logger: quiet, SessionSecret: []byte(strings.Repeat("s", 32))})
+	core, err := chatcore.New(chatcore.Options{DB: cs, Logger: quiet, SessionSecret: []byte(strings.Repeat("s", 32))})
 	if err != nil {
 		tb.Fatal(err)
 	}
