@@ -46,7 +46,7 @@ func (c *commitLog) Commit(ctx context.Context, cl *store.Claim, out store.Outco
 // poller relays each taken-back row on a claim of its own: the innocent
 // rows are relayed with no attempt counted, in order.
 func TestCrashIsNotAnAttemptOfInnocentRows(t *testing.T) {
-	for _, d := range testdb.RelayDialects {
+	for _, d := range testdb.AllDialects {
 		t.Run(d, func(t *testing.T) {
 			db := testdb.New(t, d)
 			ctx := context.Background()

@@ -134,7 +134,7 @@ func TestTrailingSpaceUnderPadSpaceCollation(t *testing.T) {
 // With syncd's own schema every spelling is a conversation of its own, on
 // both dialects.
 func TestEverySpellingIsItsOwnConversation(t *testing.T) {
-	for _, d := range testdb.RelayDialects {
+	for _, d := range testdb.AllDialects {
 		t.Run(d, func(t *testing.T) {
 			var rows []keyRow
 			for _, k := range []string{"Order-1001", "order-1001", "order-1002", "order-1002 ", " order-1002", "cafe-1003", "café-1003", "cafe\u0301-1003"} {

@@ -16,7 +16,7 @@ import (
 // found by the poller's sweep and relayed, even in a shard that has no
 // other work (so the tick's probe never picks the shard).
 func TestOrphanedRowIsRelayed(t *testing.T) {
-	for _, d := range testdb.RelayDialects {
+	for _, d := range testdb.AllDialects {
 		t.Run(d, func(t *testing.T) {
 			b := &bundle{db: testdb.New(t, d)}
 			orphan := b.db.Insert(t, "conv-orphan", "left processing by hand")

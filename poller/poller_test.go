@@ -128,7 +128,7 @@ func (f *flakyStore) Commit(ctx context.Context, c *store.Claim, out store.Outco
 }
 
 func TestOrderHoldsAcrossRetry(t *testing.T) {
-	for _, d := range testdb.RelayDialects {
+	for _, d := range testdb.AllDialects {
 		t.Run(d, func(t *testing.T) {
 			b := &bundle{db: testdb.New(t, d)}
 			var first int64
@@ -310,7 +310,7 @@ func (w *watchingStore) claims() map[int]int {
 // An idle database costs the schedule one probe a tick; only a shard that
 // has work is locked and claimed from.
 func TestTickClaimsOnlyShardsWithWork(t *testing.T) {
-	for _, d := range testdb.RelayDialects {
+	for _, d := range testdb.AllDialects {
 		t.Run(d, func(t *testing.T) {
 			b := &bundle{db: testdb.New(t, d)}
 			ws := &watchingStore{Store: b.db.Store, claimed: map[int]int{}}

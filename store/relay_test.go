@@ -57,7 +57,7 @@ func rowStatus(t *testing.T, db *testdb.DB, id int64) store.RowStatus {
 }
 
 func forEachDialect(t *testing.T, fn func(t *testing.T, db *testdb.DB)) {
-	forDialects(t, testdb.RelayDialects, fn)
+	forDialects(t, testdb.AllDialects, fn)
 }
 
 func forDialects(t *testing.T, dialects []string, fn func(t *testing.T, db *testdb.DB)) {

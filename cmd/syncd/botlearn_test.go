@@ -99,7 +99,7 @@ func germanLabels() []train.Example {
 // `syncd bot export` writes the labelled history in the format `bot
 // train --data` reads, one row per labelled customer message.
 func TestBotExport(t *testing.T) {
-	for _, driver := range testdb.Dialects {
+	for _, driver := range testdb.AllDialects {
 		t.Run(driver, func(t *testing.T) {
 			st := labelDB(t, driver)
 			labelAll(t, st, []train.Example{{Text: `a "quoted", comma text`, Label: "refund"}, {Text: "我的快递到哪了", Label: "order_status"}})
