@@ -1,13 +1,9 @@
 package chatcore
 
-import (
-	"context"
-	"log/slog"
+import "context"
 
-	"github.com/redis/go-redis/v9"
-)
-
-// Broker carries console events between the instances of one deployment.
+// Broker carries console events between the instances of one deployment
+// (package broker: Redis pub/sub, or in-process).
 // It is a best-effort pipe: an event lost in an outage is made good by the
 // sweep, so implementations neither persist nor acknowledge.
 type Broker interface {
@@ -19,13 +15,4 @@ type Broker interface {
 	// outages of the broker by itself, logging and retrying with backoff;
 	// it returns an error only when it cannot subscribe at all.
 	Subscribe(ctx context.Context, deliver func(payload []byte)) error
-}
-
-// NewBroker returns the broker for a deployment: a RedisBroker on client,
-// or a MemoryBroker when client is nil (one instance, no Redis).
-func NewBroker(client *redis.Client, logger *slog.Logger) Broker {
-	if client == nil {
-		return NewMemoryBroker()
-	}
-	return NewRedisBroker(client, RedisBrokerOptions{Logger: logger})
 }

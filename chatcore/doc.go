@@ -5,8 +5,8 @@
 // /ws and the console's static files, as docs/protocol.md describes). The
 // relay calls [Core.Publish] after each committed batch; Publish hands the
 // messages to the sockets of this instance at once and to the other
-// instances through a [Broker] ([MemoryBroker] for one process,
-// [RedisBroker] for several). [Core.Run] owns every background goroutine:
+// instances through a [Broker] (package broker: in-process for one
+// process, Redis pub/sub for several). [Core.Run] owns every background goroutine:
 // the broker subscription, the publisher and the sweep, which re-reads
 // conversations whose last_seq moved every few seconds so that a message
 // that was committed but never published still reaches the screens.

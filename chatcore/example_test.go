@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatcore/broker"
 	"github.com/syncd-dev/syncd/chatstore"
 )
 
@@ -30,7 +31,7 @@ func Example() {
 	}
 	core, err := chatcore.New(chatcore.Options{
 		DB:             st,
-		Broker:         chatcore.NewBroker(rc, nil),
+		Broker:         broker.NewRedis(rc, broker.RedisOptions{}),
 		SessionSecret:  secret,
 		AllowedOrigins: []string{"https://console.example.com"},
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/syncd-dev/syncd/chat"
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatcore/broker"
 	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
 	schema "github.com/syncd-dev/syncd/sql"
 )
@@ -43,7 +44,7 @@ func (g gatedMarkers) ReadMarkers(ctx context.Context, keys, usernames []string)
 func gatedPair(t *testing.T, held string, buffer int) (a, b *bundle, gate gatedMarkers) {
 	t.Helper()
 	db := chatstoretest.Open(t, schema.SQLite)
-	broker := chatcore.NewMemoryBroker()
+	broker := broker.NewMemory()
 	gate = gatedMarkers{held: held, entered: make(chan struct{}, 1), open: make(chan struct{})}
 	a = setup(t, setupOpts{db: db, mutate: func(o *chatcore.Options) {
 		o.Instance, o.Broker, o.SweepInterval = "A", broker, time.Hour

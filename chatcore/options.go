@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/syncd-dev/syncd/chatcore/broker"
 )
 
 // Options configures a Core. The zero value of every field means its
@@ -17,7 +19,7 @@ import (
 type Options struct {
 	// DB is the console's database (chatstore.New). Required.
 	DB DB
-	// Broker carries messages between instances. Default: a MemoryBroker
+	// Broker carries messages between instances. Default: broker.Memory
 	// of its own, which is right for a single instance.
 	Broker Broker
 	// Logger receives the core's logs. Default slog.Default().
@@ -131,7 +133,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("console.session_secret: must be at least %d bytes (e.g. `openssl rand -hex 32`)", MinSessionSecret)
 	}
 	if o.Broker == nil {
-		o.Broker = NewMemoryBroker()
+		o.Broker = broker.NewMemory()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

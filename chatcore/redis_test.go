@@ -16,6 +16,7 @@ import (
 
 	"github.com/syncd-dev/syncd/chat"
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatcore/broker"
 	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
 	schema "github.com/syncd-dev/syncd/sql"
 )
@@ -48,7 +49,7 @@ func instance(t *testing.T, name string, db *bundle, rc *redis.Client, ch string
 	dbh := db.db
 	return setup(t, setupOpts{db: dbh, mutate: func(o *chatcore.Options) {
 		o.Instance = name
-		o.Broker = chatcore.NewRedisBroker(rc, chatcore.RedisBrokerOptions{Channel: ch, MaxBackoff: 200 * time.Millisecond})
+		o.Broker = broker.NewRedis(rc, broker.RedisOptions{Channel: ch, MaxBackoff: 200 * time.Millisecond})
 		if sweep > 0 {
 			o.SweepInterval = sweep
 		}

@@ -12,12 +12,13 @@ import (
 
 	"github.com/syncd-dev/syncd/chat"
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatcore/broker"
 	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
 )
 
 // sizeBroker is a MemoryBroker that records the size of every event.
 type sizeBroker struct {
-	*chatcore.MemoryBroker
+	*broker.Memory
 	mu    sync.Mutex
 	sizes []int
 }
@@ -26,7 +27,7 @@ func (s *sizeBroker) Publish(ctx context.Context, p []byte) error {
 	s.mu.Lock()
 	s.sizes = append(s.sizes, len(p))
 	s.mu.Unlock()
-	return s.MemoryBroker.Publish(ctx, p)
+	return s.Memory.Publish(ctx, p)
 }
 
 // Nothing a row carries makes a frame or an event larger than a healthy
@@ -36,7 +37,7 @@ func (s *sizeBroker) Publish(ctx context.Context, p []byte) error {
 func TestLargeMessagesKeepSocketsOpen(t *testing.T) {
 	t.Parallel()
 	const queue = 64 << 10
-	broker := &sizeBroker{MemoryBroker: chatcore.NewMemoryBroker()}
+	broker := &sizeBroker{Memory: broker.NewMemory()}
 	b := setup(t, setupOpts{mutate: func(o *chatcore.Options) { o.SendQueueBytes = queue; o.Broker = broker }})
 	ws := b.login(t, "alice").dial()
 	eventually(t, 5*time.Second, "a socket", func() bool { return b.core.Stats().Connections == 1 })

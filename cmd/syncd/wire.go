@@ -16,6 +16,7 @@ import (
 	"github.com/syncd-dev/syncd/bot"
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatcore/broker"
 	"github.com/syncd-dev/syncd/chatstore"
 	"github.com/syncd-dev/syncd/config"
 	"github.com/syncd-dev/syncd/configs"
@@ -128,7 +129,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 // without Redis.
 func newBroker(cfg config.Config, rc *redis.Client, log *slog.Logger) chatcore.Broker {
 	if rc == nil {
-		return chatcore.NewMemoryBroker()
+		return broker.NewMemory()
 	}
-	return chatcore.NewRedisBroker(rc, chatcore.RedisBrokerOptions{Channel: cfg.Redis.Prefix + "console", Logger: log})
+	return broker.NewRedis(rc, broker.RedisOptions{Channel: cfg.Redis.Prefix + "console", Logger: log})
 }

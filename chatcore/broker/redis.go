@@ -1,4 +1,4 @@
-package chatcore
+package broker
 
 import (
 	"context"
@@ -11,10 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-var _ Broker = (*RedisBroker)(nil)
-
-// RedisBrokerOptions configures a RedisBroker; zero means default.
-type RedisBrokerOptions struct {
+// RedisOptions configures a Redis; zero means default.
+type RedisOptions struct {
 	// Channel is the pub/sub channel. Default "syncd:console".
 	Channel string
 	// Logger receives outage warnings. Default slog.Default().
@@ -28,15 +26,15 @@ type RedisBrokerOptions struct {
 	HealthInterval time.Duration
 }
 
-// RedisBroker is a Broker on Redis pub/sub. It does not own the client:
-// the caller closes it after the Core has stopped.
-type RedisBroker struct {
+// Redis is a chatcore.Broker on Redis pub/sub. It does not own the client:
+// the caller closes it after the chat core has stopped.
+type Redis struct {
 	client redis.UniversalClient
-	o      RedisBrokerOptions
+	o      RedisOptions
 }
 
-// NewRedisBroker returns a RedisBroker publishing on client.
-func NewRedisBroker(client redis.UniversalClient, o RedisBrokerOptions) *RedisBroker {
+// NewRedis returns a Redis publishing on client.
+func NewRedis(client redis.UniversalClient, o RedisOptions) *Redis {
 	if o.Channel == "" {
 		o.Channel = "syncd:console"
 	}
@@ -52,11 +50,11 @@ func NewRedisBroker(client redis.UniversalClient, o RedisBrokerOptions) *RedisBr
 	if o.HealthInterval <= 0 {
 		o.HealthInterval = 15 * time.Second
 	}
-	return &RedisBroker{client: client, o: o}
+	return &Redis{client: client, o: o}
 }
 
 // Publish sends payload on the channel.
-func (b *RedisBroker) Publish(ctx context.Context, payload []byte) error {
+func (b *Redis) Publish(ctx context.Context, payload []byte) error {
 	if err := b.client.Publish(ctx, b.o.Channel, payload).Err(); err != nil {
 		return fmt.Errorf("publish to redis: %w", err)
 	}
@@ -66,7 +64,7 @@ func (b *RedisBroker) Publish(ctx context.Context, payload []byte) error {
 // Subscribe listens on the channel until ctx is done. After a failure it
 // logs, waits (doubling from MinBackoff up to MaxBackoff) and subscribes
 // again; what was published meanwhile is lost and left to the sweep.
-func (b *RedisBroker) Subscribe(ctx context.Context, deliver func([]byte)) error {
+func (b *Redis) Subscribe(ctx context.Context, deliver func([]byte)) error {
 	wait := b.o.MinBackoff
 	failed := false
 	for {
@@ -94,7 +92,7 @@ func (b *RedisBroker) Subscribe(ctx context.Context, deliver func([]byte)) error
 // listen runs one subscription until it fails or ctx is done. ok reports
 // whether the subscription was confirmed before it failed; retry says that
 // an earlier one failed, so that the recovery is logged.
-func (b *RedisBroker) listen(ctx context.Context, deliver func([]byte), retry bool) (ok bool, err error) {
+func (b *Redis) listen(ctx context.Context, deliver func([]byte), retry bool) (ok bool, err error) {
 	ps := b.client.Subscribe(ctx)
 	defer ps.Close()
 	// go-redis does not stop a blocked read on ctx; closing the PubSub does.

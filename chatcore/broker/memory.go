@@ -1,4 +1,4 @@
-package chatcore
+package broker
 
 import (
 	"context"
@@ -6,28 +6,26 @@ import (
 	"sync/atomic"
 )
 
-var _ Broker = (*MemoryBroker)(nil)
-
 // memoryBuffer is how many payloads may wait for one subscriber; more are
 // dropped, as Redis would drop them for a subscriber that cannot keep up.
 const memoryBuffer = 4096
 
-// MemoryBroker is a Broker within one process: every Core subscribed to
-// the same MemoryBroker sees every payload. It is the default of a single
-// instance, and lets tests run several Cores without Redis.
-type MemoryBroker struct {
+// Memory is a chatcore.Broker within one process: every chat core subscribed to
+// the same Memory sees every payload. It is the default of a single
+// instance, and lets tests run several chat cores without Redis.
+type Memory struct {
 	mu      sync.Mutex
 	subs    map[chan []byte]struct{}
 	dropped atomic.Int64
 }
 
-// NewMemoryBroker returns an empty MemoryBroker.
-func NewMemoryBroker() *MemoryBroker {
-	return &MemoryBroker{subs: map[chan []byte]struct{}{}}
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory {
+	return &Memory{subs: map[chan []byte]struct{}{}}
 }
 
 // Publish hands payload to every subscriber without waiting for any.
-func (b *MemoryBroker) Publish(_ context.Context, payload []byte) error {
+func (b *Memory) Publish(_ context.Context, payload []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.subs {
@@ -41,7 +39,7 @@ func (b *MemoryBroker) Publish(_ context.Context, payload []byte) error {
 }
 
 // Subscribe delivers payloads from the calling goroutine until ctx is done.
-func (b *MemoryBroker) Subscribe(ctx context.Context, deliver func([]byte)) error {
+func (b *Memory) Subscribe(ctx context.Context, deliver func([]byte)) error {
 	ch := make(chan []byte, memoryBuffer)
 	b.mu.Lock()
 	b.subs[ch] = struct{}{}
@@ -62,4 +60,4 @@ func (b *MemoryBroker) Subscribe(ctx context.Context, deliver func([]byte)) erro
 }
 
 // Dropped counts payloads a slow subscriber missed.
-func (b *MemoryBroker) Dropped() int64 { return b.dropped.Load() }
+func (b *Memory) Dropped() int64 { return b.dropped.Load() }
