@@ -304,3 +304,29 @@ func TestRequeueSinceWriterZones(t *testing.T) {
 		}
 	}
 }
+
+// PostgreSQL takes a created_at before year 1 or after 9999 from a writer;
+// such a time has no JSON form, so the console could not send the
+// conversation. It is a time syncd cannot read: the relay's moment.
+func TestPostgresOutOfRangeCreatedAt(t *testing.T) {
+	db := testdb.New(t, "postgres")
+	ctx := context.Background()
+	for _, at := range []string{"0044-03-15 12:00:00 BC", "12026-01-01 00:00:00"} {
+		if _, err := db.Raw.Exec(`INSERT INTO message_sync (conversation_key, body, created_at) VALUES (?, 'hi', '`+at+`')`, "k-"+at[:4]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := time.Now()
+	c := claim(t, db.Store, 10)
+	msgs, err := db.Store.Commit(ctx, c, relayAll(c))
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("commit: %d messages, %v", len(msgs), err)
+	}
+	w := window{from, time.Now()}
+	for _, m := range msgs {
+		if !w.has(m.CreatedAt) {
+			t.Errorf("message of %s created at %v, want the relay's time %v", m.ConversationKey, m.CreatedAt, w)
+		}
+		checkConversationTimes(t, db, m.ConversationKey, w)
+	}
+}

@@ -55,7 +55,7 @@ func (t *Time) Scan(v any) error {
 // WriterTime scans a time a legacy writer may have set (message_sync's
 // created_at). It never fails: a value it cannot read (SQLite text that is
 // no time, a number; MySQL's zero date, which an empty sql_mode stores for
-// a bad literal) leaves it zero with Valid false, so one row's bad time
+// a bad literal; a year outside 1-9999) leaves it zero with Valid false, so one row's bad time
 // cannot stop a claim or `syncd status`.
 type WriterTime struct {
 	time.Time
@@ -65,7 +65,10 @@ type WriterTime struct {
 // Scan implements sql.Scanner.
 func (t *WriterTime) Scan(v any) error {
 	var s Time
-	if err := s.Scan(v); err != nil || s.IsZero() {
+	// Outside years 1-9999 (PostgreSQL takes '0044-03-15 BC' and years
+	// past 9999) a time has no JSON or RFC 3339 form: the console could
+	// not send the conversation, so it is a time syncd cannot read.
+	if err := s.Scan(v); err != nil || s.IsZero() || s.Year() < 1 || s.Year() > 9999 {
 		*t = WriterTime{}
 		return nil
 	}

@@ -79,6 +79,8 @@ func TestWriterTimeNeverFails(t *testing.T) {
 		{time.Time{}, false}, // MySQL's zero date with parseTime
 		{int64(1764252306), false},
 		{2461007.08, false},
+		{time.Date(-43, 3, 15, 12, 0, 0, 0, time.UTC), false}, // PostgreSQL's '0044-03-15 BC'
+		{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), false},
 	} {
 		var got WriterTime
 		if err := got.Scan(tt.in); err != nil {
