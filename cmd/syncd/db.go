@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 	"github.com/urfave/cli/v2"
 	"gorm.io/gorm"
 
@@ -150,6 +151,12 @@ func describeDatabase(cfg config.Config) string {
 			return "SQLite " + absPath(p)
 		}
 		return "SQLite in memory"
+	}
+	if cfg.Database.Driver == schema.Postgres {
+		if c, err := pgx.ParseConfig(cfg.Database.DSN); err == nil {
+			return fmt.Sprintf("PostgreSQL database %s on %s:%d", c.Database, c.Host, c.Port)
+		}
+		return "PostgreSQL"
 	}
 	if c, err := mysql.ParseDSN(cfg.Database.DSN); err == nil {
 		return fmt.Sprintf("MySQL database %s on %s", c.DBName, c.Addr)
