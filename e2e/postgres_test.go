@@ -60,6 +60,23 @@ func TestPostgresDeployment(t *testing.T) {
 	if logs := in.logs.String(); !strings.Contains(logs, "waking on inserts") {
 		t.Errorf("the instance did not log that it listens:\n%s", tail(logs, 2000))
 	}
+
+	// The listener's connection dies (a failover, a proxy's idle timeout):
+	// the log says so, and says when notifications are back.
+	if _, err := d.db.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'listen%'`); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the log to say notifications resumed", func() (bool, error) {
+		logs := in.logs.String()
+		return strings.Contains(logs, "insert notifications interrupted") && strings.Contains(logs, "insert notifications resumed"), nil
+	})
+
+	// A second instance started with database.notify false turns the
+	// database's switch off for both, and says so.
+	other := d.start("e2e-pg-off-"+randHex(3), "SYNCD_DATABASE_NOTIFY=false")
+	eventually(t, 30*time.Second, "the warning that the switch went off", func() (bool, error) {
+		return strings.Contains(other.logs.String(), "insert notification is now off for every instance"), nil
+	})
 	b.checkPage()
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/testdb"
 	"github.com/syncd-dev/syncd/lock"
 	"github.com/syncd-dev/syncd/poller"
+	"github.com/syncd-dev/syncd/store"
 )
 
 // On PostgreSQL with the notification on, a row is relayed as soon as it
@@ -22,7 +23,7 @@ func TestNotificationWakesPoller(t *testing.T) {
 	db := testdb.New(t, "postgres")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := db.Store.SetNotify(ctx, true); err != nil {
+	if _, err := db.Store.SetNotify(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	m := poller.NewMetrics(prometheus.NewRegistry())
@@ -38,7 +39,7 @@ func TestNotificationWakesPoller(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := db.Store.Listen(ctx, p.Wake, time.Second, func(err error) { t.Logf("listener: %v", err) }); err != nil {
+		if err := db.Store.Listen(ctx, p.Wake, time.Second, store.ListenEvents{Error: func(err error) { t.Logf("listener: %v", err) }}); err != nil {
 			t.Errorf("listen: %v", err)
 		}
 	}()

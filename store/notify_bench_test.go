@@ -20,7 +20,7 @@ func BenchmarkWriterInserts(b *testing.B) {
 	for _, on := range []bool{false, true} {
 		b.Run(fmt.Sprintf("notify=%v", on), func(b *testing.B) {
 			db := testdb.New(b, "postgres")
-			if err := db.Store.SetNotify(context.Background(), on); err != nil {
+			if _, err := db.Store.SetNotify(context.Background(), on); err != nil {
 				b.Fatal(err)
 			}
 			const writers = 8

@@ -21,18 +21,24 @@ func TestNotifyWakesListener(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t, "postgres")
 	ctx, cancel := context.WithCancel(context.Background())
-	var wakes atomic.Int64
+	var wakes, listening atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := db.Store.Listen(ctx, func() { wakes.Add(1) }, 50*time.Millisecond, func(err error) { t.Logf("listener: %v", err) }); err != nil {
+		if err := db.Store.Listen(ctx, func() { wakes.Add(1) }, 50*time.Millisecond, store.ListenEvents{
+			Error:     func(err error) { t.Logf("listener: %v", err) },
+			Listening: func() { listening.Add(1) },
+		}); err != nil {
 			t.Errorf("listen: %v", err)
 		}
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	// The backlog wake says the listener is in place.
 	eventually(t, 10*time.Second, "the listener's first wake", func() bool { return wakes.Load() == 1 })
+	if n := listening.Load(); n != 1 {
+		t.Fatalf("listening reported %d times, want once", n)
+	}
 
 	// Off (the default): the writer's INSERT sends nothing. A LISTEN of
 	// the test's own sees what the trigger sends, so "nothing" is checked
@@ -40,8 +46,8 @@ func TestNotifyWakesListener(t *testing.T) {
 	if n := notifications(t, db, func() { db.Insert(t, "k", "off") }); n != 0 {
 		t.Fatalf("%d notifications with the switch off", n)
 	}
-	if err := db.Store.SetNotify(ctx, true); err != nil {
-		t.Fatal(err)
+	if was, err := db.Store.SetNotify(ctx, true); err != nil || was {
+		t.Fatalf("turn on: was on %v, %v; want off before", was, err)
 	}
 	// One notification per writer transaction, however many rows.
 	if n := notifications(t, db, func() {
@@ -61,12 +67,15 @@ WHERE datname = current_database() AND query ILIKE 'listen%'`); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "a wake after the reconnect", func() bool { return wakes.Load() > before })
+	if n := listening.Load(); n != 2 {
+		t.Errorf("listening reported %d times after one reconnect, want 2", n)
+	}
 	before = wakes.Load()
 	db.Insert(t, "k", "after the reconnect")
 	eventually(t, 10*time.Second, "a wake for an insert after the reconnect", func() bool { return wakes.Load() > before })
 
-	if err := db.Store.SetNotify(ctx, false); err != nil {
-		t.Fatal(err)
+	if was, err := db.Store.SetNotify(ctx, false); err != nil || !was {
+		t.Fatalf("turn off: was on %v, %v; want on before", was, err)
 	}
 	if n := notifications(t, db, func() { db.Insert(t, "k", "off again") }); n != 0 {
 		t.Fatalf("%d notifications after the switch went off", n)

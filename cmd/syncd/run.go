@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -231,19 +232,34 @@ func listen(bg context.Context, cfg config.Config, s *store.Store, p *poller.Pol
 		return
 	}
 	log = log.With(slog.String("component", "notify"))
-	if err := s.SetNotify(bg, cfg.Database.Notify); err != nil {
+	wasOn, err := s.SetNotify(bg, cfg.Database.Notify)
+	if err != nil {
 		log.Warn("cannot set the insert notification; polling only", slog.Any("error", err))
 		return
 	}
 	if !cfg.Database.Notify {
+		if wasOn {
+			// The switch is the database's, not this instance's.
+			log.Warn("database.notify is false here, so the insert notification is now off for every instance: " +
+				"those that listen poll until one starts with database.notify true; give every instance the same value")
+		}
 		return
 	}
 	log.Info("waking on inserts (database.notify)", slog.String("channel", store.NotifyChannel))
+	var interrupted atomic.Bool
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		err := s.Listen(bg, p.Wake, 5*time.Second, func(err error) {
-			log.Warn("insert notifications interrupted; polling meanwhile, reconnecting in 5s", slog.Any("error", err))
+		err := s.Listen(bg, p.Wake, 5*time.Second, store.ListenEvents{
+			Error: func(err error) {
+				interrupted.Store(true)
+				log.Warn("insert notifications interrupted; polling meanwhile, reconnecting in 5s", slog.Any("error", err))
+			},
+			Listening: func() {
+				if interrupted.Swap(false) {
+					log.Info("insert notifications resumed")
+				}
+			},
 		})
 		if err != nil {
 			log.Warn("insert notifications stopped; polling only", slog.Any("error", err))

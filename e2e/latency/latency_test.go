@@ -27,6 +27,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/testdb"
 	"github.com/syncd-dev/syncd/lock"
 	"github.com/syncd-dev/syncd/poller"
+	"github.com/syncd-dev/syncd/store"
 )
 
 type stack struct {
@@ -71,13 +72,13 @@ func start(tb testing.TB, driver, schedule string, notify bool) *stack {
 	}
 	p.Start(ctx)
 	if notify {
-		if err := s.db.Store.SetNotify(ctx, true); err != nil {
+		if _, err := s.db.Store.SetNotify(ctx, true); err != nil {
 			tb.Fatal(err)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = s.db.Store.Listen(ctx, p.Wake, time.Second, nil)
+			_ = s.db.Store.Listen(ctx, p.Wake, time.Second, store.ListenEvents{})
 		}()
 	}
 
