@@ -3,6 +3,7 @@ package schema_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -217,4 +218,48 @@ func TestStatementsKeepDollarQuotedBodies(t *testing.T) {
 	if len(got) != 2 || !strings.Contains(got[0], "RETURN NULL;\nEND;\n$$") || !strings.HasPrefix(got[1], "CREATE TRIGGER") {
 		t.Fatalf("got %q", got)
 	}
+}
+
+// A DBA who has some migrations prints only the rest: `schema print --from
+// N`, which the hint of Check names with the first missing number, runs
+// as is after the earlier sections.
+func TestScriptFromTheFirstMissing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bin, err := exec.LookPath("psql")
+	if err != nil {
+		needClient(t, "psql (Debian: apt-get install postgresql-client)")
+	}
+	ms, _ := schema.Migrations(schema.Postgres)
+	second := ms[1].Version
+	dsn := testdb.NewPostgresDatabase(t)
+	db := openPostgres(t, dsn)
+	if err := schema.Check(ctx, db, schema.Postgres); err == nil || !strings.Contains(err.Error(), "--from 1`") {
+		t.Fatalf("check on an empty database: %v; want it to name --from 1", err)
+	}
+	first, err := schema.ScriptFrom(schema.Postgres, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first = first[:strings.Index(first, "-- ===== "+ms[1].Name)] // the first section only
+	rest, err := schema.ScriptFrom(schema.Postgres, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rest, "===== "+ms[0].Name) || !strings.Contains(rest, "===== "+ms[len(ms)-1].Name) {
+		t.Fatalf("--from %d printed the wrong sections", second)
+	}
+	for i, script := range []string{first, rest} {
+		cmd := exec.CommandContext(ctx, bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn)
+		cmd.Stdin = strings.NewReader(script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("part %d: %v\n%s", i+1, err, out)
+		}
+		if i == 0 {
+			if err := schema.Check(ctx, db, schema.Postgres); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("--from %d`", second)) {
+				t.Fatalf("check after the first section: %v; want --from %d", err, second)
+			}
+		}
+	}
+	checkPostgresUpToDate(t, ctx, db)
 }

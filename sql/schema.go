@@ -179,17 +179,21 @@ func Check(ctx context.Context, db *sql.DB, dialect string) error {
 		return err
 	}
 	var missing []string
+	firstMissing := 0
 	for _, s := range states {
 		if s.Modified {
 			return fmt.Errorf("%w: %s", ErrOutdated, ModifiedHint(dialect, s))
 		}
 		if s.AppliedAt.IsZero() {
+			if len(missing) == 0 {
+				firstMissing = s.Version
+			}
 			missing = append(missing, s.Name)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: missing %s; run `syncd schema apply`, or have a DBA run the SQL that `syncd schema print --dialect %s` shows (it records each migration in %s)",
-			ErrOutdated, strings.Join(missing, ", "), dialect, table)
+		return fmt.Errorf("%w: missing %s; run `syncd schema apply`, or have a DBA run the SQL that `syncd schema print --dialect %s --from %d` shows (the missing sections; each records itself in %s)",
+			ErrOutdated, strings.Join(missing, ", "), dialect, firstMissing, table)
 	}
 	return nil
 }
@@ -225,15 +229,27 @@ func Record(dialect string, m Migration) string {
 // marks it applied. Run in order by hand (`syncd schema print --dialect mysql | mysql DB`),
 // it leaves the database as Apply would, so Check and Apply accept it. The
 // checksums stay over the files alone; the INSERT lives only here.
-func Script(dialect string) (string, error) {
-	ms, err := Migrations(dialect)
+func Script(dialect string) (string, error) { return ScriptFrom(dialect, 0) }
+
+// ScriptFrom is Script with only the migrations numbered from and later:
+// what a database that has the earlier ones needs (`syncd schema print
+// --from N`).
+func ScriptFrom(dialect string, from int) (string, error) {
+	all, err := Migrations(dialect)
 	if err != nil {
 		return "", err
+	}
+	var ms []Migration
+	for _, m := range all {
+		if m.Version >= from {
+			ms = append(ms, m)
+		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- syncd schema (%s): %d migrations, in order. Each ends with the INSERT that\n", dialect, len(ms))
 	fmt.Fprintf(&b, "-- records it in %s, as `syncd schema apply` does; to upgrade by\n", table)
-	b.WriteString("-- hand, run only the sections `syncd schema status` lists as missing.\n")
+	b.WriteString("-- hand, run only the sections `syncd schema status` lists as missing\n")
+	b.WriteString("-- (`syncd schema print --from N` prints those from N on).\n")
 	b.WriteString("-- Stop at the first error (mysql does; never --force; sqlite3 needs -bail,\n")
 	b.WriteString("-- psql -v ON_ERROR_STOP=1):\n")
 	if dialect == Postgres {

@@ -23,13 +23,13 @@ func schemaCommand() *cli.Command {
 			{
 				Name:  "print",
 				Usage: "print the migrations for a DBA to review or apply by hand; each ends with the INSERT that records it, so the output can be run as is",
-				Flags: []cli.Flag{dialectFlag},
+				Flags: []cli.Flag{dialectFlag, &cli.IntFlag{Name: "from", Usage: "print only the migrations numbered `N` and later (those `syncd schema status` lists as missing)"}},
 				Action: func(c *cli.Context) error {
 					dialect, err := printDialect(c)
 					if err != nil {
 						return err
 					}
-					script, err := schema.Script(dialect)
+					script, err := schema.ScriptFrom(dialect, c.Int("from"))
 					if err != nil {
 						return err
 					}
@@ -75,11 +75,15 @@ func schemaCommand() *cli.Command {
 					w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(w, "MIGRATION\tSTATE\tAPPLIED AT")
 					var missing, modified []string
+					firstMissing := 0
 					for _, s := range states {
 						state, at := "applied", s.AppliedAt.Format(time.RFC3339)
 						switch {
 						case s.AppliedAt.IsZero():
 							state, at = "missing", "-"
+							if len(missing) == 0 {
+								firstMissing = s.Version
+							}
 							missing = append(missing, s.Name)
 						case s.Modified:
 							state = "modified"
@@ -94,8 +98,8 @@ func schemaCommand() *cli.Command {
 						return cli.Exit("schema is not up to date: "+strings.Join(modified, "\n"), 1)
 					}
 					if len(missing) > 0 {
-						return cli.Exit(fmt.Sprintf("schema is not up to date: %s missing; run `syncd schema apply`, or run the SQL that `syncd schema print --dialect %s` shows",
-							strings.Join(missing, ", "), st.Dialect()), 1)
+						return cli.Exit(fmt.Sprintf("schema is not up to date: %s missing; run `syncd schema apply`, or run the SQL that `syncd schema print --dialect %s --from %d` shows",
+							strings.Join(missing, ", "), st.Dialect(), firstMissing), 1)
 					}
 					return nil
 				},
