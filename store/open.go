@@ -211,6 +211,7 @@ func (o openOptions) pgParams(params map[string]string) {
 	}
 	set("timezone", "UTC")
 	set("default_transaction_isolation", "read committed")
+	set("application_name", "syncd") // what pg_stat_activity shows a DBA
 	// pgx prepares every statement, and after five runs PostgreSQL may
 	// keep a generic plan, chosen without the values. For the relay's
 	// statements (a claim UPDATE by up to batch_size ids, the history
