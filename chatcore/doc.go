@@ -16,5 +16,5 @@
 // a message.
 //
 // Storage stays behind the small interfaces of [DB]; package chatstore
-// implements them with gorm on MySQL/MariaDB and SQLite.
+// implements them with gorm on MySQL/MariaDB, PostgreSQL and SQLite.
 package chatcore

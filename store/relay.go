@@ -6,7 +6,9 @@ package store
 //   - a claim picks the oldest due rows of a shard with a non-locking read,
 //     marks them 'processing' with a fresh token and a lease in one UPDATE
 //     that re-checks status='pending', then reads them back by token
-//     (portable to MySQL 5.7, MySQL 8, MariaDB and SQLite: no SKIP LOCKED);
+//     (portable to MySQL 5.7, MySQL 8, MariaDB, PostgreSQL and SQLite: no
+//     SKIP LOCKED, which MySQL 5.7 and SQLite lack and the UPDATE's re-check
+//     makes unnecessary);
 //   - every write-back matches the token and status='processing'; if fewer
 //     rows match than expected the claim was lost and the transaction rolls
 //     back, so a stale claimer can neither overwrite a status nor add history;
