@@ -23,7 +23,7 @@ func TestPostgresSessionSettings(t *testing.T) {
 	defer st.Close()
 	for name, want := range map[string]string{
 		"TimeZone": "UTC", "default_transaction_isolation": "read committed", "plan_cache_mode": "force_custom_plan",
-		"application_name": "syncd",
+		"application_name":                    "syncd",
 		"idle_in_transaction_session_timeout": "1500ms", "lock_timeout": "7s",
 	} {
 		var got string
