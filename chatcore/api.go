@@ -1,6 +1,8 @@
 package chatcore
 
 import (
+	"github.com/syncd-dev/syncd/chatcore/credentials"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -278,7 +280,7 @@ func (c *Core) handleAssign(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "assignee must be a username or null")
 			return
 		}
-		assignee = NormalizeUsername(assignee)
+		assignee = credentials.NormalizeUsername(assignee)
 		a, err := c.store.Agent(r.Context(), assignee)
 		if errors.Is(err, ErrNotFound) || err == nil && a.Disabled {
 			writeError(w, http.StatusBadRequest, "no such agent: "+assignee)

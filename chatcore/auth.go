@@ -1,6 +1,8 @@
 package chatcore
 
 import (
+	"github.com/syncd-dev/syncd/chatcore/credentials"
+
 	"context"
 	"errors"
 	"log/slog"
@@ -122,8 +124,8 @@ func (c *Core) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Username, req.Password = r.PostForm.Get("username"), r.PostForm.Get("password")
 	}
-	username := NormalizeUsername(req.Username)
-	if username == "" || req.Password == "" || len(username) > maxUsernameLen || len(req.Password) > MaxPasswordLen {
+	username := credentials.NormalizeUsername(req.Username)
+	if username == "" || req.Password == "" || len(username) > credentials.MaxUsernameLen || len(req.Password) > credentials.MaxPasswordLen {
 		writeError(w, http.StatusUnauthorized, "wrong username or password")
 		return
 	}
@@ -137,7 +139,7 @@ func (c *Core) handleLogin(w http.ResponseWriter, r *http.Request) {
 	// A name no agent can have (bób, which an accent-insensitive
 	// collation would find as bob) is not looked up at all.
 	var a Agent
-	err := ValidateUsername(username)
+	err := credentials.ValidateUsername(username)
 	if err == nil {
 		a, err = c.store.Agent(ctx, username)
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -170,7 +172,7 @@ func (c *Core) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if err != nil || a.Disabled {
 		hash = ""
 	}
-	if !checkPassword(hash, req.Password) {
+	if !credentials.Check(hash, req.Password) {
 		c.logins.wrong.Add(1)
 		c.log.LogAttrs(ctx, slog.LevelInfo, "console login failed",
 			slog.String("username", username), slog.String("client_ip", ip))

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatcore/credentials"
 	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
 	schema "github.com/syncd-dev/syncd/sql"
 )
@@ -287,7 +288,7 @@ func TestDisabledAgentAndPasswordChange(t *testing.T) {
 	}
 
 	// A password change ends bob's sessions too.
-	h, _ := chatcore.HashPassword("a brand new password")
+	h, _ := credentials.HashPassword("a brand new password")
 	if err := b.store.SetAgentPassword(b.ctx, "bob", h); err != nil {
 		t.Fatal(err)
 	}

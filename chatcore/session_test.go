@@ -179,27 +179,6 @@ func TestSendQueue(t *testing.T) {
 	}
 }
 
-func TestValidateUsername(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		ok   bool
-	}{
-		{"alice", true}, {"a.b-c_d9", true}, {"9lives", true},
-		{"", false}, {"Alice", false}, {".alice", false}, {"al ice", false}, {"alice@x", false},
-		{strings.Repeat("a", 64), true}, {strings.Repeat("a", 65), false},
-	} {
-		if err := ValidateUsername(tc.name); (err == nil) != tc.ok {
-			t.Errorf("%q: %v", tc.name, err)
-		}
-	}
-	if _, err := HashPassword("short"); err == nil {
-		t.Error("short password hashed")
-	}
-	if _, err := HashPassword(strings.Repeat("x", 73)); err == nil {
-		t.Error("73-byte password hashed")
-	}
-}
-
 func TestMemoryLoginState(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(0, 0)

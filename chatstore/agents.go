@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatcore/credentials"
 	"github.com/syncd-dev/syncd/internal/dialect"
 )
 
@@ -73,10 +74,10 @@ func (s *DB) ListAgents(ctx context.Context) ([]chatcore.Agent, error) {
 	return scanAgents(rows)
 }
 
-// CreateAgent adds an agent with a bcrypt hash (chatcore.HashPassword). An
+// CreateAgent adds an agent with a bcrypt hash (credentials.HashPassword). An
 // existing username is an error wrapping chatcore.ErrExists.
 func (s *DB) CreateAgent(ctx context.Context, username, passwordHash string) error {
-	if err := chatcore.ValidateUsername(username); err != nil {
+	if err := credentials.ValidateUsername(username); err != nil {
 		return err
 	}
 	now := s.at(time.Now())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/syncd-dev/syncd/chat"
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatcore/credentials"
 	"github.com/syncd-dev/syncd/chatstore"
 	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
 )
@@ -329,7 +330,7 @@ func TestAgents(t *testing.T) {
 		if err := b.store.CreateAgent(b.ctx, "alice", "x"); !errors.Is(err, chatcore.ErrExists) {
 			t.Fatalf("duplicate agent: %v", err)
 		}
-		if err := b.store.CreateAgent(b.ctx, "Bad Name", "x"); !errors.Is(err, chatcore.ErrInvalid) {
+		if err := b.store.CreateAgent(b.ctx, "Bad Name", "x"); !errors.Is(err, credentials.ErrInvalid) {
 			t.Fatalf("bad name: %v", err)
 		}
 		a, err := b.store.Agent(b.ctx, "alice")

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/syncd-dev/syncd/chatcore"
+	"github.com/syncd-dev/syncd/chatcore/credentials"
 	"github.com/syncd-dev/syncd/chatstore"
 )
 
@@ -174,8 +175,8 @@ func withAgents(c *cli.Context, wantName bool, fn func(st *chatstore.DB, name st
 		if len(args) != 1 {
 			return cli.Exit("usage: syncd agent "+c.Command.Name+" USERNAME", 2)
 		}
-		name = chatcore.NormalizeUsername(args[0])
-		if err := chatcore.ValidateUsername(name); err != nil {
+		name = credentials.NormalizeUsername(args[0])
+		if err := credentials.ValidateUsername(name); err != nil {
 			return cli.Exit(err.Error(), 2)
 		}
 	} else if len(args) != 0 {
@@ -210,8 +211,8 @@ func newPasswordHash(c *cli.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	hash, err := chatcore.HashPassword(pw)
-	if errors.Is(err, chatcore.ErrInvalid) {
+	hash, err := credentials.HashPassword(pw)
+	if errors.Is(err, credentials.ErrInvalid) {
 		return "", cli.Exit(err.Error(), 2)
 	}
 	return hash, err

@@ -1,4 +1,7 @@
-package chatcore
+// Package credentials holds the console's rules for agents' usernames and
+// passwords, and bcrypt: hashing a new password and checking one at login
+// in the same time whether the agent exists or not.
+package credentials
 
 import (
 	"errors"
@@ -14,7 +17,7 @@ import (
 const (
 	MinPasswordLen = 10
 	MaxPasswordLen = 72
-	maxUsernameLen = 64
+	MaxUsernameLen = 64
 )
 
 // ErrInvalid marks input that breaks a rule (username or password form).
@@ -26,8 +29,8 @@ func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpa
 // ValidateUsername checks a username for `syncd agent add`: 1 to 64
 // characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.
 func ValidateUsername(s string) error {
-	if s == "" || len(s) > maxUsernameLen {
-		return fmt.Errorf("%w username: must be 1 to %d characters", ErrInvalid, maxUsernameLen)
+	if s == "" || len(s) > MaxUsernameLen {
+		return fmt.Errorf("%w username: must be 1 to %d characters", ErrInvalid, MaxUsernameLen)
 	}
 	for i, r := range s {
 		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || i > 0 && (r == '.' || r == '_' || r == '-')
@@ -58,9 +61,9 @@ var dummyHash = sync.OnceValue(func() []byte {
 	return h
 })
 
-// checkPassword reports whether password matches hash; with hash "" it
-// spends the same time and reports false.
-func checkPassword(hash, password string) bool {
+// Check reports whether password matches hash; with hash "" it spends
+// the same time and reports false.
+func Check(hash, password string) bool {
 	if hash == "" {
 		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return false
