@@ -13,6 +13,7 @@ import (
 
 	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/chatcore/credentials"
+	"github.com/syncd-dev/syncd/chatcore/loginstate"
 	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
 	schema "github.com/syncd-dev/syncd/sql"
 )
@@ -205,7 +206,7 @@ func TestLoginNameAsTheDatabaseHasIt(t *testing.T) {
 	}
 }
 
-// Two instances with a RedisLoginState share their buckets: a second
+// Two instances with a loginstate.Redis share their buckets: a second
 // instance gives an attacker no more tries.
 func TestLoginLimitAcrossInstances(t *testing.T) {
 	t.Parallel()
@@ -221,7 +222,7 @@ func TestLoginLimitAcrossInstances(t *testing.T) {
 			o.Instance = name
 			o.ClientIP = testIP
 			o.LoginUserBurst, o.LoginUserEvery = 3, time.Hour
-			o.LoginState = chatcore.NewRedisLoginState(rc, prefix, nil)
+			o.LoginState = loginstate.NewRedis(rc, prefix, nil)
 		}})
 	}
 	a, bb := mk("A"), mk("B")
@@ -241,7 +242,7 @@ func TestLoginLimitAcrossInstances(t *testing.T) {
 	if res := loginAs(a.client(t), "carol", "correct horse", "10.0.0.8"); res.status != 200 {
 		t.Fatalf("carol from another address: %d", res.status)
 	}
-	st := chatcore.NewRedisLoginState(rc, prefix, nil)
+	st := loginstate.NewRedis(rc, prefix, nil)
 	if ok, err := st.Remembered(context.Background(), "login:known:carol|10.0.0.8/32"); !ok || err != nil {
 		t.Fatalf("known address not in redis: %v %v", ok, err)
 	}

@@ -1,6 +1,8 @@
 package chatcore
 
 import (
+	"github.com/syncd-dev/syncd/chatcore/loginstate"
+
 	"context"
 	"log/slog"
 	"net/netip"
@@ -9,6 +11,21 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/connlimit"
 )
+
+// LoginState keeps what the login limiter remembers. loginstate.Memory
+// keeps it in this process; loginstate.Redis shares it between instances,
+// so that a second instance does not give an attacker more tries.
+type LoginState interface {
+	// Take takes n tokens (0 only looks) from the bucket named key. It
+	// reports whether they were there, how many are left, and, when they
+	// were not, how long until they are.
+	Take(ctx context.Context, key string, b loginstate.Bucket, n int) (ok bool, left int, retry time.Duration, err error)
+	// Reset fills the bucket named key again.
+	Reset(ctx context.Context, key string) error
+	// Remember marks key for ttl; Remembered reports whether it is marked.
+	Remember(ctx context.Context, key string, ttl time.Duration) error
+	Remembered(ctx context.Context, key string) (bool, error)
+}
 
 // loginLimiter decides whether a login attempt may go on. Its rules make a
 // guessing attacker pay, not the agent being guessed at:
@@ -66,7 +83,7 @@ type verdict struct {
 
 // address applies rule 1, before the agent is looked up.
 func (l *loginLimiter) address(ctx context.Context, addr string) verdict {
-	ok, _, retry := l.take(ctx, "login:ip:"+addr, Bucket{l.o.LoginIPBurst, l.o.LoginIPEvery}, 1)
+	ok, _, retry := l.take(ctx, "login:ip:"+addr, loginstate.Bucket{Burst: l.o.LoginIPBurst, Every: l.o.LoginIPEvery}, 1)
 	if !ok {
 		l.refusedIP.Add(1)
 		return verdict{by: limitAddress, retry: retry}
@@ -80,7 +97,7 @@ func (l *loginLimiter) agent(ctx context.Context, name, addr string) verdict {
 	if err != nil {
 		l.log.LogAttrs(ctx, slog.LevelWarn, "console login limiter: read known addresses", slog.Any("error", err))
 	}
-	pair := Bucket{l.o.LoginUserBurst, l.o.LoginUserEvery}
+	pair := loginstate.Bucket{Burst: l.o.LoginUserBurst, Every: l.o.LoginUserEvery}
 	ok, left, retry := l.take(ctx, "login:pair:"+name+"|"+addr, pair, 1)
 	if !ok {
 		l.refusedPair.Add(1)
@@ -90,7 +107,7 @@ func (l *loginLimiter) agent(ctx context.Context, name, addr string) verdict {
 		l.log.LogAttrs(ctx, slog.LevelInfo, "console login limit reached for an agent from one address; that address is refused for the agent",
 			slog.String("username", name), slog.String("client", addr), slog.Duration("retry_in", l.o.LoginUserEvery))
 	}
-	agent := Bucket{l.o.LoginAgentBurst, l.o.LoginUserEvery}
+	agent := loginstate.Bucket{Burst: l.o.LoginAgentBurst, Every: l.o.LoginUserEvery}
 	if known {
 		// Rule 3 does not count the agent's own addresses, but while it
 		// holds, their answers are slowed: an attacker who shares one
@@ -138,9 +155,9 @@ func (l *loginLimiter) succeeded(ctx context.Context, name, addr string) {
 func knownKey(name, addr string) string { return "login:known:" + name + "|" + addr }
 
 // take is LoginState.Take that lets an attempt go on when the state cannot
-// be read (RedisLoginState falls back to memory itself; this is the last
+// be read (loginstate.Redis falls back to memory itself; this is the last
 // resort), and says so.
-func (l *loginLimiter) take(ctx context.Context, key string, b Bucket, n int) (bool, int, time.Duration) {
+func (l *loginLimiter) take(ctx context.Context, key string, b loginstate.Bucket, n int) (bool, int, time.Duration) {
 	ok, left, retry, err := l.st.Take(ctx, key, b, n)
 	if err != nil {
 		l.log.LogAttrs(ctx, slog.LevelWarn, "console login limiter: read bucket", slog.String("key", key), slog.Any("error", err))

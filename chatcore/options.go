@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/chatcore/broker"
+	"github.com/syncd-dev/syncd/chatcore/loginstate"
 )
 
 // Options configures a Core. The zero value of every field means its
@@ -108,7 +109,7 @@ type Options struct {
 	LoginIPBurst int
 	LoginIPEvery time.Duration
 	// LoginState keeps the limiter's buckets and known addresses.
-	// Default: this process's memory; NewRedisLoginState shares them
+	// Default: this process's memory; loginstate.NewRedis shares them
 	// between instances.
 	LoginState LoginState
 
@@ -202,7 +203,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.LoginKnownFor = 30 * 24 * time.Hour
 	}
 	if o.LoginState == nil {
-		o.LoginState = NewMemoryLoginState(10000)
+		o.LoginState = loginstate.NewMemory(10000)
 	}
 	if o.LoginIPBurst <= 0 {
 		o.LoginIPBurst = 20

@@ -17,6 +17,7 @@ import (
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/chatcore/broker"
+	"github.com/syncd-dev/syncd/chatcore/loginstate"
 	"github.com/syncd-dev/syncd/chatstore"
 	"github.com/syncd-dev/syncd/config"
 	"github.com/syncd-dev/syncd/configs"
@@ -92,7 +93,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 	clog := log.With(slog.String("component", "console"))
 	var logins chatcore.LoginState // nil: this process's memory
 	if rc != nil {
-		logins = chatcore.NewRedisLoginState(rc, cfg.Redis.Prefix, clog)
+		logins = loginstate.NewRedis(rc, cfg.Redis.Prefix, clog)
 	}
 	core, err := chatcore.New(chatcore.Options{
 		DB:             cs,

@@ -1,4 +1,4 @@
-package chatcore
+package loginstate
 
 import (
 	"context"
@@ -11,20 +11,18 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-var _ LoginState = (*RedisLoginState)(nil)
-
-// RedisLoginState keeps the login limiter's buckets (GCRA, by
+// Redis keeps the login limiter's buckets (GCRA, by
 // go-redis/redis_rate, timed by the Redis server's clock) and known
 // addresses in Redis, so that every instance sees the same attempts.
 // Buckets are keys "rate:<prefix>login:…" (the library puts "rate:"
 // first), known addresses "<prefix>login:known:…"; all expire by
 // themselves. While Redis cannot be reached the limiter carries on in this
 // process's memory, and says so once a minute.
-type RedisLoginState struct {
+type Redis struct {
 	client   redis.UniversalClient
 	limiter  *redis_rate.Limiter
 	prefix   string
-	fallback *MemoryLoginState
+	fallback *Memory
 	log      *slog.Logger
 
 	mu         sync.Mutex
@@ -32,17 +30,17 @@ type RedisLoginState struct {
 	suppressed int
 }
 
-// NewRedisLoginState keeps the state under prefix ("syncd:") on client,
+// NewRedis keeps the state under prefix ("syncd:") on client,
 // which the caller owns and closes.
-func NewRedisLoginState(client redis.UniversalClient, prefix string, log *slog.Logger) *RedisLoginState {
+func NewRedis(client redis.UniversalClient, prefix string, log *slog.Logger) *Redis {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &RedisLoginState{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix,
-		fallback: NewMemoryLoginState(10000), log: log}
+	return &Redis{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix,
+		fallback: NewMemory(10000), log: log}
 }
 
-func (s *RedisLoginState) Take(ctx context.Context, key string, b Bucket, n int) (bool, int, time.Duration, error) {
+func (s *Redis) Take(ctx context.Context, key string, b Bucket, n int) (bool, int, time.Duration, error) {
 	// redis_rate counts Rate per Period: one token per Every.
 	lim := redis_rate.Limit{Rate: 1, Period: b.Every, Burst: b.Burst}
 	res, err := s.limiter.AllowN(ctx, s.prefix+key, lim, n)
@@ -56,7 +54,7 @@ func (s *RedisLoginState) Take(ctx context.Context, key string, b Bucket, n int)
 	return true, res.Remaining, 0, nil
 }
 
-func (s *RedisLoginState) Reset(ctx context.Context, key string) error {
+func (s *Redis) Reset(ctx context.Context, key string) error {
 	_ = s.fallback.Reset(ctx, key)
 	if err := s.limiter.Reset(ctx, s.prefix+key); err != nil {
 		s.outage(ctx, "reset a login bucket", err)
@@ -64,7 +62,7 @@ func (s *RedisLoginState) Reset(ctx context.Context, key string) error {
 	return nil
 }
 
-func (s *RedisLoginState) Remember(ctx context.Context, key string, ttl time.Duration) error {
+func (s *Redis) Remember(ctx context.Context, key string, ttl time.Duration) error {
 	_ = s.fallback.Remember(ctx, key, ttl)
 	if err := s.client.Set(ctx, s.prefix+key, "1", ttl).Err(); err != nil {
 		s.outage(ctx, "remember a login address", err)
@@ -72,7 +70,7 @@ func (s *RedisLoginState) Remember(ctx context.Context, key string, ttl time.Dur
 	return nil
 }
 
-func (s *RedisLoginState) Remembered(ctx context.Context, key string) (bool, error) {
+func (s *Redis) Remembered(ctx context.Context, key string) (bool, error) {
 	n, err := s.client.Exists(ctx, s.prefix+key).Result()
 	if err != nil {
 		s.outage(ctx, "look up a login address", err)
@@ -83,7 +81,7 @@ func (s *RedisLoginState) Remembered(ctx context.Context, key string) (bool, err
 
 // outage logs a Redis failure at most once a minute, with how many it
 // kept quiet about.
-func (s *RedisLoginState) outage(ctx context.Context, action string, err error) {
+func (s *Redis) outage(ctx context.Context, action string, err error) {
 	s.mu.Lock()
 	now := time.Now()
 	if now.Sub(s.lastLogged) < time.Minute {
