@@ -1,8 +1,6 @@
 package chatcore
 
 import (
-	"github.com/syncd-dev/syncd/chatcore/credentials"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/syncd-dev/syncd/chatcore/credentials"
 )
 
 // ConversationStore is what the conversation API reads and writes.

@@ -1,8 +1,6 @@
 package chatcore
 
 import (
-	"github.com/syncd-dev/syncd/chatcore/credentials"
-
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/syncd-dev/syncd/chatcore/credentials"
+	"github.com/syncd-dev/syncd/chatcore/session"
 )
 
 // AgentStore is what authentication reads.
@@ -27,7 +28,7 @@ type agentKey struct{}
 // authed is the agent a request was authenticated as.
 type authed struct {
 	agent Agent
-	sess  session
+	sess  session.Session
 }
 
 func agentFrom(ctx context.Context) authed {
@@ -37,29 +38,29 @@ func agentFrom(ctx context.Context) authed {
 
 // sessionValid reports whether a session still belongs to the agent as it
 // is now: enabled, same session_version.
-func sessionValid(s session, a Agent) bool {
+func sessionValid(s session.Session, a Agent) bool {
 	return !a.Disabled && a.SessionVersion == s.Version && a.Username == s.Username
 }
 
 // authenticate checks the request's session cookie against the database.
 func (c *Core) authenticate(r *http.Request) (authed, error) {
-	ck, err := r.Cookie(SessionCookie)
+	ck, err := r.Cookie(session.CookieName)
 	if err != nil {
-		return authed{}, errBadSession
+		return authed{}, session.ErrBad
 	}
-	s, err := c.sessions.decode(ck.Value, time.Now())
+	s, err := c.sessions.Decode(ck.Value, time.Now())
 	if err != nil {
 		return authed{}, err
 	}
 	a, err := c.store.Agent(r.Context(), s.Username)
 	if errors.Is(err, ErrNotFound) {
-		return authed{}, errBadSession
+		return authed{}, session.ErrBad
 	}
 	if err != nil {
 		return authed{}, err
 	}
 	if !sessionValid(s, a) {
-		return authed{}, errBadSession
+		return authed{}, session.ErrBad
 	}
 	return authed{agent: a, sess: s}, nil
 }
@@ -70,17 +71,17 @@ func (c *Core) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		au, err := c.authenticate(r)
 		if err != nil {
-			if !errors.Is(err, errBadSession) {
+			if !errors.Is(err, session.ErrBad) {
 				c.serverError(w, r, "authenticate", err)
 				return
 			}
-			if _, e := r.Cookie(SessionCookie); e == nil {
-				http.SetCookie(w, c.sessions.cookie("", time.Time{}, c.secureCookie(r)))
+			if _, e := r.Cookie(session.CookieName); e == nil {
+				http.SetCookie(w, c.sessions.Cookie("", time.Time{}, c.secureCookie(r)))
 			}
 			writeError(w, http.StatusUnauthorized, "not logged in")
 			return
 		}
-		if time.Until(au.sess.expiresAt()) < c.o.SessionTTL/2 {
+		if time.Until(au.sess.ExpiresAt()) < c.o.SessionTTL/2 {
 			c.setSession(w, r, au.agent)
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, au)))
@@ -94,13 +95,13 @@ func (c *Core) secureCookie(r *http.Request) bool {
 }
 
 func (c *Core) setSession(w http.ResponseWriter, r *http.Request, a Agent) {
-	s := c.sessions.issue(a, time.Now())
-	v, err := c.sessions.encode(s)
+	s := c.sessions.Issue(a.Username, a.SessionVersion, time.Now())
+	v, err := c.sessions.Encode(s)
 	if err != nil {
 		c.log.LogAttrs(r.Context(), slog.LevelError, "console: encode session", slog.Any("error", err))
 		return
 	}
-	http.SetCookie(w, c.sessions.cookie(v, s.expiresAt(), c.secureCookie(r)))
+	http.SetCookie(w, c.sessions.Cookie(v, s.ExpiresAt(), c.secureCookie(r)))
 }
 
 type loginRequest struct {
@@ -202,7 +203,7 @@ func (c *Core) loginRefused(w http.ResponseWriter, r *http.Request, v verdict, u
 // value stays valid until it expires if someone kept a copy; `syncd agent
 // passwd` or `disable` ends every session of an agent.
 func (c *Core) handleLogout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, c.sessions.cookie("", time.Time{}, c.secureCookie(r)))
+	http.SetCookie(w, c.sessions.Cookie("", time.Time{}, c.secureCookie(r)))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -239,7 +240,7 @@ func (c *Core) checkSessions(ctx context.Context) error {
 			switch {
 			case !ok || !sessionValid(cn.sess, a):
 				cn.close(CloseNotAuthenticated, "session ended")
-			case !now.Before(cn.sess.expiresAt()):
+			case !now.Before(cn.sess.ExpiresAt()):
 				cn.close(websocket.CloseNormalClosure, "session expired; reconnect")
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/syncd-dev/syncd/chatcore/session"
 )
 
 // WebSocket close codes of the console protocol, beside the standard 1001
@@ -30,13 +32,13 @@ type conn struct {
 	ws       *websocket.Conn
 	nc       *corkConn // ws's network connection
 	username string
-	sess     session
+	sess     session.Session
 	q        sendQueue
 	wake     chan struct{} // cap 1: the queue has something, or is closing
 	readDone chan struct{} // closed when readLoop returns
 }
 
-func newConn(h *hub, ws *websocket.Conn, nc *corkConn, s session) *conn {
+func newConn(h *hub, ws *websocket.Conn, nc *corkConn, s session.Session) *conn {
 	return &conn{
 		h:        h,
 		ws:       ws,

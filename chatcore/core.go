@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/syncd-dev/syncd/bridge"
+	"github.com/syncd-dev/syncd/chatcore/session"
 )
 
 var _ bridge.Publisher = (*Core)(nil)
@@ -27,7 +28,7 @@ type Core struct {
 	store    DB
 	log      *slog.Logger
 	hub      *hub
-	sessions *sessionCodec
+	sessions *session.Codec
 	logins   *loginLimiter
 	proxies  proxies
 	// publicOrigin is Options.PublicURL's origin; hosts the names
@@ -71,7 +72,7 @@ func New(opts Options) (*Core, error) {
 		o:        o,
 		store:    o.DB,
 		log:      o.Logger,
-		sessions: newSessionCodec(o.SessionSecret, o.SessionTTL),
+		sessions: session.NewCodec(o.SessionSecret, o.SessionTTL),
 		proxies:  proxies(o.TrustedProxies),
 		outbox:   make(chan []byte, o.PublishBuffer),
 		changes:  make(chan convChange, o.PublishBuffer),

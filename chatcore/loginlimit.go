@@ -1,14 +1,13 @@
 package chatcore
 
 import (
-	"github.com/syncd-dev/syncd/chatcore/loginstate"
-
 	"context"
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
 	"time"
 
+	"github.com/syncd-dev/syncd/chatcore/loginstate"
 	"github.com/syncd-dev/syncd/internal/connlimit"
 )
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/syncd-dev/syncd/chatcore/session"
 )
 
 // serveWS upgrades GET /ws for an agent with a session. A handshake from a
@@ -26,7 +28,7 @@ func (c *Core) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	au, err := c.authenticate(r)
-	if err != nil && !errors.Is(err, errBadSession) {
+	if err != nil && !errors.Is(err, session.ErrBad) {
 		c.serverError(w, r, "authenticate websocket", err)
 		return
 	}

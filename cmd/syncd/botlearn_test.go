@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/syncd-dev/syncd/bot"
 	"github.com/syncd-dev/syncd/bot/learn"
 	"github.com/syncd-dev/syncd/bot/model"
@@ -23,7 +25,6 @@ import (
 	"github.com/syncd-dev/syncd/chatstore"
 	"github.com/syncd-dev/syncd/configs"
 	"github.com/syncd-dev/syncd/internal/testdb"
-	"gorm.io/gorm"
 )
 
 // labelDB is a fresh database that the syncd commands of the test use
