@@ -66,10 +66,10 @@ func TestNotifyWakesListener(t *testing.T) {
 WHERE datname = current_database() AND query ILIKE 'listen%'`); err != nil {
 		t.Fatal(err)
 	}
+	// (The test's own end markers wake the listener too, so the reconnect
+	// is told by the Listening event, and the backlog wake follows it.)
+	eventually(t, 10*time.Second, "LISTEN again after the reconnect", func() bool { return listening.Load() == 2 })
 	eventually(t, 10*time.Second, "a wake after the reconnect", func() bool { return wakes.Load() > before })
-	if n := listening.Load(); n != 2 {
-		t.Errorf("listening reported %d times after one reconnect, want 2", n)
-	}
 	before = wakes.Load()
 	db.Insert(t, "k", "after the reconnect")
 	eventually(t, 10*time.Second, "a wake for an insert after the reconnect", func() bool { return wakes.Load() > before })
