@@ -67,17 +67,33 @@ func sigOf(cv Conversation) sweepSig {
 
 func newSweeper(c *Core) *sweeper { return &sweeper{c: c, seen: map[string]sweepSig{}} }
 
-// loop runs a sweep every SweepInterval until ctx is done. Errors are
-// logged and the loop goes on.
+// loop runs a sweep every SweepInterval until ctx is done. The first
+// failure of an outage is logged as a warning, the repeats at debug level
+// (a database down for a minute would otherwise log 30 warnings), and the
+// first success after it says how long the sweep failed.
 func (s *sweeper) loop(ctx context.Context) {
 	t := time.NewTicker(s.c.o.SweepInterval)
 	defer t.Stop()
+	var failingSince time.Time
+	failures := 0
 	for {
 		rctx, cancel := context.WithTimeout(ctx, max(s.c.o.SweepInterval, 5*time.Second))
 		err := s.runOnce(rctx)
 		cancel()
-		if err != nil && !errors.Is(err, context.Canceled) {
-			s.c.log.LogAttrs(ctx, slog.LevelWarn, "console sweep failed", slog.Any("error", err))
+		switch {
+		case err != nil && errors.Is(err, context.Canceled):
+		case err != nil:
+			failures++
+			level := slog.LevelDebug
+			if failures == 1 {
+				failingSince, level = time.Now(), slog.LevelWarn
+			}
+			s.c.log.LogAttrs(ctx, level, "console sweep failed; retrying every "+s.c.o.SweepInterval.String(),
+				slog.Int("failures", failures), slog.Any("error", err))
+		case failures > 0:
+			s.c.log.LogAttrs(ctx, slog.LevelInfo, "console sweep recovered",
+				slog.Int("failures", failures), slog.Duration("failed_for", time.Since(failingSince).Round(time.Millisecond)))
+			failures = 0
 		}
 		select {
 		case <-ctx.Done():

@@ -1,9 +1,16 @@
 package chatcore_test
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
 )
 
@@ -41,4 +48,61 @@ func TestSweepDeliversUnpublished(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingSweep is a console store whose sweep reads fail while down is set:
+// a database outage as the sweep sees it.
+type failingSweep struct {
+	chatcore.DB
+	down *atomic.Bool
+}
+
+func (f failingSweep) ChangedConversations(ctx context.Context, after chatcore.SweepCursor, limit int) ([]chatcore.Conversation, error) {
+	if f.down.Load() {
+		return nil, errors.New("dial tcp: connection refused")
+	}
+	return f.DB.ChangedConversations(ctx, after, limit)
+}
+
+// An outage of the sweep is one warning, not one every interval, and its
+// end is logged with how long it lasted.
+func TestSweepOutageLoggedOnce(t *testing.T) {
+	t.Parallel()
+	var logs lockedLog
+	var down atomic.Bool
+	down.Store(true)
+	setup(t, setupOpts{mutate: func(o *chatcore.Options) {
+		o.SweepInterval = 20 * time.Millisecond
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		o.DB = failingSweep{DB: o.DB, down: &down}
+	}})
+	time.Sleep(300 * time.Millisecond) // about 15 failed sweeps
+	down.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "console sweep recovered") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery logged:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := strings.Count(logs.String(), "console sweep failed"); n != 1 {
+		t.Errorf("%d failure lines at info level and above for one outage, want 1:\n%s", n, logs.String())
+	}
+}
+
+type lockedLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
