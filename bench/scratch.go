@@ -20,7 +20,7 @@ import (
 
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/config"
-	"github.com/syncd-dev/syncd/internal/sqlbind"
+	"github.com/syncd-dev/syncd/internal/dialect"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
@@ -243,12 +243,7 @@ func Open(ctx context.Context, cfg Config) (*Scratch, error) {
 }
 
 // q is a statement of this package for the scratch database's driver.
-func (s *Scratch) q(query string) string {
-	if s.dialect == schema.Postgres {
-		return sqlbind.Dollar(query)
-	}
-	return query
-}
+func (s *Scratch) q(query string) string { return dialect.D(s.dialect).Rebind(query) }
 
 func (s *Scratch) prepare(ctx context.Context) error {
 	st, err := store.Open(ctx, s.dialect, s.dsn, 2)

@@ -73,20 +73,28 @@ func TestSweepOutageLoggedOnce(t *testing.T) {
 	down.Store(true)
 	setup(t, setupOpts{mutate: func(o *chatcore.Options) {
 		o.SweepInterval = 20 * time.Millisecond
-		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		o.DB = failingSweep{DB: o.DB, down: &down}
 	}})
-	time.Sleep(300 * time.Millisecond) // about 15 failed sweeps
-	down.Store(false)
+	// Three failed sweeps (the later ones at debug level), then the end of
+	// the outage.
 	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "failures=3") {
+		if time.Now().After(deadline) {
+			t.Fatalf("not three failed sweeps:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	down.Store(false)
+	deadline = time.Now().Add(10 * time.Second)
 	for !strings.Contains(logs.String(), "console sweep recovered") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no recovery logged:\n%s", logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := strings.Count(logs.String(), "console sweep failed"); n != 1 {
-		t.Errorf("%d failure lines at info level and above for one outage, want 1:\n%s", n, logs.String())
+	if n := strings.Count(logs.String(), `level=WARN msg="console sweep failed`); n != 1 {
+		t.Errorf("%d failure warnings for one outage, want 1:\n%s", n, logs.String())
 	}
 }
 

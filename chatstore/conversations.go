@@ -128,10 +128,13 @@ func (s *DB) Assign(ctx context.Context, key, assignee string, at time.Time) err
 	})
 }
 
-// SetState resolves or reopens a conversation (history.Writer.SetState).
+// SetState resolves or reopens a conversation (history.Writer.Resolve, Reopen).
 func (s *DB) SetState(ctx context.Context, key string, state chatcore.State, at time.Time) error {
 	return s.updateConversation(ctx, key, func(tx *gorm.DB, id int64) error {
-		return history.New(s.d).SetState(tx, id, string(state), at)
+		if state == chatcore.StateResolved {
+			return history.New(s.d).Resolve(tx, id, at)
+		}
+		return history.New(s.d).Reopen(tx, id, at)
 	})
 }
 

@@ -54,28 +54,6 @@ func Merge(base, extra []train.Example) []train.Example {
 	return append(out, extra...)
 }
 
-// Accuracy is m's share of examples classified as labelled, by the pure-Go
-// forward pass (the same arithmetic as the ONNX graph, no runtime needed).
-func Accuracy(m *nn.Model, examples []train.Example) (float64, error) {
-	if len(examples) == 0 {
-		return 0, fmt.Errorf("accuracy: no examples")
-	}
-	f, err := featurize.New(m.Features)
-	if err != nil {
-		return 0, fmt.Errorf("accuracy: featuriser of the model: %w", err)
-	}
-	var v featurize.Vector
-	out, hidden := make([]float32, m.Classes()), make([]float32, m.Hidden())
-	var right int
-	for _, e := range examples {
-		f.Transform(e.Text, &v)
-		if j, _ := nn.Argmax(m.Forward(v, hidden, out)); m.Labels[j] == e.Label {
-			right++
-		}
-	}
-	return float64(right) / float64(len(examples)), nil
-}
-
 // Input is what a retrain learns from.
 type Input struct {
 	Shipped    []train.Example // the shipped training data (bot/model/train.csv)
@@ -136,10 +114,10 @@ func Retrain(ctx context.Context, in Input) (Result, error) {
 		return r, fmt.Errorf("retrain: train candidate: %w", err)
 	}
 	r.Model = m
-	if r.NewAccuracy, err = Accuracy(m, held); err != nil {
+	if r.NewAccuracy, err = train.Accuracy(m, held); err != nil {
 		return r, fmt.Errorf("retrain: score candidate: %w", err)
 	}
-	if r.OldAccuracy, err = Accuracy(in.Current, held); err != nil {
+	if r.OldAccuracy, err = train.Accuracy(in.Current, held); err != nil {
 		return r, fmt.Errorf("retrain: score current model: %w", err)
 	}
 	r.Install = r.NewAccuracy >= r.OldAccuracy

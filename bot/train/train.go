@@ -322,7 +322,7 @@ func chooseHidden(ctx context.Context, examples []Example, cfg Config) (int, str
 		if err != nil {
 			return 0, "", err
 		}
-		acc, err := accuracy(m, held)
+		acc, err := Accuracy(m, held)
 		if err != nil {
 			return 0, "", err
 		}
@@ -334,12 +334,15 @@ func chooseHidden(ctx context.Context, examples []Example, cfg Config) (int, str
 	return best, fmt.Sprintf("hidden %d by held-out accuracy (%s of %d)", max(best, 0)*cand.WithDefaults().Members, strings.Join(scores, ", "), len(held)), nil
 }
 
-// accuracy is m's share of examples classified right, by the pure-Go
-// forward pass.
-func accuracy(m *nn.Model, examples []Example) (float64, error) {
+// Accuracy is m's share of examples classified as labelled, by the pure-Go
+// forward pass (the same arithmetic as the ONNX graph, no runtime needed).
+func Accuracy(m *nn.Model, examples []Example) (float64, error) {
+	if len(examples) == 0 {
+		return 0, fmt.Errorf("accuracy: no examples")
+	}
 	f, err := featurize.New(m.Features)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("accuracy: featuriser of the model: %w", err)
 	}
 	var v featurize.Vector
 	out, hidden := make([]float32, m.Classes()), make([]float32, m.Hidden())

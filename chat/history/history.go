@@ -500,7 +500,7 @@ func (w Writer) AppendAgentReply(tx *gorm.DB, r AgentReply) (int64, error) {
 
 // Assign sets the agent a conversation is assigned to; "" releases it.
 func (w Writer) Assign(tx *gorm.DB, convID int64, assignee string, at time.Time) error {
-	return w.setConversation(tx, convID, `assignee = ?`, dialect.NullIfEmpty(assignee), at)
+	return w.setConversation(tx, convID, at, `assignee = ?`, dialect.NullIfEmpty(assignee))
 }
 
 // TakeUnassigned assigns the conversation to agent when nobody has it
@@ -515,19 +515,23 @@ func (w Writer) TakeUnassigned(tx *gorm.DB, convID int64, agent string) (bool, e
 	return res.RowsAffected == 1, nil
 }
 
-// SetState resolves ("resolved") or reopens ("open") a conversation.
-// Resolving also clears waiting_since and wants_agent: nobody waits on a
-// resolved conversation. A new customer message reopens it (the relay's
-// upsert sets state 'open').
-func (w Writer) SetState(tx *gorm.DB, convID int64, state string, at time.Time) error {
-	if state == "resolved" {
-		return w.setConversation(tx, convID, `state = ?, waiting_since = NULL, wants_agent = FALSE`, state, at)
-	}
-	return w.setConversation(tx, convID, `state = ?`, state, at)
+// Resolve closes a conversation; it also clears waiting_since and
+// wants_agent: nobody waits on a resolved conversation. A new customer
+// message reopens it (the relay's upsert sets state 'open').
+func (w Writer) Resolve(tx *gorm.DB, convID int64, at time.Time) error {
+	return w.setConversation(tx, convID, at, `state = 'resolved', waiting_since = NULL, wants_agent = FALSE`)
 }
 
-func (w Writer) setConversation(tx *gorm.DB, convID int64, set string, arg any, at time.Time) error {
-	if err := tx.Exec(`UPDATE conversations SET `+set+`, updated_at = ? WHERE id = ?`, arg, w.d.Time(at), convID).Error; err != nil {
+// Reopen sets a conversation open again.
+func (w Writer) Reopen(tx *gorm.DB, convID int64, at time.Time) error {
+	return w.setConversation(tx, convID, at, `state = 'open'`)
+}
+
+// setConversation runs UPDATE conversations SET set, args bound to set's
+// placeholders.
+func (w Writer) setConversation(tx *gorm.DB, convID int64, at time.Time, set string, args ...any) error {
+	args = append(args, w.d.Time(at), convID)
+	if err := tx.Exec(`UPDATE conversations SET `+set+`, updated_at = ? WHERE id = ?`, args...).Error; err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
 	return nil

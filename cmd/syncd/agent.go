@@ -182,16 +182,7 @@ func withAgents(c *cli.Context, wantName bool, fn func(st *chatstore.DB, name st
 	} else if len(args) != 0 {
 		return cli.Exit("usage: syncd agent "+c.Command.Name, 2)
 	}
-	db, closeDB, err := openDatabase(c)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	st, err := chatstore.New(db)
-	if err != nil {
-		return err
-	}
-	return fn(st, name)
+	return withChatStore(c, func(st *chatstore.DB) error { return fn(st, name) })
 }
 
 func hasFlag(cmd *cli.Command, name string) bool {
