@@ -16,7 +16,7 @@ import (
 	"github.com/syncd-dev/syncd/chatstore/chatstoretest"
 )
 
-// sizeBroker is a MemoryBroker that records the size of every event.
+// sizeBroker is a broker.Memory that records the size of every event.
 type sizeBroker struct {
 	*broker.Memory
 	mu    sync.Mutex

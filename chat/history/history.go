@@ -60,7 +60,7 @@ type convUpdate struct {
 	messages   []*chat.Message
 }
 
-// appendHistory allocates sequence numbers and inserts the chat messages,
+// AppendRelayed allocates sequence numbers and inserts the chat messages,
 // bot replies included, in batch order within each conversation.
 func (w Writer) AppendRelayed(tx *gorm.DB, relayed []batch.Relayed, now time.Time) ([]chat.Message, error) {
 	var msgs []chat.Message
@@ -286,7 +286,7 @@ func (w Writer) bumpSequences(tx *gorm.DB, order []string, convs map[string]*con
 // before rows already relayed. A bot answer that resolves clears
 // waiting_since only when no earlier message asked for a person
 // (wants_agent); wants_agent is only ever raised here (an agent's reply
-// clears it, chatstore.AppendReply). MySQL evaluates the assignments left
+// clears it, AgentSeq). MySQL evaluates the assignments left
 // to right, so wants_agent, which the others read, is assigned last.
 func (w Writer) upsertSequence(mode waitMode) string {
 	v := w.d.Inserted
