@@ -15,6 +15,14 @@
 // by seq and fetch gaps over HTTP, so a lost push costs a few seconds, never
 // a message.
 //
+// Its parts, by file and package: the hub (hub.go, conn.go, queue.go,
+// cork.go, frames.go, ws.go: sockets and fan-out), publishing (publish.go,
+// sweep.go), the HTTP API (http.go routes, api.go, labelapi.go), the front
+// door (auth.go login and sessions, loginlimit.go, origin.go, proxy.go);
+// and, as packages, broker (in-process and Redis fan-out), session (signed
+// cookies), credentials (bcrypt), loginstate (login failure counts) and
+// console (the static files).
+//
 // Storage stays behind the small interfaces of [DB]; package chatstore
 // implements them with gorm on MySQL/MariaDB, PostgreSQL and SQLite.
 package chatcore

@@ -36,7 +36,7 @@ func (c *Core) Handler() http.Handler {
 	api.HandleFunc("GET /api/intents", c.handleIntents)
 	api.HandleFunc("GET /api/conversations/{key}/labels", c.handleLabels)
 	api.HandleFunc("POST /api/conversations/{key}/messages/{id}/label", c.handleLabel)
-	api.HandleFunc("GET /api/bot/retrain", c.handleRetrain)
+	api.HandleFunc("GET /api/bot/retrain", adminOnly(c.handleRetrain))
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
@@ -53,6 +53,21 @@ func (c *Core) Handler() http.Handler {
 	mux.HandleFunc("/ws", c.serveWS)
 	mux.Handle("/", console.Handler(c.wsOrigins)) // the console's static files
 	return c.checkHost(limitBody(mux))
+}
+
+// adminOnly lets admins through (console_agents.admin: `syncd agent add
+// --admin`, `syncd agent admin NAME`) and refuses every other agent with
+// 403. Every admin route is wrapped in it where Handler registers it, and
+// security_test.go's route list marks it admin, so that a route added
+// without it is caught.
+func adminOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !agentFrom(r.Context()).agent.Admin {
+			writeError(w, http.StatusForbidden, "admins only (syncd agent admin NAME)")
+			return
+		}
+		h(w, r)
+	}
 }
 
 // limitBody refuses a body declared larger than maxBody and cuts one that

@@ -20,24 +20,25 @@ var routes = []struct {
 	method, path string
 	body         any
 	public       bool // needs no session (login)
+	admin        bool // refused to agents who are not admins
 }{
-	{"POST", "/api/login", map[string]string{"username": "alice", "password": "alice-password"}, true},
-	{"POST", "/api/logout", nil, false},
-	{"GET", "/api/me", nil, false},
-	{"GET", "/api/conversations?tab=all", nil, false},
-	{"GET", "/api/conversations/k/messages", nil, false},
-	{"GET", "/api/conversations/k/messages?after_seq=0", nil, false},
-	{"POST", "/api/conversations/k/replies", map[string]string{"body": "hi", "client_id": "c1"}, false},
-	{"POST", "/api/conversations/k/read", map[string]int{"seq": 1}, false},
-	{"POST", "/api/conversations/k/assign", map[string]any{"assignee": nil}, false},
-	{"POST", "/api/conversations/k/resolve", nil, false},
-	{"POST", "/api/conversations/k/reopen", nil, false},
-	{"GET", "/api/intents", nil, false},
-	{"GET", "/api/conversations/k/labels", nil, false},
-	{"POST", "/api/conversations/k/messages/1/label", map[string]string{"intent": "refund"}, false},
-	{"GET", "/api/bot/retrain", nil, false}, // admins only: alice is one
-	{"GET", "/api/nowhere", nil, false},
-	{"GET", "/ws", nil, false},
+	{"POST", "/api/login", map[string]string{"username": "alice", "password": "alice-password"}, true, false},
+	{"POST", "/api/logout", nil, false, false},
+	{"GET", "/api/me", nil, false, false},
+	{"GET", "/api/conversations?tab=all", nil, false, false},
+	{"GET", "/api/conversations/k/messages", nil, false, false},
+	{"GET", "/api/conversations/k/messages?after_seq=0", nil, false, false},
+	{"POST", "/api/conversations/k/replies", map[string]string{"body": "hi", "client_id": "c1"}, false, false},
+	{"POST", "/api/conversations/k/read", map[string]int{"seq": 1}, false, false},
+	{"POST", "/api/conversations/k/assign", map[string]any{"assignee": nil}, false, false},
+	{"POST", "/api/conversations/k/resolve", nil, false, false},
+	{"POST", "/api/conversations/k/reopen", nil, false, false},
+	{"GET", "/api/intents", nil, false, false},
+	{"GET", "/api/conversations/k/labels", nil, false, false},
+	{"POST", "/api/conversations/k/messages/1/label", map[string]string{"intent": "refund"}, false, false},
+	{"GET", "/api/bot/retrain", nil, false, true}, // alice is an admin
+	{"GET", "/api/nowhere", nil, false, false},
+	{"GET", "/ws", nil, false, false},
 }
 
 func stateChanging(method string) bool { return method != "GET" }
@@ -54,6 +55,7 @@ func TestEveryRouteNeedsSessionAndOrigin(t *testing.T) {
 		}
 	}
 	admin("alice")
+	bob := b.login(t, "bob") // an agent, not an admin
 	chatstoretest.Relay(t, b.db, "k", "hello")
 	anon := b.client(t)
 
@@ -104,6 +106,13 @@ func TestEveryRouteNeedsSessionAndOrigin(t *testing.T) {
 			res := alice.do(r.method, r.path, r.body, map[string]string{"Origin": "https://console.example.com"})
 			if res.status == 401 || res.status == 403 {
 				t.Errorf("allowed origin: %d %s", res.status, res.body)
+			}
+			if r.admin {
+				res := bob.do(r.method, r.path, r.body, nil)
+				if res.status != http.StatusForbidden {
+					t.Errorf("agent who is not an admin: %d %s, want 403", res.status, res.body)
+				}
+				assertJSONError(t, res)
 			}
 			if r.path == "/api/logout" {
 				alice = b.login(t, "alice2") // logged out; carry on as another agent
