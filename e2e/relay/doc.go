@@ -9,6 +9,12 @@
 //   - MariaDB or MySQL, root without a password on 127.0.0.1:3306, or the
 //     DSN in SYNCD_TEST_MYSQL_DSN. Every test gets a fresh database
 //     (internal/testdb), dropped at the end.
+//   - PostgreSQL on 127.0.0.1:5432 (internal/testdb says how to point
+//     elsewhere): the core suite (three instances with SIGKILL and restart,
+//     graceful shutdown, single-instance crash, commit order) runs on
+//     MariaDB and PostgreSQL, and its single-process tests on a SQLite file
+//     as well (one syncd process holds the file, with in-process locks,
+//     while the test writes to it as the legacy application).
 //   - Redis on 127.0.0.1:6379, or SYNCD_TEST_REDIS_ADDR.
 //   - The mysql and sqlite3 clients, for the tests that edit rows by hand as
 //     an operator would (CI installs them; elsewhere those tests skip).

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/glebarez/go-sqlite" // the legacy writer's SQLite driver
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -75,7 +77,7 @@ func cleanEnv() []string {
 
 type bundle struct {
 	t       *testing.T
-	driver  string  // mysql or postgres
+	driver  string  // mysql, postgres or sqlite
 	dir     string  // working directory and log folder of the instances
 	dsn     string  // syncd's database.dsn, straight to the server
 	db      *sql.DB // the test's own SQL, with ? placeholders on both
@@ -96,25 +98,43 @@ func setup(t *testing.T) *bundle {
 	return setupOn(t, "mysql")
 }
 
-// relayDialects are the databases the core relay suite runs on.
+// relayDialects are the databases the core relay suite runs on with
+// several instances.
 var relayDialects = []string{"mysql", "postgres"}
 
-// setupOn is setup on a fresh database of driver: mysql (MariaDB) or
-// postgres.
+// oneProcessDialects are the databases the single-instance tests run on:
+// relayDialects and SQLite, whose file one syncd process holds (with
+// in-process locks) while the legacy application writes to it.
+var oneProcessDialects = append(slices.Clone(relayDialects), "sqlite")
+
+// setupOn is setup on a fresh database of driver: mysql (MariaDB),
+// postgres or sqlite.
 func setupOn(t *testing.T, driver string) *bundle {
 	t.Helper()
 	b := &bundle{t: t, driver: driver, dir: t.TempDir()}
-	sqlDriver := "mysql"
-	if driver == "postgres" {
+	sqlDriver, testDSN := "mysql", ""
+	switch driver {
+	case "postgres":
 		b.dsn, sqlDriver = testdb.NewPostgresDatabase(t), "pgx-qmark" // testdb's: ? placeholders
-	} else {
+	case "sqlite":
+		// The legacy writer's connection waits for syncd's write
+		// transactions as a legacy application's would (busy_timeout).
+		b.dsn, sqlDriver = filepath.Join(b.dir, "legacy.db"), "sqlite"
+		testDSN = b.dsn + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+	default:
 		b.dsn = testdb.NewMySQLDatabase(t)
 	}
-	db, err := sql.Open(sqlDriver, b.dsn)
+	if testDSN == "" {
+		testDSN = b.dsn
+	}
+	db, err := sql.Open(sqlDriver, testDSN)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
 	db.SetMaxOpenConns(8)
+	if driver == "sqlite" {
+		db.SetMaxOpenConns(1) // one writer
+	}
 	t.Cleanup(func() { db.Close() })
 	b.db = db
 	b.redisDB = claimRedisDB(t)
@@ -129,11 +149,15 @@ func setupOn(t *testing.T, driver string) *bundle {
 // env is the base configuration of an instance: MySQL, Redis locks in the
 // test's Redis database, fast schedules and short leases.
 func (b *bundle) env(extra ...string) []string {
+	redisAddr := testdb.RedisAddr()
+	if b.driver == "sqlite" {
+		redisAddr = "" // one process holds the file: in-process locks
+	}
 	env := append(cleanEnv(),
 		"SYNCD_DATABASE_DRIVER="+b.driver,
 		"SYNCD_DATABASE_DSN="+b.dsn,
 		"SYNCD_DATABASE_MAX_OPEN_CONNS=8",
-		"SYNCD_REDIS_ADDR="+testdb.RedisAddr(),
+		"SYNCD_REDIS_ADDR="+redisAddr,
 		"SYNCD_REDIS_DB="+strconv.Itoa(b.redisDB),
 		// Pub/sub ignores the db number; the test database's name keeps
 		// this bundle's console events to itself.
@@ -164,6 +188,9 @@ func (b *bundle) dsnVia(addr string) string {
 
 // databaseName is the test database's name.
 func (b *bundle) databaseName() string {
+	if b.driver == "sqlite" {
+		return filepath.Base(b.dir)
+	}
 	if b.driver == "postgres" {
 		u, err := url.Parse(b.dsn)
 		if err != nil {
