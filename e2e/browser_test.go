@@ -27,9 +27,16 @@ type browser struct {
 	console []string
 }
 
-// newBrowser starts Chromium. It fails the test, never skips it, when
-// Chromium is missing: CI installs it.
+// newBrowser starts Chromium in English. It fails the test, never skips
+// it, when Chromium is missing: CI installs it.
 func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	return newBrowserIn(t, "en-US")
+}
+
+// newBrowserIn starts Chromium whose language (navigator.languages, and
+// Intl's default locale) is lang, e.g. "zh-CN".
+func newBrowserIn(t *testing.T, lang string) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("Chromium not found at %s (%v): run `apt-get install -y chromium`, or set SYNCD_E2E_CHROMIUM", chromiumPath, err)
@@ -50,6 +57,8 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("lang", lang),
+		chromedp.Flag("accept-lang", lang),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)

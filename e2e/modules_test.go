@@ -180,7 +180,7 @@ var moduleChecks = strings.TrimSpace(`
   sug.querySelector('.suggestion button').click();
   eq('suggestion', [used, sug.querySelectorAll('b').length], ['Try <b>this</b>', 0]);
   eq('own reply', messageNode(m(4, { sender_type: 'agent', sender_name: 'alice' }), opts).classList.contains('own'), true);
-  eq('duration', [duration(30e3), duration(5 * 60e3), duration(125 * 60e3), duration(3 * 864e5)], ['< 1 min', '5 min', '2 h 5 min', '3 d']);
+  eq('duration', [duration(30e3), duration(5 * 60e3), duration(125 * 60e3), duration(3 * 864e5)], ['< 1 min', '5 min', '2 hr 5 min', '3 days']);
   return fails;
 })()
 `)

@@ -38,6 +38,7 @@ var contentTypes = map[string]string{
 	".js":   "text/javascript; charset=utf-8",
 	".css":  "text/css; charset=utf-8",
 	".svg":  "image/svg+xml",
+	".json": "application/json; charset=utf-8",
 }
 
 // Handler serves the embedded console: index.html at "/" and the other

@@ -2,6 +2,8 @@
 // answer's payload and rejects with an ApiError on a 4xx/5xx answer or a
 // network failure (status 0).
 
+import { t } from './i18n.js';
+
 export class ApiError extends Error {
   constructor(status, message) {
     super(message);
@@ -34,7 +36,7 @@ async function request(method, path, body) {
   try {
     res = await fetch(path, init);
   } catch {
-    throw new ApiError(0, 'The server cannot be reached.');
+    throw new ApiError(0, t('error.unreachable'));
   }
   let data = null;
   const text = res.status === 204 ? '' : await res.text().catch(() => '');

@@ -3,6 +3,7 @@
 // conversation list, pane.js the open conversation.
 
 import * as api from './api.js';
+import { t, setText, setAttrText, plainText, setLocale, locale, onLocale, formatUnit } from './i18n.js';
 import { LiveSocket } from './ws.js';
 import { inTab, notifies, applyMessage, mergeReadMarker } from './model.js';
 import * as sound from './sound.js';
@@ -11,7 +12,7 @@ import { h, retrainNode } from './views.js';
 import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect } from './list.js';
 import {
   outbox, hooks, keyFromHash, openConversation, sync, loadOlder, scrollToBottom, atBottom,
-  renderAdded, renderHeader, scheduleRead, act, send,
+  renderAdded, renderHeader, scheduleRead, act, send, redraw,
 } from './pane.js';
 
 onSelect(openConversation);
@@ -26,7 +27,7 @@ async function boot() {
     startApp(me.username, me.admin);
   } catch (err) {
     showLogin();
-    if (err.status !== 401) $('login-error').textContent = err.message;
+    if (err.status !== 401) plainText($('login-error'), err.message);
   }
 }
 
@@ -96,11 +97,11 @@ async function toggleAdmin() {
   $('btn-bot').setAttribute('aria-expanded', String(!panel.hidden));
   if (panel.hidden) return;
   const body = $('admin-body');
-  body.replaceChildren(h('p', { class: 'muted', text: 'Loading…' }));
+  body.replaceChildren(h('p', { class: 'muted', text: t('admin.loading') }));
   try {
     body.replaceChildren(retrainNode(await api.lastRetrain()));
   } catch (e) {
-    body.replaceChildren(h('p', { class: 'error', text: `Could not load the retrain figures: ${e.message}` }));
+    body.replaceChildren(h('p', { class: 'error', text: t('admin.loadFailed', { error: e.message }) }));
   }
 }
 
@@ -109,7 +110,7 @@ async function onLogin(ev) {
   const form = ev.currentTarget;
   const button = form.querySelector('button[type=submit]');
   const err = $('login-error');
-  err.textContent = '';
+  plainText(err, '');
   button.disabled = true;
   try {
     const username = form.elements.username.value.trim();
@@ -117,31 +118,31 @@ async function onLogin(ev) {
     form.elements.password.value = '';
     startApp((res && res.username) || username, res && res.admin);
   } catch (e) {
-    if (e.status === 401) err.textContent = 'Wrong username or password.';
-    else if (e.status === 429) err.textContent = 'Too many attempts. Wait a moment and try again.';
-    else err.textContent = e.message;
+    if (e.status === 401) setText(err, 'login.failed');
+    else if (e.status === 429) setText(err, 'login.tooMany');
+    else plainText(err, e.message);
   } finally {
     button.disabled = false;
   }
 }
 
 function onConnecting() {
-  setConn('connecting', state.down ? 'Reconnecting…' : 'Connecting…');
-  if (state.down) $('banner-text').textContent = 'Connection lost. Reconnecting…';
+  setConn('connecting', state.down ? 'conn.reconnecting' : 'conn.connecting');
+  if (state.down) setText($('banner-text'), 'banner.reconnecting');
 }
 
 function onHello(msg) {
   state.down = false;
   $('banner').hidden = true;
-  setConn('live', 'Live');
-  $('conn').title = msg.instance ? `Connected to ${msg.instance}` : '';
+  setConn('live', 'conn.live');
+  if (msg.instance) setAttrText($('conn'), 'title', 'conn.instance', { instance: msg.instance });
   resync();
 }
 
 function onDown({ delay }) {
   state.down = true;
   state.reconnectAt = Date.now() + delay;
-  setConn('down', 'Offline');
+  setConn('down', 'conn.offline');
   $('banner').hidden = false;
   tickBanner();
 }
@@ -149,13 +150,13 @@ function onDown({ delay }) {
 function tickBanner() {
   if (!state.down) return;
   const s = Math.ceil((state.reconnectAt - Date.now()) / 1000);
-  if (s > 0) $('banner-text').textContent = `Connection lost. Reconnecting in ${s} s…`;
+  if (s > 0) setText($('banner-text'), 'banner.reconnectingIn', { wait: formatUnit(s, 'second') });
 }
 
-function setConn(kind, text) {
+function setConn(kind, key) {
   const el = $('conn');
   el.dataset.state = kind;
-  el.textContent = text;
+  setText(el, key);
 }
 
 // resync runs after every (re)connect: anything may have happened while
@@ -207,7 +208,7 @@ function onMessage(m) {
   }
   if (fresh && notifies(m) && document.hidden) {
     state.hiddenNew++;
-    document.title = `(${state.hiddenNew}) syncd`;
+    document.title = t('app.titleUnread', { count: state.hiddenNew });
     if (state.sound) sound.chime();
   }
   if (c) renderList();
@@ -265,7 +266,7 @@ function wire() {
   const soundBtn = $('sound-toggle');
   const renderSound = () => {
     soundBtn.setAttribute('aria-pressed', String(state.sound));
-    soundBtn.textContent = state.sound ? 'Sound on' : 'Sound off';
+    setText(soundBtn, state.sound ? 'top.soundOn' : 'top.soundOff');
   };
   renderSound();
   soundBtn.addEventListener('click', () => {
@@ -274,6 +275,8 @@ function wire() {
     renderSound();
   });
   for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, sound.unlock, { passive: true });
+
+  wireLanguage();
 
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) return;
@@ -286,6 +289,27 @@ function wire() {
   });
   window.addEventListener('hashchange', () => { if (state.me) openConversation(keyFromHash()); });
   window.addEventListener('online', () => state.socket?.retryNow());
+}
+
+// wireLanguage makes the language switches (top bar and sign-in page)
+// choose the locale, and redraws what is drawn from data on a switch; the
+// texts of elements that name their key follow by themselves.
+function wireLanguage() {
+  const selects = [$('lang'), $('login-lang')];
+  const show = () => { for (const s of selects) s.value = locale(); };
+  show();
+  for (const s of selects) s.addEventListener('change', () => setLocale(s.value).catch(() => show()));
+  onLocale(() => {
+    show();
+    if (!state.me) return;
+    renderList();
+    redraw();
+    if (state.hiddenNew) document.title = t('app.titleUnread', { count: state.hiddenNew });
+    if (!$('admin-panel').hidden) {
+      toggleAdmin();
+      toggleAdmin();
+    }
+  });
 }
 
 boot();

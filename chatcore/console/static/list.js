@@ -1,6 +1,7 @@
 // list.js: the conversation list and its tabs.
 
 import * as api from './api.js';
+import { setText } from './i18n.js';
 import { $, TABS, state, store } from './state.js';
 import { sortConversations } from './model.js';
 import { conversationItem } from './views.js';
@@ -25,12 +26,12 @@ export async function reloadList() {
       state.known.set(c.conversation_key, c);
       state.list.set(c.conversation_key, c);
     }
-    $('conv-empty').textContent = 'No conversations here.';
+    setText($('conv-empty'), 'list.empty');
     renderList();
     if (state.open) renderHeader();
   } catch (e) {
     if (token === state.listToken && e.status !== 401) {
-      $('conv-empty').textContent = `Could not load conversations: ${e.message}`;
+      setText($('conv-empty'), 'list.loadFailed', { error: e.message });
       $('conv-empty').hidden = false;
     }
   }

@@ -2,6 +2,7 @@
 // its header actions, and the reply box with its outbox.
 
 import * as api from './api.js';
+import { t, setText, setAttrText, plainText } from './i18n.js';
 import { $, state } from './state.js';
 import { Timeline } from './model.js';
 import { Outbox } from './outbox.js';
@@ -21,7 +22,7 @@ export const outbox = new Outbox({
     const d = await api.reply(item.key, item.body, item.clientId);
     if (d.took && d.conversation) {
       hooks.conversation(d.conversation);
-      if (state.open?.key === item.key) $('conv-note').textContent = 'You took this conversation by replying to it.';
+      if (state.open?.key === item.key) setText($('conv-note'), 'conv.tookByReplying');
     }
     return d.message;
   },
@@ -45,8 +46,8 @@ export function openConversation(key) {
   history.replaceState(null, '', '#' + encodeURIComponent(key));
   $('empty-pane').hidden = true;
   $('conv-pane').hidden = false;
-  $('conv-error').textContent = '';
-  $('conv-note').textContent = '';
+  plainText($('conv-error'), '');
+  plainText($('conv-note'), '');
   $('messages').replaceChildren();
   $('jump').hidden = true;
   const c = state.known.get(key);
@@ -153,10 +154,10 @@ export async function sync(tl) {
       const c = state.known.get(tl.key);
       if (c && c.last_seq > tl.maxSeq && tl.maxSeq > before) tl.again = true;
     } while (tl.again && state.open === tl);
-    $('conv-error').textContent = '';
+    plainText($('conv-error'), '');
     scheduleRead();
   } catch (e) {
-    if (state.open === tl && e.status !== 401) $('conv-error').textContent = `Could not load messages: ${e.message}`;
+    if (state.open === tl && e.status !== 401) setText($('conv-error'), 'conv.loadFailed', { error: e.message });
   } finally {
     tl.syncing = false;
   }
@@ -178,7 +179,7 @@ export async function loadOlder() {
     refreshLabels();
     hist.scrollTop = hist.scrollHeight - before;
   } catch (e) {
-    $('conv-error').textContent = `Could not load older messages: ${e.message}`;
+    setText($('conv-error'), 'conv.loadOlderFailed', { error: e.message });
   } finally {
     tl.loadingOlder = false;
     btn.disabled = false;
@@ -222,6 +223,20 @@ export function renderAdded(added, { toBottom = false, keepView = false } = {}) 
   else $('jump').hidden = false;
 }
 
+// redraw draws the open conversation again (after a switch of language),
+// keeping where the agent had scrolled to.
+export function redraw() {
+  const tl = state.open;
+  if (!tl) return;
+  renderHeader();
+  const hist = $('history');
+  const top = hist.scrollTop;
+  $('messages').replaceChildren();
+  renderAdded([...tl.bySeq.values()].sort((a, b) => a.seq - b.seq), { keepView: true });
+  renderPending();
+  hist.scrollTop = top;
+}
+
 function renderPending() {
   const tl = state.open;
   const stick = atBottom();
@@ -239,20 +254,18 @@ export function renderHeader() {
   const c = state.known.get(tl.key) || { conversation_key: tl.key, state: 'open', assignee: null };
   const mine = c.assignee === state.me;
   $('conv-title').textContent = tl.key;
-  const who = c.assignee ? (mine ? 'Assigned to you' : `Assigned to ${c.assignee}`) : 'Unassigned';
+  const who = c.assignee ? (mine ? t('conv.assignedToYou') : t('conv.assignedTo', { name: c.assignee })) : t('conv.unassigned');
   // A hand-off flag and who answered last: an agent opening the
   // conversation must see that the customer asked for a person even when
   // the bot has replied.
-  const parts = [c.state === 'resolved' ? 'Resolved' : 'Open', who];
-  if (c.wants_agent) parts.push('Asks for a person');
-  else if (c.answered_by === 'bot') parts.push('Answered by the bot');
-  else if (c.answered_by === 'agent') parts.push('Answered by an agent');
+  const parts = [c.state === 'resolved' ? t('conv.resolved') : t('conv.open'), who];
+  if (c.wants_agent) parts.push(t('conv.asksForPerson'));
+  else if (c.answered_by === 'bot') parts.push(t('conv.answeredByBot'));
+  else if (c.answered_by === 'agent') parts.push(t('conv.answeredByAgent'));
   $('conv-status').textContent = parts.join(' · ');
   $('btn-take').hidden = mine;
-  $('btn-take').textContent = c.assignee ? 'Take over' : 'Take';
-  $('reply').placeholder = c.assignee
-    ? 'Write a reply. Enter sends, Shift+Enter adds a line.'
-    : 'Write a reply; sending it takes this conversation. Enter sends, Shift+Enter adds a line.';
+  setText($('btn-take'), c.assignee ? 'conv.takeOver' : 'conv.take');
+  setAttrText($('reply'), 'placeholder', c.assignee ? 'composer.placeholder' : 'composer.placeholderTakes');
   $('btn-release').hidden = !mine;
   $('btn-resolve').hidden = c.state === 'resolved';
   $('btn-reopen').hidden = c.state !== 'resolved';
@@ -281,12 +294,12 @@ export async function act(fn) {
   if (!tl) return;
   const buttons = document.querySelectorAll('.conv-header .actions button');
   buttons.forEach((b) => { b.disabled = true; });
-  $('conv-error').textContent = '';
+  plainText($('conv-error'), '');
   try {
     const c = await fn(tl.key);
     if (c) hooks.conversation(c);
   } catch (e) {
-    if (e.status !== 401) $('conv-error').textContent = e.message;
+    if (e.status !== 401) plainText($('conv-error'), e.message);
   } finally {
     buttons.forEach((b) => { b.disabled = false; });
   }

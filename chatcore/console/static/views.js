@@ -1,5 +1,8 @@
 // views.js: builds DOM nodes from data. Text from the server is only ever
-// set as text (textContent or text nodes), never parsed as HTML.
+// set as text (textContent or text nodes), never parsed as HTML. The
+// console's own texts come from i18n.js's catalogs, never from here.
+
+import { t, formatTime, formatDateTime, formatUnit, formatNumber, formatPercent } from './i18n.js';
 
 // h creates an element. attrs: 'class', 'text', 'on<event>' handlers,
 // 'dataset' (object), boolean or string attributes. children: nodes or
@@ -21,9 +24,6 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
 function parse(iso) {
   const t = iso ? Date.parse(iso) : NaN;
   return Number.isNaN(t) ? null : new Date(t);
@@ -33,20 +33,32 @@ function parse(iso) {
 export function shortTime(iso, now = new Date()) {
   const d = parse(iso);
   if (!d) return '';
-  return d.toDateString() === now.toDateString() ? timeFmt.format(d) : dateTimeFmt.format(d);
+  return d.toDateString() === now.toDateString() ? formatTime(d) : formatDateTime(d);
 }
 
-// duration says how long ms is, coarsely: "now", "4 min", "2 h 5 min", "3 d".
+// duration says how long ms is, coarsely, in the agent's locale:
+// "< 1 min", "4 min", "2 hr 5 min", "3 days" (不到1分钟, 4分钟, 2小时5分钟, 3天).
 export function duration(ms) {
   const min = Math.floor(ms / 60000);
-  if (min < 1) return '< 1 min';
-  if (min < 60) return `${min} min`;
+  if (min < 1) return t('time.underMinute', { minute: formatUnit(1, 'minute') });
+  if (min < 60) return formatUnit(min, 'minute');
   const hr = Math.floor(min / 60);
-  if (hr < 24) return min % 60 ? `${hr} h ${min % 60} min` : `${hr} h`;
-  return `${Math.floor(hr / 24)} d`;
+  if (hr < 24) {
+    return min % 60 ? t('time.hoursMinutes', { hours: formatUnit(hr, 'hour'), minutes: formatUnit(min % 60, 'minute') }) : formatUnit(hr, 'hour');
+  }
+  return formatUnit(Math.floor(hr / 24), 'day');
 }
 
-const senderLabel = { customer: 'Customer', agent: 'Agent', bot: 'Bot', system: 'System' };
+// senderLabel names a sender type for a message without a sender name.
+function senderLabel(type) {
+  switch (type) {
+    case 'customer': return t('sender.customer');
+    case 'agent': return t('sender.agent');
+    case 'bot': return t('sender.bot');
+    case 'system': return t('sender.system');
+    default: return '';
+  }
+}
 
 // isEvent tells a system note (order_created, …) from a chat message.
 export function isEvent(m) {
@@ -75,11 +87,11 @@ function eventBody(m) {
 // preview is one line describing a message for the conversation list.
 export function preview(m, me) {
   if (!m) return '';
-  let who = isEvent(m) ? eventTitle(m.kind) : (m.sender_name || senderLabel[m.sender_type] || '');
-  if (m.sender_type === 'agent' && m.sender_name && m.sender_name === me) who = 'You';
+  let who = isEvent(m) ? eventTitle(m.kind) : (m.sender_name || senderLabel(m.sender_type));
+  if (m.sender_type === 'agent' && m.sender_name && m.sender_name === me) who = t('sender.you');
   const body = (isEvent(m) ? eventBody(m) : m.body || '').replace(/\s+/g, ' ').trim();
   if (!body) return who;
-  return who ? `${who}: ${body}` : body;
+  return who ? t('preview.line', { who, body }) : body;
 }
 
 export function conversationItem(c, { selected, me, now, onSelect }) {
@@ -88,7 +100,7 @@ export function conversationItem(c, { selected, me, now, onSelect }) {
   // clock is behind the server's (the wait then starts at zero).
   const since = c.state !== 'resolved' ? parse(c.waiting_since) : null;
   const waitMs = since ? Math.max(0, now - since.getTime()) : -1;
-  const owner = c.assignee ? (c.assignee === me ? 'You' : c.assignee) : 'Unassigned';
+  const owner = c.assignee ? (c.assignee === me ? t('sender.you') : c.assignee) : t('conv.unassigned');
   return h('li', {},
     h('button', {
       type: 'button',
@@ -99,20 +111,28 @@ export function conversationItem(c, { selected, me, now, onSelect }) {
     },
     h('span', { class: 'conv-top' },
       h('span', { class: 'conv-key', text: c.conversation_key }),
-      unread ? h('span', { class: 'badge', 'aria-label': `${unread} unread`, text: unread > 99 ? '99+' : String(unread) }) : null,
+      unread ? h('span', { class: 'badge', 'aria-label': t('list.unread', { count: formatNumber(unread) }), text: unread > 99 ? formatNumber(99) + '+' : formatNumber(unread) }) : null,
       h('span', { class: 'conv-time', text: shortTime(c.last_message_at) })),
-    h('span', { class: 'conv-last', text: preview(c.last_message, me) || 'No messages yet' }),
+    h('span', { class: 'conv-last', text: preview(c.last_message, me) || t('list.noMessages') }),
     h('span', { class: 'conv-meta' },
       waitMs >= 0
-        ? h('span', { class: 'waiting' + (waitMs > 5 * 60000 ? ' late' : ''), text: `Waiting ${duration(waitMs)}` })
-        : h('span', { class: 'state', text: c.state === 'resolved' ? 'Resolved' : c.answered_by === 'bot' ? 'Answered by the bot' : c.answered_by === 'agent' ? 'Answered by an agent' : 'Answered' }),
-      c.wants_agent ? h('span', { class: 'waiting late', text: 'Asks for a person' }) : null,
-      waitMs >= 0 && c.answered_by === 'bot' ? h('span', { class: 'state', text: 'Bot replied' }) : null,
+        ? h('span', { class: 'waiting' + (waitMs > 5 * 60000 ? ' late' : ''), text: t('list.waiting', { duration: duration(waitMs) }) })
+        : h('span', { class: 'state', text: answeredText(c) }),
+      c.wants_agent ? h('span', { class: 'waiting late', text: t('conv.asksForPerson') }) : null,
+      waitMs >= 0 && c.answered_by === 'bot' ? h('span', { class: 'state', text: t('conv.botReplied') }) : null,
       h('span', { class: 'owner', text: owner }))));
 }
 
+// answeredText is the state of a conversation nobody waits on.
+function answeredText(c) {
+  if (c.state === 'resolved') return t('conv.resolved');
+  if (c.answered_by === 'bot') return t('conv.answeredByBot');
+  if (c.answered_by === 'agent') return t('conv.answeredByAgent');
+  return t('conv.answered');
+}
+
 export function messageNode(m, { me, onUseSuggestion, labelControl }) {
-  const time = h('time', { datetime: m.created_at || null, title: m.created_at ? dateTimeFmt.format(new Date(m.created_at)) : null, text: shortTime(m.created_at) });
+  const time = h('time', { datetime: m.created_at || null, title: m.created_at ? formatDateTime(new Date(m.created_at)) : null, text: shortTime(m.created_at) });
   // Why the bot did not answer (a template whose field is missing): the
   // agent knows the customer waits for a person.
   const botNote = m.note ? h('span', { class: 'bot-note', text: m.note }) : null;
@@ -127,13 +147,13 @@ export function messageNode(m, { me, onUseSuggestion, labelControl }) {
         botNote));
   }
   const own = m.sender_type === 'agent' && m.sender_name === me;
-  const name = m.sender_type === 'agent' && own ? 'You' : (m.sender_name || senderLabel[m.sender_type] || m.sender_type);
+  const name = m.sender_type === 'agent' && own ? t('sender.you') : (m.sender_name || senderLabel(m.sender_type) || m.sender_type);
   const suggestion = m.sender_type === 'customer' && m.suggestion ? suggestionNode(m, onUseSuggestion) : null;
   return h('li', { class: `msg ${m.sender_type}${own ? ' own' : ''}`, dataset: { seq: m.seq } },
     h('div', { class: 'bubble' },
       h('div', { class: 'meta' },
         h('span', { class: 'who', text: name }),
-        m.sender_type === 'bot' ? h('span', { class: 'tag', text: 'bot' }) : null,
+        m.sender_type === 'bot' ? h('span', { class: 'tag', text: t('tag.bot') }) : null,
         time),
       h('p', { class: 'body', text: m.body || '' }),
       botNote),
@@ -152,53 +172,59 @@ export function labelNode(m, { intents, label, botIntent, onLabel }) {
   const customer = m.sender_type === 'customer';
   const current = label ? label.intent : botIntent || '';
   if (current && !intents.includes(current)) intents = [current, ...intents]; // a label of an older model
-  const select = h('select', { class: 'label-intent', 'aria-label': customer ? 'Intent of this message' : 'Intent this reply answers' },
-    current ? null : h('option', { value: '', text: 'Choose an intent' }),
+  const select = h('select', { class: 'label-intent', 'aria-label': customer ? t('label.intentOfMessage') : t('label.intentOfReply') },
+    current ? null : h('option', { value: '', text: t('label.choose') }),
     intents.map((i) => h('option', { value: i, text: i, selected: i === current })));
   const status = h('span', { class: 'label-state', role: 'status' });
   const showLabel = (l) => {
-    status.textContent = l ? `Labelled ${l.intent}${l.labelled_by ? ' by ' + l.labelled_by : ''}${l.corrects_bot ? ' (corrects the bot)' : ''}` : '';
+    if (!l) {
+      status.textContent = '';
+      return;
+    }
+    const said = l.labelled_by ? t('label.labelledBy', { intent: l.intent, name: l.labelled_by }) : t('label.labelled', { intent: l.intent });
+    status.textContent = l.corrects_bot ? t('label.correctsBot', { label: said }) : said;
   };
   showLabel(label);
-  const button = h('button', { type: 'button', class: 'link label-send' }, customer ? 'Correct intent' : 'Label');
+  const button = h('button', { type: 'button', class: 'link label-send' }, customer ? t('label.correct') : t('label.send'));
   button.addEventListener('click', async () => {
     if (!select.value) return;
     button.disabled = true;
-    status.textContent = 'Saving…';
+    status.textContent = t('label.saving');
     try {
       showLabel(await onLabel(select.value));
     } catch (e) {
-      status.textContent = `Not saved: ${e.message}`;
+      status.textContent = t('label.notSaved', { error: e.message });
     } finally {
       button.disabled = false;
     }
   });
   return h('div', { class: 'label-ctl', dataset: { messageId: m.id } },
-    h('span', { class: 'who', text: customer ? (botIntent ? 'Bot said' : 'Intent') : 'Answers' }), select, button, status);
+    h('span', { class: 'who', text: customer ? (botIntent ? t('label.botSaid') : t('label.intent')) : t('label.answers') }), select, button, status);
 }
 
 // retrainNode shows an admin the last retrain's figures.
 export function retrainNode(r) {
-  if (!r) return h('p', { class: 'muted', text: 'No retrain yet: run `syncd bot retrain`.' });
-  const pct = (x) => `${(100 * x).toFixed(1)} %`;
+  if (!r) return h('p', { class: 'muted', text: t('retrain.none') });
   const row = (k, v) => [h('dt', { text: k }), h('dd', { text: v })];
   return h('dl', { class: 'retrain' },
-    row('When', r.finished_at ? dateTimeFmt.format(new Date(r.finished_at)) : ''),
-    row('Outcome', r.installed ? 'New model installed' : 'Kept the current model'),
-    row('Held-out accuracy', `current ${pct(r.old_accuracy)} → new ${pct(r.new_accuracy)} on ${r.heldout_size} messages`),
-    row('Trained on', `${r.train_size} examples, ${r.labelled_size} labelled by agents`),
-    row('Why', r.reason || ''),
-    row('Run by', `${r.ran_by || ''}: ${r.command || ''}`),
-    row('Model file', r.model_path || ''));
+    row(t('retrain.when'), r.finished_at ? formatDateTime(new Date(r.finished_at)) : ''),
+    row(t('retrain.outcome'), r.installed ? t('retrain.installed') : t('retrain.kept')),
+    row(t('retrain.accuracy'), t('retrain.accuracyValue', {
+      old: formatPercent(r.old_accuracy || 0), new: formatPercent(r.new_accuracy || 0), count: formatNumber(r.heldout_size || 0),
+    })),
+    row(t('retrain.trainedOn'), t('retrain.trainedOnValue', { examples: formatNumber(r.train_size || 0), labelled: formatNumber(r.labelled_size || 0) })),
+    row(t('retrain.why'), r.reason || ''),
+    row(t('retrain.ranBy'), `${r.ran_by || ''}: ${r.command || ''}`),
+    row(t('retrain.model'), r.model_path || ''));
 }
 
 function suggestionNode(m, onUse) {
-  const conf = m.confidence ? ` · ${Math.round(m.confidence * 100)} %` : '';
-  return h('aside', { class: 'suggestion', 'aria-label': 'Suggested reply' },
-    h('div', { class: 'meta' }, h('span', { class: 'who', text: 'Suggested reply' }),
+  const conf = m.confidence ? ` · ${formatPercent(m.confidence, 0)}` : '';
+  return h('aside', { class: 'suggestion', 'aria-label': t('suggestion.label') },
+    h('div', { class: 'meta' }, h('span', { class: 'who', text: t('suggestion.label') }),
       m.intent ? h('span', { class: 'tag', text: m.intent + conf }) : null),
     h('p', { class: 'body', text: m.suggestion }),
-    h('button', { type: 'button', class: 'link', onclick: () => onUse(m.suggestion) }, 'Use in reply'));
+    h('button', { type: 'button', class: 'link', onclick: () => onUse(m.suggestion) }, t('suggestion.use')));
 }
 
 function payloadSummary(p) {
@@ -211,15 +237,15 @@ function payloadSummary(p) {
 }
 
 export function pendingNode(item, { onRetry, onDiscard }) {
-  let status = 'Sending…';
-  if (item.state === 'retrying') status = `Not sent yet, retrying (${item.error})`;
-  if (item.state === 'failed') status = `Failed: ${item.error}`;
+  let status = t('pending.sending');
+  if (item.state === 'retrying') status = t('pending.retrying', { error: item.error });
+  if (item.state === 'failed') status = t('pending.failed', { error: item.error });
   return h('li', { class: `msg agent own pending ${item.state}`, dataset: { clientId: item.clientId } },
     h('div', { class: 'bubble' },
-      h('div', { class: 'meta' }, h('span', { class: 'who', text: 'You' })),
+      h('div', { class: 'meta' }, h('span', { class: 'who', text: t('sender.you') })),
       h('p', { class: 'body', text: item.body })),
     h('p', { class: 'send-state', role: item.state === 'failed' ? 'alert' : null },
       h('span', { text: status }),
-      item.state === 'failed' ? h('button', { type: 'button', class: 'link', onclick: () => onRetry(item.clientId) }, 'Retry') : null,
-      item.state === 'failed' ? h('button', { type: 'button', class: 'link', onclick: () => onDiscard(item.clientId) }, 'Discard') : null));
+      item.state === 'failed' ? h('button', { type: 'button', class: 'link', onclick: () => onRetry(item.clientId) }, t('pending.retry')) : null,
+      item.state === 'failed' ? h('button', { type: 'button', class: 'link', onclick: () => onDiscard(item.clientId) }, t('pending.discard')) : null));
 }
