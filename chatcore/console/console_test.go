@@ -25,6 +25,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/app.js", 200, "text/javascript; charset=utf-8", "import"},
 		{"GET", "/style.css", 200, "text/css; charset=utf-8", ":root"},
 		{"GET", "/favicon.svg", 200, "image/svg+xml", "<svg"},
+		{"GET", "/locales/zh-CN.json", 200, "application/json; charset=utf-8", `"tabs.mine": "我的"`},
 		{"GET", "/nope.js", 404, "", ""},
 		{"GET", "/static/app.js", 404, "", ""},
 		{"GET", "/../console.go", 404, "", ""},

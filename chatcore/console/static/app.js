@@ -127,14 +127,14 @@ async function onLogin(ev) {
 }
 
 function onConnecting() {
-  setConn('connecting', state.down ? 'conn.reconnecting' : 'conn.connecting');
+  setConn('connecting');
   if (state.down) setText($('banner-text'), 'banner.reconnecting');
 }
 
 function onHello(msg) {
   state.down = false;
   $('banner').hidden = true;
-  setConn('live', 'conn.live');
+  setConn('live');
   if (msg.instance) setAttrText($('conn'), 'title', 'conn.instance', { instance: msg.instance });
   resync();
 }
@@ -142,7 +142,7 @@ function onHello(msg) {
 function onDown({ delay }) {
   state.down = true;
   state.reconnectAt = Date.now() + delay;
-  setConn('down', 'conn.offline');
+  setConn('down');
   $('banner').hidden = false;
   tickBanner();
 }
@@ -153,10 +153,12 @@ function tickBanner() {
   if (s > 0) setText($('banner-text'), 'banner.reconnectingIn', { wait: formatUnit(s, 'second') });
 }
 
-function setConn(kind, key) {
+function setConn(kind) {
   const el = $('conn');
   el.dataset.state = kind;
-  setText(el, key);
+  if (kind === 'live') setText(el, 'conn.live');
+  else if (kind === 'down') setText(el, 'conn.offline');
+  else setText(el, state.down ? 'conn.reconnecting' : 'conn.connecting');
 }
 
 // resync runs after every (re)connect: anything may have happened while
