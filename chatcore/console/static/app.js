@@ -9,7 +9,7 @@ import { inTab, notifies, applyMessage, mergeReadMarker } from './model.js';
 import * as sound from './sound.js';
 import { $, TABS, state, store } from './state.js';
 import { h, retrainNode } from './views.js';
-import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect } from './list.js';
+import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect, wireListKeys, focusList } from './list.js';
 import {
   outbox, hooks, keyFromHash, openConversation, sync, loadOlder, scrollToBottom, atBottom,
   renderAdded, renderHeader, scheduleRead, act, send, redraw,
@@ -262,8 +262,13 @@ function wire() {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.altKey && !ev.isComposing) {
       ev.preventDefault();
       send();
+    } else if (ev.key === 'Escape' && !ev.isComposing && !ev.defaultPrevented) {
+      // Leave the reply box for the list; what is typed stays.
+      ev.preventDefault();
+      focusList();
     }
   });
+  wireListKeys();
 
   const soundBtn = $('sound-toggle');
   const renderSound = () => {

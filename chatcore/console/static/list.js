@@ -51,7 +51,55 @@ export function renderList() {
     conversationItem(c, { selected: state.open?.key === c.conversation_key, me: state.me, now, onSelect: select }));
   ul.replaceChildren(...items);
   $('conv-empty').hidden = items.length > 0;
-  if (focused) ul.querySelector(`.conv[data-key="${CSS.escape(focused)}"]`)?.focus();
+  // One entry is in the Tab order (the focused one, else the open one,
+  // else the first); the arrows move from there.
+  const entry = (key) => key && ul.querySelector(`.conv[data-key="${CSS.escape(key)}"]`);
+  const active = entry(focused) || entry(state.open?.key) || ul.querySelector('.conv');
+  for (const b of ul.querySelectorAll('.conv')) b.tabIndex = b === active ? 0 : -1;
+  if (focused && active) active.focus();
+}
+
+// focusEntry moves the list's focus (and its place in the Tab order) to b.
+function focusEntry(b) {
+  if (!b) return;
+  for (const x of $('conv-list').querySelectorAll('.conv')) x.tabIndex = x === b ? 0 : -1;
+  b.focus();
+}
+
+// focusList puts the focus back in the list, on the open conversation
+// where it is listed.
+export function focusList() {
+  const ul = $('conv-list');
+  const key = state.open?.key;
+  focusEntry((key && ul.querySelector(`.conv[data-key="${CSS.escape(key)}"]`)) || ul.querySelector('.conv[tabindex="0"]') || ul.querySelector('.conv'));
+}
+
+// wireListKeys: ↑/↓ (and Home/End) move in the list; Enter opens the
+// conversation and puts the cursor in its reply box (Escape there comes
+// back, see app.js). A click opens it and leaves the focus where it is.
+export function wireListKeys() {
+  const ul = $('conv-list');
+  ul.addEventListener('keydown', (ev) => {
+    const cur = ev.target.closest?.('.conv');
+    if (!cur || ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+    const items = [...ul.querySelectorAll('.conv')];
+    const i = items.indexOf(cur);
+    let next;
+    switch (ev.key) {
+      case 'ArrowDown': next = items[Math.min(i + 1, items.length - 1)]; break;
+      case 'ArrowUp': next = items[Math.max(i - 1, 0)]; break;
+      case 'Home': next = items[0]; break;
+      case 'End': next = items[items.length - 1]; break;
+      case 'Enter':
+        ev.preventDefault();
+        select(cur.dataset.key);
+        if (!$('conv-pane').hidden) $('reply').focus();
+        return;
+      default: return;
+    }
+    ev.preventDefault();
+    focusEntry(next);
+  });
 }
 
 export function renderTabs() {
