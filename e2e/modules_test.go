@@ -50,7 +50,8 @@ var moduleChecks = strings.TrimSpace(`
   const { Timeline, inTab, applyMessage, sortConversations, mergeReadMarker } = await load('model.js');
   const { backoffDelay } = await load('ws.js');
   const { Outbox } = await load('outbox.js');
-  const { messageNode, conversationItem, duration, preview } = await load('views.js');
+  const { messageNode, conversationItem, duration, preview, shortTime } = await load('views.js');
+  const i18n = await load('i18n.js');
   const m = (seq, extra = {}) => ({ conversation_key: 'k', seq, sender_type: 'customer', kind: 'message', body: 'b' + seq, ...extra });
   const until = (cond) => new Promise((resolve, reject) => {
     const t0 = Date.now();
@@ -181,6 +182,25 @@ var moduleChecks = strings.TrimSpace(`
   eq('suggestion', [used, sug.querySelectorAll('b').length], ['Try <b>this</b>', 0]);
   eq('own reply', messageNode(m(4, { sender_type: 'agent', sender_name: 'alice' }), opts).classList.contains('own'), true);
   eq('duration', [duration(30e3), duration(5 * 60e3), duration(125 * 60e3), duration(3 * 864e5)], ['< 1 min', '5 min', '2 hr 5 min', '3 days']);
+
+  // Languages: the browser's choice, placeholders, and the formats following a switch.
+  eq('pick', [i18n.pickLocale(null, ['zh-TW', 'en']), i18n.pickLocale(null, ['fr', 'en-GB', 'zh']), i18n.pickLocale(null, ['de']),
+    i18n.pickLocale('en', ['zh-CN']), i18n.pickLocale('xx', ['zh'])], ['zh-CN', 'en', 'en', 'en', 'zh-CN']);
+  eq('placeholders', [i18n.t('list.waiting', { duration: '5 min' }), i18n.t('list.waiting'), i18n.t('no.such.key')],
+    ['Waiting 5 min', 'Waiting {duration}', 'no.such.key']);
+  const el = document.createElement('p');
+  i18n.setText(el, 'conv.assignedTo', { name: 'bob' });
+  const day = '2026-01-02T03:04:00Z';
+  await i18n.setLocale('zh-CN');
+  i18n.translate(el);
+  eq('zh', [i18n.locale(), document.documentElement.lang, el.textContent, duration(30e3), duration(125 * 60e3), duration(3 * 864e5),
+    i18n.formatPercent(0.925), preview(m(1, { sender_name: 'Ann', body: 'hi' }))],
+    ['zh-CN', 'zh-CN', '已分配给 bob', '不到1分钟', '2小时5分钟', '3天', '92.5%', 'Ann：hi']);
+  eq('zh date', /^2026年1月2日 \d{2}:04$/.test(shortTime(day, new Date('2026-03-01T00:00:00Z'))), true);
+  await i18n.setLocale('en');
+  i18n.translate(el);
+  eq('back to en', [document.documentElement.lang, el.textContent, duration(30e3)], ['en', 'Assigned to bob', '< 1 min']);
+  localStorage.removeItem('syncd.lang');
   return fails;
 })()
 `)

@@ -58,8 +58,8 @@ func TestConsoleTimesInAgentZone(t *testing.T) {
 		t.Errorf("list order %v, want %s (just now) before %s (ten minutes ago)", order, recent, early)
 	}
 	state := eval[string](b, item(early)+`.querySelector('.conv-meta span').textContent`)
-	if !regexp.MustCompile(`^Waiting 1[01] min$`).MatchString(state) {
-		t.Errorf("%s shows %q, want \"Waiting 10 min\"", early, state)
+	if !regexp.MustCompile(`^Waiting 1[01] mins?$`).MatchString(state) {
+		t.Errorf("%s shows %q, want \"Waiting 10 min\" (en-GB: \"10 mins\")", early, state)
 	}
 	if shown := eval[string](b, item(early)+`.querySelector('.conv-time').textContent`); !regexp.MustCompile(`\b` + local + `\b`).MatchString(shown) {
 		t.Errorf("%s shows the time %q, want the Shanghai time %s", early, shown, local)

@@ -3,7 +3,7 @@
 // conversation list, pane.js the open conversation.
 
 import * as api from './api.js';
-import { t, setText, setAttrText, plainText, setLocale, locale, onLocale, formatUnit } from './i18n.js';
+import { t, setText, setAttrText, clearAttrText, plainText, setLocale, locale, onLocale, formatUnit } from './i18n.js';
 import { LiveSocket } from './ws.js';
 import { inTab, notifies, applyMessage, mergeReadMarker } from './model.js';
 import * as sound from './sound.js';
@@ -136,6 +136,7 @@ function onHello(msg) {
   $('banner').hidden = true;
   setConn('live');
   if (msg.instance) setAttrText($('conn'), 'title', 'conn.instance', { instance: msg.instance });
+  else clearAttrText($('conn'), 'title');
   resync();
 }
 

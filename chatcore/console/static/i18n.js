@@ -87,6 +87,12 @@ export function setAttrText(el, attr, key, vars) {
   el.setAttribute(attr, t(key, vars));
 }
 
+// clearAttrText removes the attribute and its key.
+export function clearAttrText(el, attr) {
+  delete el.dataset[ATTRS[attr]];
+  el.removeAttribute(attr);
+}
+
 const ATTRS = { placeholder: 'i18nPlaceholder', 'aria-label': 'i18nAriaLabel', title: 'i18nTitle' };
 
 function setVars(el, vars) {
@@ -104,10 +110,12 @@ export function translate(root = document) {
       return undefined;
     }
   };
-  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n, vars(el));
+  // root itself and what is under it
+  const all = (sel) => [...(root.matches?.(sel) ? [root] : []), ...root.querySelectorAll(sel)];
+  for (const el of all('[data-i18n]')) el.textContent = t(el.dataset.i18n, vars(el));
   for (const [attr, prop] of Object.entries(ATTRS)) {
     const sel = '[data-' + prop.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) + ']';
-    for (const el of root.querySelectorAll(sel)) el.setAttribute(attr, t(el.dataset[prop], vars(el)));
+    for (const el of all(sel)) el.setAttribute(attr, t(el.dataset[prop], vars(el)));
   }
   if (root === document) document.documentElement.lang = current;
 }
