@@ -229,6 +229,8 @@ func TestLiteralTextScan(t *testing.T) {
 		"error":             `throw new ApiError(0, 'The server cannot be reached.');`,
 		"confirm":           `if (!confirm(` + "`Reply to a conversation ${who} holds?`" + `)) return;`,
 		"prose elsewhere":   `const label = { on: 'Sound on', off: 'Sound off' };`,
+		"texts table":       `const TEXT = { searching: 'Searching…', placeholder: 'Search: key, customer, message  (/)' };`,
+		"texts function":    "const TEXT = { failed: (msg) => `Search failed: ${msg}` };",
 		"Chinese elsewhere": `const s = '已分配给你';`,
 		"one-word map":      `x.textContent = { mine: 'Mine' }[tab];`,
 	}
@@ -246,6 +248,8 @@ func TestLiteralTextScan(t *testing.T) {
 		"key names":   `if (ev.key === 'Enter' && !ev.shiftKey) send();`,
 		"regexp":      `s.replace(/'[A-Z] "x"/g, ' ')`,
 		"headers":     `init.headers['Content-Type'] = 'application/json';`,
+		"key names 2": `const step = { ArrowRight: 1, ArrowLeft: -1 }[ev.key]; if (ev.key === 'Escape' || ev.key === 'ArrowDown') x();`,
+		"error names": `this.name = 'ApiError'; if (e.name === 'AbortError') return;`,
 		"brand":       `document.title = 'syncd';`,
 		"comment":     "// Could not load the list: say so.\nx = 1;",
 		"join":        `$('conv-status').textContent = parts.join(' · ');`,

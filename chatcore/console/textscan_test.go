@@ -126,9 +126,10 @@ func literalTexts(src string) []string {
 	return found
 }
 
-// prose is a literal that starts with two or more words, the first
-// capitalised: "Sound on", "Could not load messages: ".
-var prose = regexp.MustCompile(`^\s*[A-Z][a-z']+(?:[ ,.]+[A-Za-z']+)+`)
+// prose is a literal that starts with a capitalised word and has a space
+// or ends as a sentence does: "Sound on", "Could not load messages: ",
+// "Searching…", "Saved.".
+var prose = regexp.MustCompile(`^\s*[A-Z][a-z']+(?:.*\s.*|.*[.…!?])$`)
 
 // callArgs calls fn with the first token of each argument, from the
 // argument numbered from on, of the call whose ( is at open.

@@ -59,30 +59,33 @@ export function renderList() {
   if (focused && active) active.focus();
 }
 
-// focusEntry moves the list's focus (and its place in the Tab order) to b.
+// focusEntry moves the focus (and the list's place in the Tab order) to
+// the entry b.
 function focusEntry(b) {
   if (!b) return;
-  for (const x of $('conv-list').querySelectorAll('.conv')) x.tabIndex = x === b ? 0 : -1;
+  for (const x of b.closest('.conv-list').querySelectorAll('.conv')) x.tabIndex = x === b ? 0 : -1;
   b.focus();
 }
 
-// focusList puts the focus back in the list, on the open conversation
-// where it is listed.
+// focusList puts the focus back in the list that is shown (the
+// conversations, or other lists of them in the sidebar such as search
+// results), on the open conversation where it is listed.
 export function focusList() {
-  const ul = $('conv-list');
+  const ul = [...document.querySelectorAll('.sidebar .conv-list')].find((x) => x.offsetParent !== null);
+  if (!ul) return;
   const key = state.open?.key;
   focusEntry((key && ul.querySelector(`.conv[data-key="${CSS.escape(key)}"]`)) || ul.querySelector('.conv[tabindex="0"]') || ul.querySelector('.conv'));
 }
 
-// wireListKeys: ↑/↓ (and Home/End) move in the list; Enter opens the
-// conversation and puts the cursor in its reply box (Escape there comes
-// back, see app.js). A click opens it and leaves the focus where it is.
+// wireListKeys: in any list of conversations in the sidebar, ↑/↓ (and
+// Home/End) move; Enter opens the conversation as a click does and puts
+// the cursor in its reply box (Escape there comes back, see app.js). A
+// click opens it and leaves the focus where it is.
 export function wireListKeys() {
-  const ul = $('conv-list');
-  ul.addEventListener('keydown', (ev) => {
-    const cur = ev.target.closest?.('.conv');
+  document.querySelector('.sidebar').addEventListener('keydown', (ev) => {
+    const cur = ev.target.closest?.('.conv-list .conv');
     if (!cur || ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
-    const items = [...ul.querySelectorAll('.conv')];
+    const items = [...cur.closest('.conv-list').querySelectorAll('.conv')];
     const i = items.indexOf(cur);
     let next;
     switch (ev.key) {
@@ -92,7 +95,7 @@ export function wireListKeys() {
       case 'End': next = items[items.length - 1]; break;
       case 'Enter':
         ev.preventDefault();
-        select(cur.dataset.key);
+        cur.click();
         if (!$('conv-pane').hidden) $('reply').focus();
         return;
       default: return;
