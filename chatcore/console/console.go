@@ -20,7 +20,8 @@ var static embed.FS
 // or style is allowed; the only other connection is the WebSocket, to
 // wsOrigin (the console's own origin as ws:// or wss://: 'self' does not
 // cover WebSocket schemes in every browser, and "ws: wss:" would allow any
-// host).
+// host). The text catalogs (locales/*.json) are fetched from the same
+// origin, which connect-src 'self' allows.
 func ContentSecurityPolicy(wsOrigin string) string {
 	return "default-src 'self'; script-src 'self'; style-src 'self'; " +
 		"img-src 'self' data:; font-src 'self'; connect-src 'self' " + wsOrigin + "; media-src 'self'; " +
