@@ -60,7 +60,7 @@ export function t(key, vars) {
   const s = catalogs.get(current)?.[key];
   if (typeof s !== 'string') return key;
   if (!vars) return s;
-  return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+  return s.replace(/\{(\w+)\}/g, (m, name) => (Object.hasOwn(vars, name) ? String(vars[name]) : m));
 }
 
 // setText gives el the text of key and remembers the key, so that a
