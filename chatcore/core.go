@@ -97,7 +97,7 @@ func New(opts Options) (*Core, error) {
 }
 
 // Run runs the broker subscription, the broker publisher, the renderer of
-// conversation changes and the sweep until
+// conversation changes, the sweep and the presence heartbeat until
 // ctx is done; then it closes every WebSocket with 1001, waits for all its
 // goroutines and returns nil. It may be called once.
 func (c *Core) Run(ctx context.Context) error {
@@ -126,6 +126,11 @@ func (c *Core) Run(ctx context.Context) error {
 	wg.Go(func() { c.publishLoop(ctx) })
 	wg.Go(func() { c.renderChanges(ctx) })
 	wg.Go(func() { c.sweep.loop(ctx) })
+	wg.Go(func() {
+		if err := c.o.Presence.Run(ctx); err != nil {
+			c.log.LogAttrs(ctx, slog.LevelError, "console presence stopped", slog.Any("error", err))
+		}
+	})
 	<-ctx.Done()
 	c.hub.shutdown()
 	wg.Wait()

@@ -47,6 +47,7 @@ func (h *hub) register(c *conn) error {
 	}
 	h.perUser[c.username]++
 	h.conns[c] = struct{}{}
+	h.o.Presence.Connect(c.username)
 	h.wg.Add(2)
 	go c.writeLoop()
 	go c.readLoop()
@@ -63,6 +64,7 @@ func (h *hub) done(c *conn) {
 		delete(h.perUser, c.username)
 	}
 	h.mu.Unlock()
+	h.o.Presence.Disconnect(c.username)
 	h.wg.Done()
 }
 

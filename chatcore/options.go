@@ -12,6 +12,7 @@ import (
 
 	"github.com/syncd-dev/syncd/chatcore/broker"
 	"github.com/syncd-dev/syncd/chatcore/loginstate"
+	"github.com/syncd-dev/syncd/chatcore/presence"
 )
 
 // Options configures a Core. The zero value of every field means its
@@ -23,6 +24,10 @@ type Options struct {
 	// Broker carries messages between instances. Default: broker.Memory
 	// of its own, which is right for a single instance.
 	Broker Broker
+	// Presence tracks which agents are online across instances. Default:
+	// presence.NewMemory, right for a single instance; presence.NewRedis
+	// for several.
+	Presence Presence
 	// Logger receives the core's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Instance names this Core in the hello frame and on the broker, where
@@ -138,6 +143,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Presence == nil {
+		o.Presence = presence.NewMemory()
 	}
 	if o.Instance == "" {
 		host, _ := os.Hostname()

@@ -18,6 +18,7 @@ import (
 	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/chatcore/broker"
 	"github.com/syncd-dev/syncd/chatcore/loginstate"
+	"github.com/syncd-dev/syncd/chatcore/presence"
 	"github.com/syncd-dev/syncd/chatstore"
 	"github.com/syncd-dev/syncd/config"
 	"github.com/syncd-dev/syncd/configs"
@@ -92,8 +93,14 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 	proxies, _ := cfg.Console.Proxies() // validated with the config
 	clog := log.With(slog.String("component", "console"))
 	var logins chatcore.LoginState // nil: this process's memory
+	var online chatcore.Presence   // nil: this process's sockets
 	if rc != nil {
 		logins = loginstate.NewRedis(rc, cfg.Redis.Prefix, clog)
+		p, err := presence.NewRedis(rc, presence.RedisOptions{Prefix: cfg.Redis.Prefix + "presence", Instance: instance, Logger: clog})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("console presence: %w", err)
+		}
+		online = p
 	}
 	core, err := chatcore.New(chatcore.Options{
 		DB:             cs,
@@ -109,6 +116,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 		AllowedHosts:   cfg.Console.AllowedHosts,
 		TrustedProxies: proxies,
 		LoginState:     logins,
+		Presence:       online,
 		SendQueueBytes: cfg.Console.SendQueueBytes,
 		SweepInterval:  cfg.Console.SweepInterval,
 	})
