@@ -44,10 +44,15 @@ type Database struct {
 }
 
 type Redis struct {
-	Addr     string        `yaml:"addr"` // empty: in-process locks and broker
-	Password string        `yaml:"password"`
-	DB       int           `yaml:"db"`
-	LockTTL  time.Duration `yaml:"lock_ttl"`
+	Addr string `yaml:"addr"` // one server; empty (and no addrs): in-process locks and broker
+	// Addrs are the Sentinels' addresses (with MasterName) or a Redis
+	// Cluster's nodes (without), instead of Addr.
+	Addrs            []string      `yaml:"addrs"`
+	MasterName       string        `yaml:"master_name"` // Sentinel: the name of the master the Sentinels watch
+	SentinelPassword string        `yaml:"sentinel_password"`
+	Password         string        `yaml:"password"`
+	DB               int           `yaml:"db"`
+	LockTTL          time.Duration `yaml:"lock_ttl"`
 	// Prefix starts every key and channel syncd uses, so that deployments
 	// can share a Redis server (pub/sub ignores the db number).
 	Prefix string `yaml:"prefix"`
@@ -310,8 +315,8 @@ func (c Config) Validate() error {
 	if c.Database.MaxOpenConns < 1 {
 		return bad("database.max_open_conns", "must be at least 1")
 	}
-	if c.Redis.Addr != "" && !strings.Contains(c.Redis.Addr, ":") {
-		return bad("redis.addr", "want host:port, got %q", c.Redis.Addr)
+	if err := c.Redis.validate(); err != nil {
+		return err
 	}
 	if strings.TrimSpace(c.Redis.Prefix) == "" {
 		return bad("redis.prefix", "must not be empty")
@@ -397,6 +402,54 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return bad("log.format", "must be text or json")
+	}
+	return nil
+}
+
+// Enabled reports whether syncd uses Redis (locks, fan-out, login
+// limits) rather than in-process state.
+func (r Redis) Enabled() bool { return r.Addr != "" || len(r.Addrs) > 0 }
+
+// Mode says which kind of Redis the settings name: "" (none), "server",
+// "sentinel" or "cluster".
+func (r Redis) Mode() string {
+	switch {
+	case r.Addr != "":
+		return "server"
+	case len(r.Addrs) > 0 && r.MasterName != "":
+		return "sentinel"
+	case len(r.Addrs) > 0:
+		return "cluster"
+	}
+	return ""
+}
+
+func (r Redis) validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	if r.Addr != "" && !strings.Contains(r.Addr, ":") {
+		return bad("redis.addr", "want host:port, got %q", r.Addr)
+	}
+	if r.Addr != "" && len(r.Addrs) > 0 {
+		return bad("redis.addrs", "set redis.addr (one server) or redis.addrs (Sentinels or Cluster nodes), not both")
+	}
+	for _, a := range r.Addrs {
+		if !strings.Contains(a, ":") {
+			return bad("redis.addrs", "want host:port entries, got %q", a)
+		}
+	}
+	if r.MasterName != "" && len(r.Addrs) == 0 {
+		return bad("redis.master_name", "names a Sentinel master: list the Sentinels in redis.addrs")
+	}
+	if r.SentinelPassword != "" && r.MasterName == "" {
+		return bad("redis.sentinel_password", "is for Sentinels: set redis.master_name and redis.addrs")
+	}
+	if r.Mode() == "cluster" && r.DB != 0 {
+		return bad("redis.db", "Redis Cluster has database 0 only, got %d", r.DB)
+	}
+	if r.DB < 0 {
+		return bad("redis.db", "must not be negative")
 	}
 	return nil
 }

@@ -70,6 +70,11 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{env: []string{"SYNCD_DATABASE_DRIVER=postgres"}, key: "database.dsn"}, // syncd.db is no URL
 		{env: []string{"SYNCD_DATABASE_NOTIFY=true"}, key: "database.notify"},  // on SQLite
 		{env: []string{"SYNCD_REDIS_ADDR=redis"}, key: "redis.addr"},
+		{env: []string{"SYNCD_REDIS_ADDR=r:6379", "SYNCD_REDIS_ADDRS=s1:26379"}, key: "redis.addrs"},
+		{env: []string{"SYNCD_REDIS_ADDRS=s1:26379,s2"}, key: "redis.addrs"},
+		{env: []string{"SYNCD_REDIS_MASTER_NAME=mymaster"}, key: "redis.master_name"},
+		{env: []string{"SYNCD_REDIS_ADDRS=n1:7000,n2:7000", "SYNCD_REDIS_DB=3"}, key: "redis.db"}, // a Cluster
+		{env: []string{"SYNCD_REDIS_SENTINEL_PASSWORD=x"}, key: "redis.sentinel_password"},
 		{env: []string{"SYNCD_BOT_THRESHOLD=2"}, key: "bot.threshold"},
 		{env: []string{"SYNCD_CONSOLE_SESSION_SECRET=short"}, key: "console.session_secret"},
 		{env: []string{"SYNCD_POLLER_SCHEDULE=bogus"}, key: "poller.schedule"},
@@ -175,5 +180,25 @@ func TestDurationBoundsSayBoth(t *testing.T) {
 	}
 	if _, _, err := Load("", []string{"SYNCD_POLLER_BACKOFF_MAX=24h", "SYNCD_POLLER_LEASE=90s"}); err != nil {
 		t.Fatalf("bounds themselves refused: %v", err)
+	}
+}
+
+func TestRedisModes(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		mode string
+	}{
+		{nil, ""},
+		{[]string{"SYNCD_REDIS_ADDR=127.0.0.1:6379"}, "server"},
+		{[]string{"SYNCD_REDIS_ADDRS=s1:26379,s2:26379,s3:26379", "SYNCD_REDIS_MASTER_NAME=mymaster"}, "sentinel"},
+		{[]string{"SYNCD_REDIS_ADDRS=n1:7000"}, "cluster"},
+	} {
+		cfg, _, err := Load("", tc.env)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if cfg.Redis.Mode() != tc.mode || cfg.Redis.Enabled() != (tc.mode != "") {
+			t.Errorf("%v: mode %q enabled %v, want %q", tc.env, cfg.Redis.Mode(), cfg.Redis.Enabled(), tc.mode)
+		}
 	}
 }

@@ -56,7 +56,7 @@ func openOrCreateStore(ctx context.Context, cfg config.Config) (*store.Store, er
 // lifetime, after which a frozen holder has lost its shards; with
 // in-process locks, the claim lease.
 func holdLimit(cfg config.Config) time.Duration {
-	if cfg.Redis.Addr != "" {
+	if cfg.Redis.Enabled() {
 		return cfg.Redis.LockTTL
 	}
 	return cfg.Poller.Lease

@@ -15,16 +15,26 @@ import (
 	"github.com/syncd-dev/syncd/lock"
 )
 
-// newLocker is redsync over Redis when redis.addr is set, else in-process.
-// The client is nil in the in-process case. With Redis, go-redis's own
+// newLocker is redsync over Redis when redis.addr or redis.addrs is set,
+// else in-process. The client is nil in the in-process case: one server,
+// the master that Sentinels name (followed across failovers), or a
+// Cluster, through go-redis's universal client. With Redis, go-redis's own
 // messages go to log (see redislog.go) instead of to stderr in go-redis's
 // format.
-func newLocker(cfg config.Config, instance string, log *slog.Logger) (lock.Locker, *redis.Client) {
-	if cfg.Redis.Addr == "" {
+func newLocker(cfg config.Config, instance string, log *slog.Logger) (lock.Locker, redis.UniversalClient) {
+	if !cfg.Redis.Enabled() {
 		return lock.NewLocal(), nil
 	}
 	installRedisLogger(log)
-	rc := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+	addrs := cfg.Redis.Addrs
+	if cfg.Redis.Addr != "" {
+		addrs = []string{cfg.Redis.Addr}
+	}
+	rc := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs: addrs, MasterName: cfg.Redis.MasterName, SentinelPassword: cfg.Redis.SentinelPassword,
+		Password: cfg.Redis.Password, DB: cfg.Redis.DB,
+		IsClusterMode: cfg.Redis.Mode() == "cluster", // a single seed node is a Cluster too
+	})
 	return lock.NewRedis(rc, lock.RedisOptions{TTL: cfg.Redis.LockTTL, Owner: instance, Prefix: cfg.Redis.Prefix + "lock:"}), rc
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -309,8 +310,13 @@ func announce(log *slog.Logger, cfg config.Config, src config.Source) {
 			slog.String("did_you_mean", u.DidYouMean))
 	}
 	locks := "in-process"
-	if cfg.Redis.Addr != "" {
+	switch cfg.Redis.Mode() {
+	case "server":
 		locks = "redis " + cfg.Redis.Addr
+	case "sentinel":
+		locks = "redis sentinel " + cfg.Redis.MasterName + " via " + strings.Join(cfg.Redis.Addrs, ",")
+	case "cluster":
+		locks = "redis cluster " + strings.Join(cfg.Redis.Addrs, ",")
 	}
 	log.Info("syncd starting", slog.String("version", buildVersion()), slog.String("commit", buildRevision()), slog.String("database_driver", cfg.Database.Driver),
 		slog.String("locks", locks), slog.String("schedule", cfg.Poller.Schedule), slog.Int("shards", cfg.Poller.Shards))

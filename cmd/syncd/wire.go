@@ -58,7 +58,7 @@ func startBot(ctx context.Context, cfg config.Config, reg prometheus.Registerer,
 // startConsole starts the chat core: the WebSocket hub, the broker between
 // instances (Redis pub/sub, or in-process without Redis), and the console's
 // HTTP API. The returned func stops it and waits.
-func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *redis.Client, instance string,
+func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc redis.UniversalClient, instance string,
 	b bridge.Bot, reg prometheus.Registerer, log *slog.Logger, wg *sync.WaitGroup) (bridge.Publisher, http.Handler, func(), error) {
 	secret := cfg.Console.SessionSecret
 	if secret == "" {
@@ -136,7 +136,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc *r
 
 // newBroker is Redis pub/sub on <redis.prefix>console, or in-process
 // without Redis.
-func newBroker(cfg config.Config, rc *redis.Client, log *slog.Logger) chatcore.Broker {
+func newBroker(cfg config.Config, rc redis.UniversalClient, log *slog.Logger) chatcore.Broker {
 	if rc == nil {
 		return broker.NewMemory()
 	}

@@ -1,12 +1,10 @@
 package relay
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/syncd-dev/syncd/internal/testdb"
 )
@@ -173,25 +170,5 @@ func closedAddr(t *testing.T) string {
 // free port and returns its address; it is stopped at cleanup.
 func startRedis(t *testing.T, password string) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server is needed for this test: %v", err)
-	}
-	addr := closedAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--requirepass", password,
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	rc := redis.NewClient(&redis.Options{Addr: addr, Password: password})
-	defer rc.Close()
-	waitFor(t, 10*time.Second, "the test's redis-server to answer", func() (bool, string) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		err := rc.Ping(ctx).Err()
-		return err == nil, fmt.Sprint(err)
-	})
-	return addr
+	return runRedis(t, "auth", "requirepass "+password).addr()
 }
