@@ -82,6 +82,10 @@ type Poller struct {
 	BackoffBase time.Duration `yaml:"backoff_base"`
 	BackoffMax  time.Duration `yaml:"backoff_max"`
 	Lease       time.Duration `yaml:"lease"`
+	// FastInterval: how often to probe while busy or while an agent's
+	// console is open on this instance; 0 turns adaptive polling off.
+	FastInterval time.Duration `yaml:"fast_interval"`
+	HotFor       time.Duration `yaml:"hot_for"` // how long "busy" lasts after work was found
 }
 
 type Relay struct {
@@ -129,6 +133,7 @@ func Default() Config {
 		Poller: Poller{
 			Schedule: "@every 1s", Shards: 16, BatchSize: 500, Workers: 2, MaxAttempts: 8,
 			BackoffBase: time.Second, BackoffMax: 5 * time.Minute, Lease: 30 * time.Second,
+			FastInterval: 100 * time.Millisecond, HotFor: 30 * time.Second,
 		},
 		Relay:   Relay{MaxBodyBytes: 64 << 10, MaxPayloadBytes: 64 << 10},
 		Console: Console{SessionTTL: 12 * time.Hour, SendQueueBytes: 1 << 20, SweepInterval: 2 * time.Second},
@@ -364,6 +369,14 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := between("poller.lease", p.Lease, time.Second, time.Hour); err != nil {
+		return err
+	}
+	if p.FastInterval != 0 {
+		if err := between("poller.fast_interval", p.FastInterval, 10*time.Millisecond, 10*time.Second); err != nil {
+			return &KeyError{Key: "poller.fast_interval", Msg: err.(*KeyError).Msg + " (or 0: the schedule alone)"}
+		}
+	}
+	if err := between("poller.hot_for", p.HotFor, time.Second, 24*time.Hour); err != nil {
 		return err
 	}
 	if c.Relay.MaxBodyBytes < 1 {

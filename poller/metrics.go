@@ -17,6 +17,7 @@ type Metrics struct {
 	Suggestions  prometheus.Counter
 	Handoffs     prometheus.Counter
 	Wakeups      prometheus.Counter
+	FastProbes   prometheus.Counter
 	Errors       *prometheus.CounterVec
 	Panics       *prometheus.CounterVec // by stage: batch, recover, row, publish, shard
 	Batch        prometheus.Histogram
@@ -43,6 +44,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Relayed customer messages in which the customer asked for a person: left waiting and marked wants_agent."}),
 		Wakeups: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_poller_wakeups_total",
 			Help: "Probes for work run at once because the database notified new rows (PostgreSQL with database.notify), besides the schedule's."}),
+		FastProbes: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_poller_fast_probes_total",
+			Help: "Probes for work run every poller.fast_interval because the poller was busy or an agent's console was open here, besides the schedule's."}),
 		Orphaned: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_rows_orphaned_total",
 			Help: "Processing rows with no claim in flight (set by hand, or by an older syncd) returned to pending, or to sent if already in history."}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_relay_errors_total", Help: "Relay errors by stage."},
@@ -59,6 +62,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.BotReplies.WithLabelValues(kind) // present at 0 from the start
 	}
 	reg.MustRegister(m.Claimed, m.Sent, m.Failed, m.Retried, m.TakenBack, m.Orphaned, m.ClaimsLost, m.LockAcquired, m.LockLost,
-		m.BotReplies, m.Suggestions, m.Handoffs, m.Wakeups, m.Errors, m.Panics, m.Batch, m.Latency)
+		m.BotReplies, m.Suggestions, m.Handoffs, m.Wakeups, m.FastProbes, m.Errors, m.Panics, m.Batch, m.Latency)
 	return m
 }

@@ -60,6 +60,17 @@ type Options struct {
 	BackoffMax   time.Duration // [5m]
 	Lease        time.Duration // [30s] claim lease, for lockers that are not distributed; also the orphan sweep's period
 	BatchTimeout time.Duration // [30s] one batch's convert+commit
+	// FastInterval [100ms] is how often the poller probes for work while
+	// it is busy (it found work within HotFor [30s]) or Attention reports
+	// that an agent is waiting on this instance; otherwise only Schedule
+	// probes. An idle instance costs the database one probe per Schedule
+	// tick, a watched or busy one a probe per FastInterval. Negative: the
+	// Schedule alone.
+	FastInterval time.Duration
+	HotFor       time.Duration
+	// Attention reports whether someone waits for rows here: the console
+	// has an agent's socket open on this instance [nobody].
+	Attention func() bool
 	// PanicHold [10s] is how long a shard's lock is kept after a panic
 	// that left rows of its batch claimed, so that the next holder does
 	// not take them back and run into the same panic at once.
@@ -98,6 +109,10 @@ func (o *Options) defaults() error {
 	defDur(&o.Lease, 30*time.Second)
 	defDur(&o.BatchTimeout, 30*time.Second)
 	defDur(&o.PanicHold, 10*time.Second)
+	if o.FastInterval == 0 {
+		o.FastInterval = 100 * time.Millisecond
+	}
+	defDur(&o.HotFor, 30*time.Second)
 	if store.Buckets%o.Shards != 0 {
 		return fmt.Errorf("poller: %d shards do not divide %d buckets", o.Shards, store.Buckets)
 	}
@@ -116,6 +131,10 @@ type Poller struct {
 	wake   chan struct{} // Wake's: at most one pending
 	queue  chan int
 	queued []atomic.Bool // a shard is queued or running: never twice at once
+	// missed marks a shard that a probe skipped because it was queued or
+	// running: a row committed after the shard's last claim would wait for
+	// the next probe, so the worker checks the shard again when it ends.
+	missed []atomic.Bool
 
 	runCtx    context.Context // cancelled only when Stop runs out of time
 	hardStop  context.CancelFunc
@@ -126,6 +145,8 @@ type Poller struct {
 	failing   sync.Map // stage → *outage: warnings are logged once per outage
 	stopOnce  sync.Once
 	started   atomic.Bool
+
+	lastWork atomic.Int64 // unix nanoseconds of the last probe or claim that found work
 
 	// The orphan sweep, run by tick only (cron never overlaps it).
 	sweepNext   int       // next slice to sweep
@@ -144,7 +165,7 @@ func New(o Options) (*Poller, error) {
 	}
 	return &Poller{
 		o: o, schedule: sched, log: o.Logger.With(slog.String("component", "poller")), m: o.Metrics,
-		queue: make(chan int, o.Shards), queued: make([]atomic.Bool, o.Shards), idle: make(chan struct{}),
+		queue: make(chan int, o.Shards), queued: make([]atomic.Bool, o.Shards), missed: make([]atomic.Bool, o.Shards), idle: make(chan struct{}),
 		wake: make(chan struct{}, 1),
 	}, nil
 }
@@ -163,6 +184,10 @@ func (p *Poller) Start(ctx context.Context) {
 		p.cron.Start()
 		p.wg.Add(1)
 		go p.waker()
+		if p.o.FastInterval > 0 {
+			p.wg.Add(1)
+			go p.fast()
+		}
 		p.started.Store(true)
 		p.log.Info("poller started", slog.String("schedule", p.o.Schedule), slog.Int("shards", p.o.Shards),
 			slog.Int("workers", p.o.Workers), slog.Int("batch_size", p.o.BatchSize))
@@ -205,6 +230,39 @@ func (p *Poller) waker() {
 	}
 }
 
+// fast probes every FastInterval while the poller is busy or watched (see
+// Options.FastInterval), until Stop: adaptive polling, so that an agent
+// sees a row within a fraction of a second while an idle database is
+// asked once per Schedule tick.
+func (p *Poller) fast() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.o.FastInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.idle:
+			return
+		case <-t.C:
+		}
+		if !p.stopping.Load() && p.hot() {
+			p.m.FastProbes.Inc()
+			p.probe()
+		}
+	}
+}
+
+// hot reports whether the poller found work within HotFor, or an agent
+// waits on this instance.
+func (p *Poller) hot() bool {
+	if last := p.lastWork.Load(); last != 0 && time.Since(time.Unix(0, last)) < p.o.HotFor {
+		return true
+	}
+	return p.o.Attention != nil && p.o.Attention()
+}
+
+// sawWork marks now as the last time work was found.
+func (p *Poller) sawWork() { p.lastWork.Store(time.Now().UnixNano()) }
+
 // tick is the schedule's job. It queues only the shards that have work, so
 // that an idle or drained database costs one statement per tick rather
 // than a lock and three queries per shard. If that statement fails, every
@@ -220,7 +278,16 @@ func (p *Poller) tick() {
 // probe queues the idle shards that have work. Ticks and wakes may probe
 // at once: enqueue never queues a shard twice.
 func (p *Poller) probe() {
+	// Mark every shard missed before looking which are idle, and clear the
+	// idle ones: a shard that ends its run meanwhile is either seen idle
+	// here or finds its mark (runShards).
+	for i := range p.missed {
+		p.missed[i].Store(true)
+	}
 	idle := p.idleShards()
+	for _, sh := range idle {
+		p.missed[sh.Index].Store(false)
+	}
 	if len(idle) == 0 {
 		return // every shard is queued or running here already
 	}
@@ -233,6 +300,24 @@ func (p *Poller) probe() {
 		due = idle
 	} else {
 		p.ok(p.log, "probe")
+	}
+	if len(due) > 0 {
+		p.sawWork()
+	}
+	p.enqueue(due)
+}
+
+// recheck queues shard again if it has work: a probe skipped it while it
+// ran (a wake-up for a row committed after its last claim, say).
+func (p *Poller) recheck(shard store.Shard) {
+	if p.stopping.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(p.runCtx, p.o.BatchTimeout)
+	due, err := p.o.Store.DueShards(ctx, []store.Shard{shard})
+	cancel()
+	if err != nil {
+		return // the next probe asks again, and reports an outage
 	}
 	p.enqueue(due)
 }
@@ -345,6 +430,9 @@ func (p *Poller) worker() {
 		case s := <-p.queue:
 			p.runShard(p.runCtx, store.Shard{Index: s, Count: p.o.Shards})
 			p.queued[s].Store(false)
+			if p.missed[s].Swap(false) {
+				p.recheck(store.Shard{Index: s, Count: p.o.Shards})
+			}
 		}
 	}
 }

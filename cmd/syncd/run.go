@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/syncd-dev/syncd/bridge"
+	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/config"
 	"github.com/syncd-dev/syncd/ops"
 	"github.com/syncd-dev/syncd/poller"
@@ -176,6 +178,11 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	app = handler
 	mu.Unlock()
 
+	// Adaptive polling: an agent's open console here keeps the poller fast.
+	var attention func() bool
+	if c, ok := publisher.(interface{ Stats() chatcore.Stats }); ok {
+		attention = func() bool { return c.Stats().Connections > 0 }
+	}
 	p, err := poller.New(poller.Options{
 		Store:       s,
 		Locker:      locker,
@@ -192,6 +199,10 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		BackoffBase: cfg.Poller.BackoffBase,
 		BackoffMax:  cfg.Poller.BackoffMax,
 		Lease:       cfg.Poller.Lease,
+		// 0 in the configuration turns adaptive polling off.
+		FastInterval: cmp.Or(cfg.Poller.FastInterval, -1),
+		HotFor:       cfg.Poller.HotFor,
+		Attention:    attention,
 	})
 	if err != nil {
 		return cli.Exit("invalid configuration: poller: "+err.Error(), 2)

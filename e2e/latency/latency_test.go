@@ -40,8 +40,10 @@ type stack struct {
 
 // start runs a poller on schedule, a chat core and a logged-in agent's
 // WebSocket, all stopped at cleanup, on a database of driver; notify
-// (PostgreSQL) wakes the poller on each insert.
-func start(tb testing.TB, driver, schedule string, notify bool) *stack {
+// (PostgreSQL) wakes the poller on each insert. fast is the poller's
+// FastInterval (0: its default, negative: the schedule alone); the agent's
+// socket is the poller's Attention, as in syncd run.
+func start(tb testing.TB, driver, schedule string, notify bool, fast time.Duration) *stack {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &stack{db: testdb.New(tb, driver), seen: map[string]time.Time{}}
@@ -66,6 +68,7 @@ func start(tb testing.TB, driver, schedule string, notify bool) *stack {
 	p, err := poller.New(poller.Options{
 		Store: s.db.Store, Locker: lock.NewLocal(), Converter: bridge.New(bridge.Options{Logger: quiet}),
 		Publisher: core, Logger: quiet, Instance: "latency", Schedule: schedule,
+		FastInterval: fast, Attention: func() bool { return core.Stats().Connections > 0 },
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -189,36 +192,41 @@ func TestInsertReachesSocket(t *testing.T) {
 		{"postgres notify", "postgres", "@every 1h", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := start(t, tc.driver, tc.schedule, tc.notify)
+			s := start(t, tc.driver, tc.schedule, tc.notify, -1)
 			d := s.run(t, 40, 5*time.Millisecond)
 			t.Logf("p50 %v, p99 %v (not asserted: see BenchmarkInsertToSocket)", pct(d, 0.5), pct(d, 0.99))
 		})
 	}
 }
 
-// BenchmarkInsertToSocket reports the INSERT → socket delay for the default
-// schedule and for the low-latency ones, on MariaDB and PostgreSQL, and on
-// PostgreSQL with the insert notification at the default schedule. b.N is
-// the number of rows; run it with -benchtime 300x.
+// BenchmarkInsertToSocket reports the INSERT → socket delay on MariaDB
+// and PostgreSQL with the default configuration (schedule @every 1s with
+// adaptive polling: the agent's open console keeps the poller probing
+// every 100ms), with the schedule alone (adaptive polling off: what syncd
+// did before), and on PostgreSQL with the insert notification. Rows come
+// every 20ms, or every 700ms ("sparse", so that each waits for a probe of
+// its own). b.N is the number of rows; run it with -benchtime 200x.
 func BenchmarkInsertToSocket(b *testing.B) {
 	type variant struct {
-		driver, schedule string
-		notify           bool
+		name, driver string
+		fast         time.Duration
+		notify       bool
+		pace         time.Duration
 	}
 	var vs []variant
-	for _, schedule := range []string{"@every 1s", "@every 100ms", "@every 50ms"} {
-		vs = append(vs, variant{"mysql", schedule, false}, variant{"postgres", schedule, false})
+	for _, d := range []string{"mysql", "postgres"} {
+		vs = append(vs,
+			variant{d + "/default", d, 0, false, 20 * time.Millisecond},
+			variant{d + "/default/sparse", d, 0, false, 700 * time.Millisecond},
+			variant{d + "/schedule_only", d, -1, false, 20 * time.Millisecond},
+		)
 	}
-	vs = append(vs, variant{"postgres", "@every 1s", true})
+	vs = append(vs, variant{"postgres/notify", "postgres", -1, true, 20 * time.Millisecond})
 	for _, v := range vs {
-		name := v.driver + "/" + strings.ReplaceAll(v.schedule, " ", "_")
-		if v.notify {
-			name += "/notify"
-		}
-		b.Run(name, func(b *testing.B) {
-			s := start(b, v.driver, v.schedule, v.notify)
+		b.Run(v.name, func(b *testing.B) {
+			s := start(b, v.driver, "@every 1s", v.notify, v.fast)
 			b.ResetTimer()
-			d := s.run(b, b.N, 20*time.Millisecond)
+			d := s.run(b, b.N, v.pace)
 			b.StopTimer()
 			b.ReportMetric(float64(pct(d, 0.5).Microseconds())/1000, "p50_ms")
 			b.ReportMetric(float64(pct(d, 0.99).Microseconds())/1000, "p99_ms")
