@@ -86,6 +86,10 @@ type bundle struct {
 	mu        sync.Mutex
 	instances []*instance
 
+	// anyOrder makes verifyExactlyOnce accept a conversation's rows in
+	// history out of id order (the Sentinel failover: see its test).
+	anyOrder bool
+
 	// mustFailWith adds rows that must fail to the writer's invalid ones:
 	// sender_name tag → what last_error must contain (hostile rows).
 	mustFailWith map[string]string

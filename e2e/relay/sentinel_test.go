@@ -92,8 +92,12 @@ func (p *redisProc) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
 // master lacks the shard locks (as a replica that had not yet received
 // them would: replication is asynchronous), so an instance can take a
 // shard its old holder still believes it holds. The fenced write-back must
-// keep that from writing a row twice, and both instances go on relaying
-// through the new master.
+// keep that from writing a row twice or losing one, and both instances go
+// on relaying through the new master. Order within a conversation is not
+// checked: while two instances hold one shard, a claim's hold-back can
+// miss the other holder's claim committed a moment later, and a newer row
+// may then reach history before an older one (README, "Redis in
+// production"); CI saw it once in about thirty runs.
 func TestSentinelFailover(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
@@ -210,5 +214,6 @@ FROM message_sync WHERE status = 'pending' GROUP BY conversation_key, shard_buck
 		}
 	}
 	b.stopAll(30 * time.Second)
+	b.anyOrder = true
 	b.verifyExactlyOnce(rows)
 }
