@@ -15,6 +15,7 @@ let open = () => {};
 let token = 0;
 let timer = 0;
 let results = [];
+let inFlight = Promise.resolve(); // the search being answered
 
 // initSearch wires the box; onOpen opens a conversation by key.
 export function initSearch({ onOpen }) {
@@ -23,9 +24,7 @@ export function initSearch({ onOpen }) {
   onLocale(() => { if (!$('search-results').hidden && results.length) render(); }); // the items' texts
   $('search').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    clearTimeout(timer);
-    if (results.length) choose(results[0].conversation_key);
-    else run();
+    enter();
   });
   input.addEventListener('input', () => {
     clearTimeout(timer);
@@ -35,6 +34,9 @@ export function initSearch({ onOpen }) {
     if (ev.key === 'Escape') {
       ev.preventDefault();
       clear();
+    } else if (ev.key === 'Enter' && !ev.isComposing) { // not while an IME composes Chinese
+      ev.preventDefault();
+      enter();
     }
   });
   document.addEventListener('keydown', (ev) => {
@@ -45,6 +47,16 @@ export function initSearch({ onOpen }) {
   });
 }
 
+// enter opens the first result, once the search for what is typed is in.
+async function enter() {
+  if (timer) {
+    clearTimeout(timer);
+    run();
+  }
+  await inFlight;
+  if (results.length) choose(results[0].conversation_key);
+}
+
 // typing reports an element that takes text (where "/" is a character).
 function typing(el) {
   return !!el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
@@ -52,9 +64,11 @@ function typing(el) {
 
 function clear() {
   clearTimeout(timer);
+  timer = 0;
   token++;
   results = [];
   $('search-q').value = '';
+  $('search-results').replaceChildren();
   show(false);
 }
 
@@ -65,7 +79,13 @@ function show(searching) {
   if (!searching) plainText($('search-status'), '');
 }
 
-async function run() {
+function run() {
+  timer = 0;
+  inFlight = search();
+  return inFlight;
+}
+
+async function search() {
   const q = $('search-q').value.trim();
   const mine = ++token;
   if (!q) {
