@@ -12,30 +12,50 @@ import (
 	"github.com/syncd-dev/syncd/chatcore"
 )
 
+// recentMessages is how many of the newest messages a search scans before
+// it asks the full-text index (searchRecent).
+const recentMessages = 20_000
+
 // SearchConversations finds conversations by key, customer name and
-// message text (sql/*/0009_search.sql). Two lookups, then one load:
+// message text (sql/*/0009_search.sql), in this order:
 //
-//   - keys: conversations whose key contains the text, any case (a scan of
-//     the keys: a part of a key is what an agent types, which no index
-//     serves), most recent first;
-//   - messages: conversations with a message whose search_text has every
-//     term of the text, through the database's full-text index, the one
-//     with the newest such message first;
+//   - the conversation whose key is the text byte for byte (the key's
+//     unique index);
+//   - conversations whose key starts with it (a range of that index);
+//   - conversations with a message whose search_text has every term of the
+//     text (the first message of a conversation has its key's terms, a
+//     customer's message the customer's name), the newest match first:
+//     first among the newest recentMessages messages, and only when they
+//     do not fill the page through the database's full-text index. A word
+//     that many messages have ("please", 退款) is found among the newest
+//     in a few milliseconds, while the full-text index would read every
+//     message that has it (seconds on MariaDB for 100,000 of them,
+//     docs/benchmarks.md); a word that few have is quick in the index.
 //
-// and the conversations themselves are read as the list reads them, for
-// the asking agent. A key that is the text byte for byte comes first.
+// The conversations are read as the list reads them, for the asking agent,
+// with the list's tab and state.
 func (s *DB) SearchConversations(ctx context.Context, q chatcore.SearchQuery) ([]chatcore.Conversation, error) {
 	db := s.db.WithContext(ctx)
-	keys, err := s.searchKeys(db, q)
+	var keys []string
+	if _, err := s.lookup(db, q.Text); err == nil {
+		keys = append(keys, q.Text) // the load below applies the tab and state
+	}
+	more, err := s.searchKeyPrefix(db, q)
 	if err != nil {
 		return nil, err
 	}
+	keys = appendNew(keys, more...)
 	if terms := searchtext.Query(q.Text); len(terms) > 0 && len(keys) < q.Limit {
-		more, err := s.searchMessages(db, q, terms)
-		if err != nil {
+		if more, err = s.searchRecent(db, q, terms); err != nil {
 			return nil, err
 		}
 		keys = appendNew(keys, more...)
+		if len(keys) < q.Limit {
+			if more, err = s.searchIndex(db, q, terms); err != nil {
+				return nil, err
+			}
+			keys = appendNew(keys, more...)
+		}
 	}
 	if len(keys) > q.Limit {
 		keys = keys[:q.Limit]
@@ -43,6 +63,12 @@ func (s *DB) SearchConversations(ctx context.Context, q chatcore.SearchQuery) ([
 	if len(keys) == 0 {
 		return nil, nil
 	}
+	return s.loadConversations(db, q, keys)
+}
+
+// loadConversations reads the conversations of keys as q.Username sees
+// them, in the order of keys, those the tab and state allow.
+func (s *DB) loadConversations(db *gorm.DB, q chatcore.SearchQuery, keys []string) ([]chatcore.Conversation, error) {
 	cols, from := conversationFrom(true)
 	where, args := listFilter(q.ConversationQuery)
 	where = append([]string{"c.conversation_key IN ?"}, where...)
@@ -55,8 +81,8 @@ func (s *DB) SearchConversations(ctx context.Context, q chatcore.SearchQuery) ([
 	if err != nil {
 		return nil, err
 	}
-	// In the order of keys; only the conversation of each key byte for
-	// byte, whatever else the collation found.
+	// Only the conversation of each key byte for byte, whatever else the
+	// collation found.
 	byKey := make(map[string]chatcore.Conversation, len(found))
 	for _, cv := range found {
 		byKey[cv.Key] = cv
@@ -70,30 +96,77 @@ func (s *DB) SearchConversations(ctx context.Context, q chatcore.SearchQuery) ([
 	return out, nil
 }
 
-// searchKeys returns the keys that contain q.Text, any case, the one that
-// is q.Text first, then the most recent.
-func (s *DB) searchKeys(db *gorm.DB, q chatcore.SearchQuery) ([]string, error) {
+// searchKeyPrefix returns keys that start with q.Text, byte for byte, in
+// key order: a range of ux_conversations_key. The range ends before
+// q.Text followed by the last Unicode character, which sorts after every
+// other (keys compare by bytes: binary collations, COLLATE "C").
+func (s *DB) searchKeyPrefix(db *gorm.DB, q chatcore.SearchQuery) ([]string, error) {
 	where, args := listFilter(q.ConversationQuery)
-	where = append([]string{s.d.ContainsLower("c.conversation_key")}, where...)
-	args = append([]any{strings.ToLower(q.Text)}, args...)
-	// The exact key is looked up apart: among many keys that contain the
-	// text it might not be one of the most recent.
-	var keys []string
-	if _, err := s.lookup(db, q.Text); err == nil {
-		keys = append(keys, q.Text) // the load below applies the tab and state
-	}
+	where = append([]string{"c.conversation_key >= ? AND c.conversation_key < ?"}, where...)
+	args = append([]any{q.Text, q.Text + "\U0010FFFF"}, args...)
 	var got []string
 	err := db.Raw(`SELECT c.conversation_key FROM conversations c WHERE `+strings.Join(where, " AND ")+`
-ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`, append(args, q.Limit)...).Scan(&got).Error
+ORDER BY c.conversation_key LIMIT ?`, append(args, q.Limit)...).Scan(&got).Error
 	if err != nil {
 		return nil, fmt.Errorf("search conversation keys: %w", err)
 	}
-	return appendNew(keys, got...), nil
+	return slices.DeleteFunc(got, func(k string) bool { return !strings.HasPrefix(k, q.Text) }), nil
 }
 
-// searchMessages returns the keys of conversations with a message that
-// has every term, the newest match first.
-func (s *DB) searchMessages(db *gorm.DB, q chatcore.SearchQuery, terms []searchtext.Term) ([]string, error) {
+// searchRecent returns the keys of conversations with one of the newest
+// recentMessages messages that has every term, the newest match first:
+// a range of the primary key, each row's search_text read with LIKE.
+func (s *DB) searchRecent(db *gorm.DB, q chatcore.SearchQuery, terms []searchtext.Term) ([]string, error) {
+	var newest *int64
+	if err := db.Raw(`SELECT MAX(id) FROM chat_messages`).Row().Scan(&newest); err != nil {
+		return nil, fmt.Errorf("search recent messages: %w", err)
+	}
+	if newest == nil {
+		return nil, nil
+	}
+	where, args := listFilter(q.ConversationQuery)
+	join := ""
+	if len(where) > 0 {
+		join = "\nJOIN conversations c ON c.conversation_key = m.conversation_key"
+	}
+	like := []string{"m.id > ?"}
+	window := int64(recentMessages)
+	if s.recent > 0 {
+		window = s.recent
+	}
+	largs := []any{*newest - window}
+	for _, t := range terms {
+		like = append(like, "m.search_text LIKE ? ESCAPE '!'")
+		largs = append(largs, t.Like())
+	}
+	where = append(like, where...)
+	args = append(largs, args...)
+	// Rows, not one per conversation: a conversation with many matches
+	// takes only its newest.
+	rows, err := db.Raw(`SELECT m.conversation_key FROM chat_messages m`+join+`
+WHERE `+strings.Join(where, " AND ")+`
+ORDER BY m.id DESC`, args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("search recent messages: %w", err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() && len(keys) < q.Limit {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("search recent messages: %w", err)
+		}
+		keys = appendNew(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search recent messages: %w", err)
+	}
+	return keys, nil
+}
+
+// searchIndex returns the keys of conversations with a message that has
+// every term, through the full-text index, the newest match first.
+func (s *DB) searchIndex(db *gorm.DB, q chatcore.SearchQuery, terms []searchtext.Term) ([]string, error) {
 	where, args := listFilter(q.ConversationQuery)
 	join := ""
 	if len(where) > 0 {

@@ -44,7 +44,8 @@ func BenchmarkSearch(b *testing.B) {
 			target := convs * 54 / 100 // a conversation in the middle
 			for _, q := range []struct{ name, text string }{
 				{"key", fmt.Sprintf("order-%06d", target)},
-				{"key_part", fmt.Sprintf("%05d", target%100000)},
+				{"key_start", fmt.Sprintf("order-%05d", target/10)},
+				{"key_number", fmt.Sprintf("%06d", target)},
 				{"name", "olivia fischer"},
 				{"name_zh", "王芳"},
 				{"rare_word", fmt.Sprintf("tn%d", target)},
@@ -52,6 +53,7 @@ func BenchmarkSearch(b *testing.B) {
 				{"common_zh", "退款"},
 				{"prefix", "refu"},
 				{"very_common", "please"},
+				{"rare_and_common", fmt.Sprintf("tn%d please", target)},
 				{"none", "xylophone"},
 			} {
 				b.Run(q.name, func(b *testing.B) {
@@ -166,10 +168,16 @@ func seedSearch(b *testing.B, db *gorm.DB, convs int) {
 					if seq%2 == 0 {
 						sender, who, body = "agent", "alice", agentSay[rng.IntN(len(agentSay))]
 					}
-					text := searchtext.Text(who, body)
-					if sender != "customer" {
-						text = searchtext.Text("", body)
+					// As chat/history writes it: the key on the first
+					// message, the name on a customer's.
+					var k, n string
+					if seq == 1 {
+						k = key
 					}
+					if sender == "customer" {
+						n = who
+					}
+					text := searchtext.Text(k, n, body)
 					msgArgs = append(msgArgs, key, seq, sender, who, body,
 						at.Add(time.Duration(seq-perConversation)*time.Second), text)
 					nMsg++

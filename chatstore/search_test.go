@@ -34,6 +34,9 @@ func keysOf(t *testing.T, cs []chatcore.Conversation) []string {
 	return keys
 }
 
+// TestSearchConversations runs its searches twice: with the newest
+// messages scanned first (all of them, here), and with a window of one
+// message, so that the full-text index finds the rest.
 func TestSearchConversations(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, b bundle) {
 		chatstoretest.RelayFrom(t, b.db, "order-1001", "Wang Fang", "我要退款，谢谢", "Where is my parcel?")
@@ -76,14 +79,21 @@ func TestSearchConversations(t *testing.T) {
 			{"ORDER-1001", []string{"ORDER-1001", "order-1001"}},
 			{"order-1001", []string{"order-1001", "ORDER-1001"}},
 			{"shop-", []string{"shop-7"}},
-			{"-", []string{"shop-7", "ORDER-1001", "order-2002", "order-1001"}},
+			// A key's start byte for byte (key order), then its words.
+			{"order", []string{"order-1001", "order-2002", "ORDER-1001"}},
+			{"ORDER", []string{"ORDER-1001", "order-2002", "order-1001"}},
+			{"order-", []string{"order-1001", "order-2002", "ORDER-1001"}},
 			{"nothing", []string{}},
 		} {
-			if got := searchKeys(t, b, tc.q, 20); !slices.Equal(got, tc.want) {
-				t.Errorf("search %q = %q, want %q", tc.q, got, tc.want)
+			for _, window := range []int64{0, 1} {
+				b.store.SetSearchWindow(window)
+				if got := searchKeys(t, b, tc.q, 20); !slices.Equal(got, tc.want) {
+					t.Errorf("search %q (window %d) = %q, want %q", tc.q, window, got, tc.want)
+				}
 			}
 		}
-		if got := searchKeys(t, b, "-", 2); len(got) != 2 {
+		b.store.SetSearchWindow(0)
+		if got := searchKeys(t, b, "order", 2); !slices.Equal(got, []string{"order-1001", "order-2002"}) {
 			t.Errorf("search with limit 2 = %q", got)
 		}
 	})

@@ -88,28 +88,30 @@ func bigrams(run string) []string {
 // message's beginning are indexed, as much as a search needs to find it.
 const MaxBytes = 64 << 10
 
-// Text is the search_text of a message: the terms of its sender's name
-// (for a customer's message; "" otherwise) and of its body, separated by
-// spaces, each once.
-func Text(name, body string) string {
+// Text is the search_text of a message: the terms of parts (the
+// conversation's key on its first message, the customer's name on a
+// customer's message, the body), each once, each after a space (so that a
+// term starts where " " + term is found, which a scan of recent messages
+// uses: Like).
+func Text(parts ...string) string {
 	seen := map[string]bool{}
 	var b strings.Builder
 	add := func(t string) {
 		if t = term(t); !seen[t] && b.Len()+len(t)+1 <= MaxBytes {
 			seen[t] = true
-			if b.Len() > 0 {
-				b.WriteByte(' ')
-			}
+			b.WriteByte(' ')
 			b.WriteString(t)
 		}
 	}
-	for _, p := range append(pieces(name), pieces(body)...) {
-		if !p.cjk {
-			add(p.text)
-			continue
-		}
-		for _, g := range bigrams(p.text) {
-			add(g)
+	for _, part := range parts {
+		for _, p := range pieces(part) {
+			if !p.cjk {
+				add(p.text)
+				continue
+			}
+			for _, g := range bigrams(p.text) {
+				add(g)
+			}
 		}
 	}
 	return b.String()
@@ -162,4 +164,12 @@ func Query(q string) []Term {
 		}
 	}
 	return out
+}
+
+// Like is a LIKE pattern, with ! as its escape character, that a
+// search_text matches when it has the term: a whole term ends in "_" and
+// the next term starts after a space, so "% refund!_%" finds the term
+// "refund_" and "% refu%" every term that starts with "refu".
+func (t Term) Like() string {
+	return "% " + strings.ReplaceAll(t.Text, "_", "!_") + "%"
 }
