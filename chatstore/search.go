@@ -14,7 +14,7 @@ import (
 
 // recentMessages is how many of the newest messages a search scans before
 // it asks the full-text index (searchRecent).
-const recentMessages = 20_000
+const recentMessages = 5_000
 
 // SearchConversations finds conversations by key, customer name and
 // message text (sql/*/0009_search.sql), in this order:
