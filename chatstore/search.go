@@ -16,6 +16,10 @@ import (
 // it asks the full-text index (searchRecent).
 const recentMessages = 5_000
 
+// recentRowsPerResult bounds the matching rows the scan of recent messages
+// reads per conversation asked for.
+const recentRowsPerResult = 25
+
 // SearchConversations finds conversations by key, customer name and
 // message text (sql/*/0009_search.sql), in this order:
 //
@@ -142,10 +146,12 @@ func (s *DB) searchRecent(db *gorm.DB, q chatcore.SearchQuery, terms []searchtex
 	where = append(like, where...)
 	args = append(largs, args...)
 	// Rows, not one per conversation: a conversation with many matches
-	// takes only its newest.
+	// takes only its newest. The LIMIT bounds them, and tells PostgreSQL's
+	// planner to walk the primary key backwards (without it, the planner
+	// guessed the LIKEs' selectivity and scanned the table: 450 ms).
 	rows, err := db.Raw(`SELECT m.conversation_key FROM chat_messages m`+join+`
 WHERE `+strings.Join(where, " AND ")+`
-ORDER BY m.id DESC`, args...).Rows()
+ORDER BY m.id DESC LIMIT ?`, append(args, q.Limit*recentRowsPerResult)...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("search recent messages: %w", err)
 	}

@@ -123,6 +123,10 @@ func searchIn(t *testing.T, d *deployment, b *browser, data searchData, none str
 	focusSearch()
 	b.do(10*time.Second, "type part of a key", chromedp.SendKeys(chromedp.CSS(`#search-q`), tag+"-1001"))
 	onlyResult("part of the key", wang)
+	b.do(10*time.Second, "press ↓", pressKey("ArrowDown"))
+	if got := eval[string](b, `document.activeElement.closest('#search-results .conv')?.dataset.key ?? ''`); got != wang {
+		t.Errorf("after ↓ in the search box the focus is on result %q, want %q", got, wang)
+	}
 	b.do(10*time.Second, "press Enter", pressEnter)
 	b.waitJS(10*time.Second, wang+" open", openedJS(wang))
 

@@ -1,8 +1,9 @@
 // search.js: the search box above the conversation list. Typing searches
 // GET /api/conversations?q= (key, customer name, message text); the
 // results replace the list until the box is cleared, and open the
-// conversation on click or, for the first, on Enter in the box. "/"
-// focuses the box unless the agent is typing in a field; Esc clears it.
+// conversation on click or, for the first, on Enter in the box; ↓ moves
+// into them. "/" focuses the box unless the agent is typing in a field;
+// Esc clears it.
 
 import * as api from './api.js';
 import { $, state } from './state.js';
@@ -37,6 +38,12 @@ export function initSearch({ onOpen }) {
     } else if (ev.key === 'Enter' && !ev.isComposing) { // not while an IME composes Chinese
       ev.preventDefault();
       enter();
+    } else if (ev.key === 'ArrowDown') { // into the results, where the list's keys work
+      const first = $('search-results').querySelector('.conv');
+      if (first) {
+        ev.preventDefault();
+        first.focus();
+      }
     }
   });
   document.addEventListener('keydown', (ev) => {
