@@ -10,11 +10,11 @@ import (
 
 // SearchStore is what the conversation search reads.
 type SearchStore interface {
-	// SearchConversations finds conversations whose key contains
-	// q.Text, or one of whose messages (or customer's name) has the
-	// terms of q.Text, as q.Username sees them: a key that is q.Text
-	// byte for byte first, then keys that contain it, then those with
-	// matching messages, newest match first; at most q.Limit.
+	// SearchConversations finds conversations by q.Text as q.Username
+	// sees them: the one whose key is q.Text byte for byte first, then
+	// those whose key starts with it, then those whose key, customer's
+	// name or a message has its words, newest match first; at most
+	// q.Limit, within q's tab and state.
 	SearchConversations(ctx context.Context, q SearchQuery) ([]Conversation, error)
 }
 

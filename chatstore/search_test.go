@@ -74,7 +74,7 @@ func TestSearchConversations(t *testing.T) {
 			{"thr", []string{"shop-7"}},                  // the agent's reply, by prefix
 			{"refund", []string{"shop-7", "order-2002"}}, // newest match first: the agent's reply
 			{"refunds", []string{"shop-7"}},
-			// Keys: any part, any case; the exact key first.
+			// Keys: their words, any case; the exact key first.
 			{"1001", []string{"ORDER-1001", "order-1001"}},
 			{"ORDER-1001", []string{"ORDER-1001", "order-1001"}},
 			{"order-1001", []string{"order-1001", "ORDER-1001"}},

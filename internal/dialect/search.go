@@ -62,14 +62,3 @@ func (d D) SearchQuery(terms []searchtext.Term) string {
 	}
 	return strings.Join(parts, sep)
 }
-
-// ContainsLower is a condition that the lower-cased text of col contains
-// the argument (one placeholder, given in lower case). It scans: a key
-// contains what an agent types anywhere in it ("1001" finds "order-1001").
-// SQLite lowers ASCII letters only.
-func (d D) ContainsLower(col string) string {
-	if d == Postgres {
-		return "strpos(lower(" + col + "), ?) > 0"
-	}
-	return "INSTR(LOWER(" + col + "), ?) > 0"
-}

@@ -18,21 +18,23 @@
 -- its stopwords ("the", "for", "with": "the_" is none). Terms are lower
 -- case; the column's utf8mb4_unicode_ci collation also makes "cafe" find
 -- "café". Messages written before this migration have no search_text and
--- are found by their conversation's key only.
+-- are found by the start of their conversation's key only.
 --
 -- ft_chat_messages_search  FULLTEXT: MATCH (search_text) AGAINST
 --                 ('+refund_ +退款_ +ord*' IN BOOLEAN MODE), every term
 --                 required, the last word typed as a prefix.
 --
--- Keys are not indexed for search: an agent types part of a key ("1001" for
--- "order-1001"), which no B-tree serves; the search scans the keys of
--- conversations (one short column per conversation; a few milliseconds per
--- 100,000, docs/benchmarks.md).
+-- Keys need no new index: the key that is the text, and keys that start
+-- with it byte for byte, are a lookup and a range of ux_conversations_key
+-- (the unique key index); the words of a key ("1001" of "order-1001") are
+-- in the search_text of the conversation's first message, which
+-- chat/history writes with the key's terms.
 --
 -- What it costs writers. InnoDB tokenizes search_text at COMMIT and keeps
 -- new terms in the FTS cache (innodb_ft_cache_size), written to the index's
--- auxiliary tables in batches; a relay commit pays for its messages' terms
--- (docs/benchmarks.md). Deleted rows stay in the index, marked deleted,
+-- auxiliary tables in batches; a relay commit pays for its messages' terms:
+-- a 500-row relay commit took about 1.5 times as long (860-913 ms against
+-- 507-572 ms, a loaded machine, docs/benchmarks.md). Deleted rows stay in the index, marked deleted,
 -- until OPTIMIZE TABLE with innodb_optimize_fulltext_only=ON.
 --
 -- What the ALTER costs. The first FULLTEXT index of a table adds the hidden

@@ -25,15 +25,17 @@
 -- use its index only for queries of three characters or more, while most
 -- Chinese words have two; so it is not used.
 --
--- Keys are not indexed for search: an agent types part of a key ("1001" for
--- "order-1001"), which no B-tree serves; the search scans the keys of
--- conversations (one short column per conversation).
+-- Keys need no new index: the key that is the text, and keys that start
+-- with it byte for byte, are a lookup and a range of ux_conversations_key
+-- (the unique key index); the words of a key ("1001" of "order-1001") are
+-- in the search_text of the conversation's first message, which
+-- chat/history writes with the key's terms.
 --
 -- What it costs writers. A GIN index has fastupdate on: an INSERT appends
 -- its terms to the index's pending list, and whoever finds the list over
 -- gin_pending_list_limit (4 MB) merges it, usually autovacuum, sometimes
--- one relay commit (docs/benchmarks.md). Messages written before this
--- migration have no search_text and are found by their key only.
+-- one relay commit (not measured yet on PostgreSQL). Messages written before this
+-- migration have no search_text and are found by the start of their key only.
 --
 -- What the CREATE INDEX costs. It holds a SHARE lock on chat_messages while
 -- it builds: relay commits wait. On a large history a DBA can instead run

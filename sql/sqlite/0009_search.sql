@@ -26,14 +26,16 @@
 -- are added in the INSERT's own transaction; an update of search_text or
 -- a delete takes the old terms out. No Go code writes the FTS table.
 --
--- Keys are not indexed for search: an agent types part of a key ("1001" for
--- "order-1001"), which no B-tree serves; the search scans the keys of
--- conversations.
+-- Keys need no new index: the key that is the text, and keys that start
+-- with it byte for byte, are a lookup and a range of ux_conversations_key
+-- (the unique key index); the words of a key ("1001" of "order-1001") are
+-- in the search_text of the conversation's first message, which
+-- chat/history writes with the key's terms.
 --
 -- What it costs writers: each message's INSERT also inserts its terms into
 -- the FTS5 index (a few B-tree pages per message; FTS5 merges its segments
 -- as it goes, automerge). Messages written before this migration have no
--- search_text and are found by their key only.
+-- search_text and are found by the start of their key only.
 
 ALTER TABLE chat_messages ADD COLUMN search_text TEXT NULL;
 
