@@ -93,11 +93,20 @@ func (c *Core) handleConversations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.Limit = int(min(max(limit, 1), maxListLimit))
+	if r.URL.Query().Has("q") {
+		c.handleSearch(w, r, q)
+		return
+	}
 	convs, err := c.store.Conversations(r.Context(), q)
 	if err != nil {
 		c.serverError(w, r, "list conversations", err)
 		return
 	}
+	c.writeConversations(w, convs)
+}
+
+// writeConversations answers with a conversation list.
+func (c *Core) writeConversations(w http.ResponseWriter, convs []Conversation) {
 	if convs == nil {
 		convs = []Conversation{}
 	}

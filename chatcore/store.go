@@ -21,6 +21,7 @@ var (
 type DB interface {
 	AgentStore
 	ConversationStore
+	SearchStore
 	SweepStore
 	LabelStore
 }

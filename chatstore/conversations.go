@@ -16,19 +16,8 @@ import (
 // first.
 func (s *DB) Conversations(ctx context.Context, q chatcore.ConversationQuery) ([]chatcore.Conversation, error) {
 	cols, from := conversationFrom(true)
-	args := []any{q.Username}
-	var where []string
-	switch q.Tab {
-	case chatcore.TabMine:
-		where = append(where, "c.assignee = ?")
-		args = append(args, q.Username)
-	case chatcore.TabUnassigned:
-		where = append(where, "(c.assignee IS NULL OR c.assignee = '')")
-	}
-	if q.State != "" {
-		where = append(where, "c.state = ?")
-		args = append(args, string(q.State))
-	}
+	where, wargs := listFilter(q)
+	args := append([]any{q.Username}, wargs...)
 	query := "SELECT " + cols + "\n" + from
 	if len(where) > 0 {
 		query += "\nWHERE " + strings.Join(where, " AND ")
@@ -40,6 +29,23 @@ func (s *DB) Conversations(ctx context.Context, q chatcore.ConversationQuery) ([
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
 	return s.scanConversations(rows)
+}
+
+// listFilter is the WHERE conditions (on alias c) of q's tab and state,
+// and their arguments.
+func listFilter(q chatcore.ConversationQuery) (where []string, args []any) {
+	switch q.Tab {
+	case chatcore.TabMine:
+		where = append(where, "c.assignee = ?")
+		args = append(args, q.Username)
+	case chatcore.TabUnassigned:
+		where = append(where, "(c.assignee IS NULL OR c.assignee = '')")
+	}
+	if q.State != "" {
+		where = append(where, "c.state = ?")
+		args = append(args, string(q.State))
+	}
+	return where, args
 }
 
 // Keys are compared byte for byte (README, "the contract"). The database

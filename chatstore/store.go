@@ -18,6 +18,7 @@ type DB struct {
 	db      *gorm.DB
 	d       dialect.D
 	suggest func(intent string, confidence float64, text string) string
+	recent  int64 // messages a search scans before the full-text index; 0: recentMessages
 }
 
 // SetSuggester gives the store the bot's suggestion for a classified

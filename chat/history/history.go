@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/chat/searchtext"
 	"github.com/syncd-dev/syncd/internal/dialect"
 	"github.com/syncd-dev/syncd/store/batch"
 )
@@ -338,7 +339,7 @@ func suggestionColumn(m chat.Message) any {
 }
 
 func (w Writer) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
-	const cols = 14
+	const cols = 15
 	flush := func(batch []chat.Message) error {
 		if len(batch) == 0 {
 			return nil
@@ -354,10 +355,11 @@ func (w Writer) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 				payload = string(m.Payload)
 			}
 			args = append(args, m.ConversationKey, m.Seq, string(m.SenderType), dialect.NullIfEmpty(m.SenderName), m.Kind, m.Body,
-				payload, sourceTable(m), m.SourceID, dialect.NullIfEmpty(m.Intent), conf, suggestionColumn(m), dialect.NullIfEmpty(m.Note), w.d.Time(m.CreatedAt))
+				payload, sourceTable(m), m.SourceID, dialect.NullIfEmpty(m.Intent), conf, suggestionColumn(m), dialect.NullIfEmpty(m.Note), w.d.Time(m.CreatedAt),
+				searchText(m))
 		}
 		q := `INSERT INTO chat_messages (conversation_key, seq, sender_type, sender_name, kind, body, payload,
- source_table, source_id, intent, confidence, suggestion, note, created_at) VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(batch))
+ source_table, source_id, intent, confidence, suggestion, note, created_at, search_text) VALUES ` + repeatJoin("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(batch))
 		if err := tx.Exec(q, args...).Error; err != nil {
 			return fmt.Errorf("insert chat history: %w", err)
 		}
@@ -365,7 +367,7 @@ func (w Writer) insertMessages(tx *gorm.DB, msgs []chat.Message) error {
 	}
 	start, size := 0, 0
 	for i, m := range msgs {
-		n := len(m.Body) + len(m.Payload) + len(m.Note) + 256
+		n := len(m.Body) + len(m.Payload) + len(m.Note) + min(3*len(m.Body)+len(m.SenderName)+len(m.ConversationKey), searchtext.MaxBytes) + 256 // with its search terms
 		if i > start && size+n > maxInsertBytes {
 			if err := flush(msgs[start:i]); err != nil {
 				return err
@@ -416,6 +418,22 @@ func (w Writer) insertBotReplies(tx *gorm.DB, msgs []chat.Message, idx []int, no
 		return fmt.Errorf("insert bot replies: %w", err)
 	}
 	return nil
+}
+
+// searchText is chat_messages.search_text (sql/*/0009_search.sql): the
+// message's search terms, with the conversation's key on its first
+// message and the sender's name on a customer's message (an agent finds a
+// conversation by part of its key and by the customer's name; agents' and
+// the bot's names would match every conversation they answered).
+func searchText(m chat.Message) string {
+	var key, name string
+	if m.Seq == 1 {
+		key = m.ConversationKey
+	}
+	if m.SenderType == chat.SenderCustomer {
+		name = m.SenderName
+	}
+	return searchtext.Text(key, name, m.Body)
 }
 
 func uniq(ids []int64) []int64 {
@@ -479,9 +497,9 @@ func (w Writer) AppendAgentReply(tx *gorm.DB, r AgentReply) (int64, error) {
 	at := w.d.Time(r.At)
 	ctx, pool := tx.Statement.Context, tx.Statement.ConnPool
 	id, err := w.d.InsertID(ctx, pool, `INSERT INTO chat_messages
-  (conversation_key, seq, sender_type, sender_name, kind, body, client_id, created_at)
-  VALUES (?, ?, 'agent', ?, 'message', ?, ?, ?)`,
-		r.ConversationKey, r.Seq, r.Author, r.Body, r.ClientID, at)
+  (conversation_key, seq, sender_type, sender_name, kind, body, client_id, created_at, search_text)
+  VALUES (?, ?, 'agent', ?, 'message', ?, ?, ?, ?)`,
+		r.ConversationKey, r.Seq, r.Author, r.Body, r.ClientID, at, searchtext.Text(r.Body))
 	if err != nil {
 		return 0, fmt.Errorf("insert chat message: %w", err)
 	}

@@ -49,11 +49,26 @@ func Relay(t testing.TB, db *gorm.DB, key string, bodies ...string) []chat.Messa
 	return out
 }
 
+// RelayFrom is Relay of messages whose sender_name is name (the
+// customer's name).
+func RelayFrom(t testing.TB, db *gorm.DB, key, name string, bodies ...string) []chat.Message {
+	t.Helper()
+	out, err := relay(db, key, name, bodies...)
+	if err != nil {
+		t.Fatalf("relay: %v", err)
+	}
+	return out
+}
+
 // RelayErr is Relay for goroutines other than the test's. Calls running at
 // once may relay each other's rows; every row is relayed exactly once, and
 // a row another call relayed comes back with only SourceID and
 // ConversationKey set.
 func RelayErr(db *gorm.DB, key string, bodies ...string) ([]chat.Message, error) {
+	return relay(db, key, "customer", bodies...)
+}
+
+func relay(db *gorm.DB, key, name string, bodies ...string) ([]chat.Message, error) {
 	v, ok := stores.Load(db)
 	if !ok {
 		return nil, fmt.Errorf("relay: database was not opened by chatstoretest.Open")
@@ -62,7 +77,7 @@ func RelayErr(db *gorm.DB, key string, bodies ...string) ([]chat.Message, error)
 	ctx := context.Background()
 	mine := map[int64]bool{}
 	for _, body := range bodies {
-		id, err := st.Insert(ctx, store.NewRow{ConversationKey: key, Body: body, SenderName: "customer"})
+		id, err := st.Insert(ctx, store.NewRow{ConversationKey: key, Body: body, SenderName: name})
 		if err != nil {
 			return nil, err
 		}

@@ -74,6 +74,12 @@ export async function conversations(tab) {
   return (d && d.conversations) || [];
 }
 
+// search finds conversations by key, customer name and message text.
+export async function search(q) {
+  const d = await request('GET', '/api/conversations?q=' + encodeURIComponent(q));
+  return (d && d.conversations) || [];
+}
+
 // messages fetches one page: the latest, the one before beforeSeq, or what
 // came after afterSeq. Pages are ascending by seq.
 export async function messages(key, { beforeSeq, afterSeq, limit } = {}) {

@@ -10,12 +10,14 @@ import * as sound from './sound.js';
 import { $, TABS, state, store } from './state.js';
 import { h, retrainNode } from './views.js';
 import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect, wireListKeys, focusList } from './list.js';
+import { initSearch } from './search.js';
 import {
   outbox, hooks, keyFromHash, openConversation, sync, loadOlder, scrollToBottom, atBottom,
   renderAdded, renderHeader, scheduleRead, act, send, redraw,
 } from './pane.js';
 
 onSelect(openConversation);
+initSearch({ onOpen: openConversation });
 hooks.message = onMessage;
 hooks.conversation = onConversation;
 

@@ -1,0 +1,48 @@
+-- 0009_search: the console's search (GET /api/conversations?q=).
+--
+-- An agent finds a conversation by its key, the customer's name or the text
+-- of a message. chat_messages gains search_text: the terms of the message
+-- (and of the customer's name, on a customer's message) as chat/searchtext
+-- writes them. chat/history, the one writer of chat_messages, fills it in
+-- the same INSERT as the message, so no trigger and no second writer.
+--
+-- Why terms and not the body. MariaDB's FULLTEXT parser splits words at
+-- spaces and punctuation, and MariaDB has no ngram parser (MySQL's ngram
+-- plugin does not exist there): a Chinese sentence, written without
+-- spaces, would be one word, and 退款 would not find 我要退款. search_text
+-- holds every two adjacent characters of a Chinese, Japanese or Korean run
+-- and the run's last character ("我要_ 要退_ 退款_ 款_"), so a Chinese query
+-- is found through the index like any word. Every term ends in "_" and has
+-- at least three characters, because InnoDB leaves out shorter words
+-- (innodb_ft_min_token_size, 3 by default, needs a restart to change) and
+-- its stopwords ("the", "for", "with": "the_" is none). Terms are lower
+-- case; the column's utf8mb4_unicode_ci collation also makes "cafe" find
+-- "café". Messages written before this migration have no search_text and
+-- are found by the start of their conversation's key only.
+--
+-- ft_chat_messages_search  FULLTEXT: MATCH (search_text) AGAINST
+--                 ('+refund_ +退款_ +ord*' IN BOOLEAN MODE), every term
+--                 required, the last word typed as a prefix.
+--
+-- Keys need no new index: the key that is the text, and keys that start
+-- with it byte for byte, are a lookup and a range of ux_conversations_key
+-- (the unique key index); the words of a key ("1001" of "order-1001") are
+-- in the search_text of the conversation's first message, which
+-- chat/history writes with the key's terms.
+--
+-- What it costs writers. InnoDB tokenizes search_text at COMMIT and keeps
+-- new terms in the FTS cache (innodb_ft_cache_size), written to the index's
+-- auxiliary tables in batches; a relay commit pays for its messages' terms:
+-- a 500-row relay commit took about 1.5 times as long (860-913 ms against
+-- 507-572 ms, a loaded machine, docs/benchmarks.md). Deleted rows stay in the index, marked deleted,
+-- until OPTIMIZE TABLE with innodb_optimize_fulltext_only=ON.
+--
+-- What the ALTER costs. The first FULLTEXT index of a table adds the hidden
+-- FTS_DOC_ID column and rebuilds chat_messages; writes to it wait until the
+-- rebuild is done (LOCK=SHARED: InnoDB builds FULLTEXT indexes without
+-- concurrent DML). On a large history run it at a quiet hour, or stop syncd
+-- meanwhile: the legacy application's INSERTs into message_sync go on.
+
+ALTER TABLE chat_messages
+  ADD COLUMN search_text MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NULL COMMENT 'search terms, chat/searchtext',
+  ADD FULLTEXT KEY ft_chat_messages_search (search_text);
