@@ -18,8 +18,9 @@
 // kept in localStorage) or else the browser's (any zh is zh-CN, anything
 // else English). To add a text:
 //
-//   - add a key, "area.what" (e.g. "conv.takeOver"), to both catalogs,
-//     keeping them sorted by key (one key a line, so that additions merge);
+//   - add a key, "area.what" in lowerCamelCase parts (e.g.
+//     "conv.takeOver"), to both catalogs, keeping them sorted by key (one
+//     key a line, indented by two spaces, so that additions merge);
 //     placeholders are {name}, and both catalogs use the same ones;
 //   - in a module, import { t } from './i18n.js' and write t('conv.takeOver')
 //     or t('list.waiting', { duration }) with the key as a literal (the

@@ -48,6 +48,8 @@ func readCatalog(t *testing.T, loc string) catalog {
 	return c
 }
 
+var catalogLine = regexp.MustCompile(`^  "[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+": "(?:[^"\\]|\\.)*",?$`)
+
 var placeholder = regexp.MustCompile(`\{(\w+)\}`)
 
 func placeholders(s string) []string {
@@ -66,6 +68,17 @@ func TestCatalogsMatch(t *testing.T) {
 	en := readCatalog(t, "en")
 	for _, loc := range locales {
 		c := readCatalog(t, loc)
+		raw, err := static.ReadFile("static/locales/" + loc + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// One key a line, so that keys added on two branches merge line by line.
+		lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+		for i, l := range lines {
+			if (i == 0 && l != "{") || (i == len(lines)-1 && l != "}") || (i > 0 && i < len(lines)-1 && !catalogLine.MatchString(l)) {
+				t.Errorf("%s.json line %d: %q; write {, then one \"key\": \"text\" a line indented by two spaces, then }", loc, i+1, l)
+			}
+		}
 		if !slices.IsSorted(c.keys) {
 			for i := 1; i < len(c.keys); i++ {
 				if c.keys[i-1] >= c.keys[i] {
