@@ -43,3 +43,16 @@ type Message struct {
 	Note            string          `json:"note,omitempty"`       // why the bot did not answer, shown to agents
 	CreatedAt       time.Time       `json:"created_at"`
 }
+
+// KindAssignment is the kind of the system event written when a
+// conversation's assignee changes (taken, released, handed over); its
+// payload is an AssignmentPayload.
+const KindAssignment = "assignment"
+
+// AssignmentPayload is the payload of a KindAssignment event: By changed
+// the assignee From (empty: unassigned) To (empty: released).
+type AssignmentPayload struct {
+	By   string `json:"by"`
+	From string `json:"from"`
+	To   string `json:"to"`
+}

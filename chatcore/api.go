@@ -180,6 +180,9 @@ func (c *Core) handleMessages(w http.ResponseWriter, r *http.Request) {
 type replyRequest struct {
 	Body     string `json:"body"`
 	ClientID string `json:"client_id"`
+	// TakeOver: the agent agreed to take the conversation from the agent
+	// holding it. Without it such a reply is refused with 409.
+	TakeOver bool `json:"take_over"`
 }
 
 func (c *Core) handleReply(w http.ResponseWriter, r *http.Request) {
@@ -202,10 +205,14 @@ func (c *Core) handleReply(w http.ResponseWriter, r *http.Request) {
 	me := agentFrom(r.Context()).agent.Username
 	res, err := c.store.AppendReply(r.Context(), Reply{
 		ConversationKey: r.PathValue("key"), Author: me, Body: req.Body,
-		ClientID: req.ClientID, At: time.Now().UTC(),
+		ClientID: req.ClientID, TakeOver: req.TakeOver, At: time.Now().UTC(),
 	})
 	if errors.Is(err, ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no such conversation")
+		return
+	}
+	if held, ok := asHeld(err); ok {
+		writeHeld(w, held)
 		return
 	}
 	if err != nil {
@@ -214,7 +221,11 @@ func (c *Core) handleReply(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.Created {
 		// The sweep pushes the conversation frame (last_seq, waiting_since).
-		if err := c.publishMessages(r.Context(), []Message{res.Message}); err != nil {
+		msgs := []Message{res.Message}
+		if res.Event != nil {
+			msgs = []Message{*res.Event, res.Message}
+		}
+		if err := c.publishMessages(r.Context(), msgs); err != nil {
 			c.log.LogAttrs(r.Context(), slog.LevelWarn, "publish reply", slog.Any("error", err))
 		}
 	}
@@ -273,7 +284,11 @@ func (c *Core) handleRead(w http.ResponseWriter, r *http.Request) {
 func (c *Core) handleAssign(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Assignee json.RawMessage `json:"assignee"`
+		// TakeOver lets the asking agent change a conversation another
+		// agent holds (take it over, release or hand it on).
+		TakeOver bool `json:"take_over"`
 	}
+	me := agentFrom(r.Context()).agent.Username
 	if err := decodeJSON(r, &req); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -301,8 +316,30 @@ func (c *Core) handleAssign(w http.ResponseWriter, r *http.Request) {
 		}
 		assignee = a.Username // as stored, not as typed
 	}
-	c.mutate(w, r, "assign", func(ctx context.Context, key string) error {
-		return c.store.Assign(ctx, key, assignee, time.Now().UTC())
+	res, err := c.store.Reassign(r.Context(), AssignChange{Key: r.PathValue("key"), By: me,
+		To: assignee, TakeOver: req.TakeOver, At: time.Now().UTC()})
+	if held, ok := asHeld(err); ok {
+		writeHeld(w, held)
+		return
+	}
+	if res.Event != nil {
+		if err := c.publishMessages(r.Context(), []Message{*res.Event}); err != nil {
+			c.log.LogAttrs(r.Context(), slog.LevelWarn, "publish assignment event", slog.Any("error", err))
+		}
+	}
+	c.mutate(w, r, "assign", func(context.Context, string) error { return err })
+}
+
+// writeHeld answers 409 with the agent who holds the conversation, for
+// the console to ask its agent whether to take it over.
+func writeHeld(w http.ResponseWriter, held *HeldError) {
+	var holder any
+	if held.Assignee != "" {
+		holder = held.Assignee
+	}
+	writeJSON(w, http.StatusConflict, map[string]any{
+		"error":    held.Error() + "; send take_over: true to take it over",
+		"assignee": holder,
 	})
 }
 

@@ -90,7 +90,7 @@ func (g gatedMarkers) awaitEntered(t *testing.T) {
 
 func assign(t *testing.T, c *client, key, who string) {
 	t.Helper()
-	if res := c.do("POST", "/api/conversations/"+key+"/assign", map[string]any{"assignee": who}, nil); res.status != 200 {
+	if res := c.do("POST", "/api/conversations/"+key+"/assign", map[string]any{"assignee": who, "take_over": true}, nil); res.status != 200 {
 		t.Fatalf("assign %s to %s: %d %s", key, who, res.status, res.body)
 	}
 }

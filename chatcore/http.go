@@ -36,7 +36,11 @@ func (c *Core) Handler() http.Handler {
 	api.HandleFunc("GET /api/intents", c.handleIntents)
 	api.HandleFunc("GET /api/conversations/{key}/labels", c.handleLabels)
 	api.HandleFunc("POST /api/conversations/{key}/messages/{id}/label", c.handleLabel)
+	api.HandleFunc("GET /api/agents", c.handleAgents)
 	api.HandleFunc("GET /api/bot/retrain", adminOnly(c.handleRetrain))
+	api.HandleFunc("GET /api/admin/agents", adminOnly(c.handleAdminAgents))
+	api.HandleFunc("POST /api/admin/agents", adminOnly(c.handleAddAgent))
+	api.HandleFunc("POST /api/admin/agents/{username}/{action}", adminOnly(c.handleAgentChange))
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})

@@ -14,6 +14,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrExists means an agent with that username exists already.
 	ErrExists = errors.New("already exists")
+	// ErrLastAdmin means the change would leave the console without an
+	// enabled admin.
+	ErrLastAdmin = errors.New("the console would be left without an admin")
 )
 
 // DB is everything the console needs from the database. Each part is
@@ -22,6 +25,8 @@ type DB interface {
 	AgentStore
 	ConversationStore
 	SearchStore
+	OwnerStore
+	AgentAdminStore
 	SweepStore
 	LabelStore
 }
@@ -186,14 +191,20 @@ type Reply struct {
 	Author          string // agent username
 	Body            string
 	ClientID        string // the console's id, unique per conversation
-	At              time.Time
+	// TakeOver lets the reply take a conversation another agent holds;
+	// without it such a reply is refused with a *HeldError.
+	TakeOver bool
+	At       time.Time
 }
 
 // ReplyResult is what AppendReply did.
 type ReplyResult struct {
 	Message Message
 	Created bool // false: the conversation had r.ClientID already, and Message is that reply
-	Took    bool // the conversation was unassigned and is the author's now
+	Took    bool // the conversation was unassigned (or, with TakeOver, another's) and is the author's now
+	// Event is the assignment event written before the reply when it took
+	// the conversation.
+	Event *Message
 }
 
 // ReadKey names one read marker.

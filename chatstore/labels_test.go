@@ -149,6 +149,11 @@ func TestRetrainsAndAdmin(t *testing.T) {
 		if a2, _ := b.store.Agent(b.ctx, "carol"); !a2.Admin || a2.SessionVersion != a.SessionVersion {
 			t.Fatalf("after grant: %+v (sessions must go on)", a2)
 		}
+		// The last admin cannot be revoked (TestAgentRolesKeepAnAdmin);
+		// with another one, carol's can.
+		if err := b.store.AddAgent(b.ctx, "dave", "$2a$10$abcdefghijklmnopqrstuv", true); err != nil {
+			t.Fatal(err)
+		}
 		if err := b.store.SetAgentAdmin(b.ctx, "carol", false); err != nil {
 			t.Fatal(err)
 		}

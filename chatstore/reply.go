@@ -21,21 +21,22 @@ var errReplyExists = errors.New("reply exists")
 
 // AppendReply writes an agent reply in one transaction:
 //
-//  1. The reply's seq (history.AgentSeq): UPDATE conversations, last_seq
+//  1. Look for the client_id: a retry returns the first message.
+//  2. Take the conversation unless it is the author's: one unassigned, or
+//     another agent's with TakeOver (without, a *chatcore.HeldError and
+//     nothing written). The assignment event goes into the history before
+//     the reply (Reassign).
+//  3. The reply's seq (history.AgentSeq): UPDATE conversations, last_seq
 //     + 1, waiting_since NULL, answered_by 'agent', wants_agent off (a
 //     person has answered), last_message_at and updated_at, under the row
 //     lock the relay's upsert also takes, so the two never hand out the
 //     same seq; then SELECT last_seq.
-//  2. (part of 1)
-//  3. Look for the client_id: a retry (or a concurrent duplicate, committed
-//     while we waited for the lock) returns the first message instead.
-//  4. UPDATE conversations: assignee = the author where it is unassigned
-//     (replying takes the conversation; one assigned to someone else
-//     stays theirs).
+//  4. Look for the client_id again: a concurrent duplicate, committed
+//     while we waited for the lock, returns the first message instead.
 //  5. INSERT chat_messages (sender_type 'agent', client_id) and
-//  6. INSERT message_reply ('pending', in_reply_to = the latest customer
+//     INSERT message_reply ('pending', in_reply_to = the latest customer
 //     message's message_sync id, chat_message_id): history.AppendAgentReply.
-//  7. Raise the author's read marker to the reply.
+//  6. Raise the author's read marker to the reply.
 //
 // A deadlock or lock wait timeout runs the transaction again, twice at most
 // (dialect.RetryDeadlocks, as for the relay's commit).
@@ -51,11 +52,29 @@ func (s *DB) AppendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyR
 func (s *DB) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyResult, error) {
 	var msg chatcore.Message
 	var took bool
+	var event *chatcore.Message
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		hist := history.New(s.d)
 		ref, err := s.lookup(tx, r.ConversationKey)
 		if err != nil {
 			return err
+		}
+		// A retry answers with what the first try stored, whoever holds
+		// the conversation now.
+		if m, err := s.messageByClientID(tx, r.ConversationKey, r.ClientID); err != nil {
+			return err
+		} else if m != nil {
+			msg = *m
+			return errReplyExists
+		}
+		from, err := takeFrom(tx, ref.id, r.Author, r.Author, r.TakeOver)
+		if err != nil {
+			return err
+		}
+		if from != r.Author {
+			if took, event, err = s.reassign(tx, ref.id, r.ConversationKey, r.Author, from, r.Author, r.At); err != nil {
+				return err
+			}
 		}
 		seq, err := hist.AgentSeq(tx, ref.id, r.At)
 		if err != nil {
@@ -66,9 +85,6 @@ func (s *DB) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyR
 		} else if m != nil {
 			msg = *m
 			return errReplyExists
-		}
-		if took, err = hist.TakeUnassigned(tx, ref.id, r.Author); err != nil {
-			return err
 		}
 		var inReplyTo sql.NullInt64
 		err = tx.Raw(`SELECT source_id FROM chat_messages
@@ -96,7 +112,7 @@ func (s *DB) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyR
 	})
 	switch {
 	case err == nil:
-		return chatcore.ReplyResult{Message: msg, Created: true, Took: took}, nil
+		return chatcore.ReplyResult{Message: msg, Created: true, Took: took, Event: event}, nil
 	case errors.Is(err, errReplyExists):
 		return chatcore.ReplyResult{Message: msg}, nil
 	case dialect.IsDuplicate(err):
@@ -108,6 +124,13 @@ func (s *DB) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyR
 		}
 		return chatcore.ReplyResult{Message: *m}, nil
 	case errors.Is(err, chatcore.ErrNotFound):
+		return chatcore.ReplyResult{}, err
+	case isHeld(err):
+		// Someone else's, and the agent was not asked yet: unless this
+		// is a retry of a reply stored already (committed meanwhile).
+		if m, err2 := s.messageByClientID(s.db.WithContext(ctx), r.ConversationKey, r.ClientID); err2 == nil && m != nil {
+			return chatcore.ReplyResult{Message: *m}, nil
+		}
 		return chatcore.ReplyResult{}, err
 	default:
 		return chatcore.ReplyResult{}, fmt.Errorf("append reply to %s: %w", r.ConversationKey, err)

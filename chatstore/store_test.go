@@ -168,7 +168,7 @@ func TestAppendReplyConcurrent(t *testing.T) {
 		ids := make(chan int64, dupes)
 		for range dupes {
 			wg.Go(func() {
-				res, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "k", Author: "bob",
+				res, err := b.store.AppendReply(b.ctx, chatcore.Reply{ConversationKey: "k", Author: "alice",
 					Body: "same", ClientID: "dup", At: time.Now()})
 				errs <- err
 				ids <- res.Message.ID

@@ -75,6 +75,16 @@ func (d D) TxOptions() *sql.TxOptions {
 	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 }
 
+// ForUpdate ends a SELECT that locks the rows it reads until the
+// transaction ends. SQLite needs none: its transactions take the one
+// write lock at BEGIN (_txlock=immediate).
+func (d D) ForUpdate() string {
+	if d == SQLite {
+		return ""
+	}
+	return " FOR UPDATE"
+}
+
 // UTCNow is the database's current time, UTC, with microseconds.
 func (d D) UTCNow() string {
 	switch d {
