@@ -161,10 +161,11 @@ func TestConversationWorkflow(t *testing.T) {
 			if res := alice.do("POST", "/api/conversations/a/read", map[string]int{"seq": 5}, nil); res.status != 204 {
 				t.Fatalf("read: %d %s", res.status, res.body)
 			}
+			// Seven messages, and the events of the hand-over and the release.
 			var l listAnswer
 			alice.do("GET", "/api/conversations?tab=all", nil, nil).decode(t, &l)
 			for _, c := range l.Conversations {
-				if c.Key == "a" && (c.ReadSeq != 5 || c.Unread != 2 || c.LastSeq != 7 || c.LastMessage == nil || c.LastMessage.Body != "m7") {
+				if c.Key == "a" && (c.ReadSeq != 5 || c.Unread != 4 || c.LastSeq != 9 || c.LastMessage == nil || c.LastMessage.Body != "bob released this conversation") {
 					t.Fatalf("a for alice = %+v", c)
 				}
 			}
@@ -208,11 +209,11 @@ func TestConversationWorkflow(t *testing.T) {
 				return fmt.Sprint(seqs)
 			}
 			for q, want := range map[string]string{
-				"?limit=3":              "[5 6 7]",
+				"?limit=3":              "[7 8 9]",
 				"?before_seq=5&limit=2": "[3 4]",
 				"?after_seq=0&limit=2":  "[1 2]",
-				"?after_seq=6":          "[7]",
-				"":                      "[1 2 3 4 5 6 7]",
+				"?after_seq=6":          "[7 8 9]",
+				"":                      "[1 2 3 4 5 6 7 8 9]",
 			} {
 				if got := page(q); got != want {
 					t.Errorf("messages%s = %s, want %s", q, got, want)

@@ -29,8 +29,8 @@ type AssignChange struct {
 
 // AssignResult is what Reassign did.
 type AssignResult struct {
-	From    string   // the assignee before; "" for none
-	Changed bool     // false: To held it already
+	From    string // the assignee before; "" for none
+	Changed bool   // false: To held it already
 	// Event is the assignment event written: for every change but an
 	// agent taking an unassigned conversation, which hands nothing over.
 	Event *Message

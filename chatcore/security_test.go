@@ -37,6 +37,14 @@ var routes = []struct {
 	{"GET", "/api/conversations/k/labels", nil, false, false},
 	{"POST", "/api/conversations/k/messages/1/label", map[string]string{"intent": "refund"}, false, false},
 	{"GET", "/api/bot/retrain", nil, false, true}, // alice is an admin
+	{"GET", "/api/agents", nil, false, false},
+	{"GET", "/api/admin/agents", nil, false, true},
+	{"POST", "/api/admin/agents", map[string]any{"username": "newbie", "password": "a long password"}, false, true},
+	{"POST", "/api/admin/agents/nobody/disable", nil, false, true},
+	{"POST", "/api/admin/agents/nobody/enable", nil, false, true},
+	{"POST", "/api/admin/agents/nobody/password", map[string]string{"password": "a long password"}, false, true},
+	{"POST", "/api/admin/agents/nobody/role", map[string]bool{"admin": true}, false, true},
+	{"POST", "/api/admin/agents/nobody/nothing", nil, false, true},
 	{"GET", "/api/nowhere", nil, false, false},
 	{"GET", "/ws", nil, false, false},
 }

@@ -28,22 +28,27 @@ func agentCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:      "add",
-				Usage:     "create an agent",
+				Usage:     "create an agent (--admin: one who manages agents in the console)",
 				ArgsUsage: "USERNAME",
-				Flags:     []cli.Flag{pwFlag},
+				Flags:     []cli.Flag{pwFlag, &cli.BoolFlag{Name: "admin", Usage: "make the agent an admin"}},
 				Action: func(c *cli.Context) error {
 					return withAgents(c, true, func(st *chatstore.DB, name string) error {
 						hash, err := newPasswordHash(c)
 						if err != nil {
 							return err
 						}
-						if err := st.CreateAgent(c.Context, name, hash); err != nil {
+						admin := c.Bool("admin")
+						if err := st.AddAgent(c.Context, name, hash, admin); err != nil {
 							if errors.Is(err, chatcore.ErrExists) {
 								return cli.Exit(fmt.Sprintf("agent %s exists already; use `syncd agent passwd %s` to set a new password", name, name), 1)
 							}
 							return err
 						}
-						fmt.Fprintf(c.App.Writer, "agent %s added\n", name)
+						if admin {
+							fmt.Fprintf(c.App.Writer, "agent %s added, an admin\n", name)
+						} else {
+							fmt.Fprintf(c.App.Writer, "agent %s added\n", name)
+						}
 						return nil
 					})
 				},
@@ -87,7 +92,7 @@ func agentCommand() *cli.Command {
 			},
 			{
 				Name:      "admin",
-				Usage:     "let an agent see the bot's retrain figures in the console (--revoke: no longer)",
+				Usage:     "make an agent an admin: manages agents and sees the bot's retrain figures in the console (--revoke: no longer)",
 				ArgsUsage: "USERNAME",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "revoke", Usage: "take admin away"}},
 				Action: func(c *cli.Context) error {
@@ -151,6 +156,9 @@ func notFound(err error, name string) error {
 	if errors.Is(err, chatcore.ErrNotFound) {
 		return cli.Exit(fmt.Sprintf("no agent %s; `syncd agent list` shows them", name), 1)
 	}
+	if errors.Is(err, chatcore.ErrLastAdmin) {
+		return cli.Exit(fmt.Sprintf("%s is the only admin; make another agent admin first (`syncd agent admin NAME`)", name), 1)
+	}
 	return err
 }
 
@@ -162,13 +170,15 @@ func withAgents(c *cli.Context, wantName bool, fn func(st *chatstore.DB, name st
 	// urfave/cli stops reading flags at the first argument; accept
 	// `add alice --password-stdin` as well as `add --password-stdin alice`
 	// (and `admin alice --revoke`).
-	for _, flag := range []string{"password-stdin", "revoke"} {
-		if n := len(args); n > 0 && (args[n-1] == "--"+flag || args[n-1] == "-"+flag) &&
-			c.Command.Names()[0] != "list" && hasFlag(c.Command, flag) {
-			args = args[:n-1]
-			if err := c.Set(flag, "true"); err != nil {
-				return err
-			}
+	// (and `admin alice --revoke`, `add alice --admin --password-stdin`).
+	for n := len(args); n > 0 && c.Command.Names()[0] != "list"; n = len(args) {
+		flag := strings.TrimLeft(args[n-1], "-")
+		if !strings.HasPrefix(args[n-1], "-") || !hasFlag(c.Command, flag) {
+			break
+		}
+		args = args[:n-1]
+		if err := c.Set(flag, "true"); err != nil {
+			return err
 		}
 	}
 	if wantName {

@@ -328,6 +328,16 @@ func TestAgentAdmin(t *testing.T) {
 	if out, _ := runSyncd(t, "agent", "list"); !strings.Contains(out, "active, admin") {
 		t.Fatalf("list: %s", out)
 	}
+	// alice is the only admin: the console must keep one.
+	if out, err := runSyncd(t, "agent", "admin", "alice", "--revoke"); err == nil || !isAdmin() || !strings.Contains(err.Error(), "only admin") {
+		t.Fatalf("revoke the only admin: %v %s", err, out)
+	}
+	if out, err := runSyncd(t, "agent", "disable", "alice"); err == nil || !strings.Contains(err.Error(), "only admin") {
+		t.Fatalf("disable the only admin: %v %s", err, out)
+	}
+	if err := st.AddAgent(context.Background(), "root", "$2a$10$abcdefghijklmnopqrstuv", true); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := runSyncd(t, "agent", "admin", "alice", "--revoke"); err != nil || isAdmin() {
 		t.Fatalf("revoke after the name: %v %s", err, out)
 	}
@@ -337,5 +347,35 @@ func TestAgentAdmin(t *testing.T) {
 	}
 	if out, err := runSyncd(t, "agent", "admin", "bob"); err == nil || !strings.Contains(err.Error(), "no agent bob") {
 		t.Fatalf("unknown agent: %v %s", err, out)
+	}
+}
+
+// `syncd agent add NAME --admin` creates an admin (flags after the name
+// in any order), without --admin an agent.
+func TestAgentAddAdmin(t *testing.T) {
+	st := labelDB(t, "sqlite")
+	add := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		app := newApp()
+		app.Writer, app.ErrWriter = &out, &out
+		app.Reader = strings.NewReader("a long enough password\n")
+		if err := app.Run(append([]string{"syncd", "agent", "add"}, args...)); err != nil {
+			t.Fatalf("agent add %v: %v %s", args, err, out.String())
+		}
+		return out.String()
+	}
+	if out := add("root", "--admin", "--password-stdin"); !strings.Contains(out, "root added, an admin") {
+		t.Fatalf("add --admin: %s", out)
+	}
+	add("--password-stdin", "amy")
+	for name, want := range map[string]bool{"root": true, "amy": false} {
+		a, err := st.Agent(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Admin != want {
+			t.Errorf("%s admin = %v, want %v", name, a.Admin, want)
+		}
 	}
 }
