@@ -110,7 +110,7 @@ func (c *Core) handleAddAgent(w http.ResponseWriter, r *http.Request) {
 	}
 	err := c.store.AddAgent(r.Context(), name, hash, req.Admin)
 	if errors.Is(err, ErrExists) {
-		writeError(w, http.StatusConflict, "agent "+name+" exists already")
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "agent " + name + " exists already", "code": "exists"})
 		return
 	}
 	if err != nil {
@@ -174,7 +174,7 @@ func (c *Core) handleAgentChange(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such agent: "+name)
 		return
 	case errors.Is(err, ErrLastAdmin):
-		writeError(w, http.StatusConflict, name+" is the only admin: make another agent admin first")
+		writeJSON(w, http.StatusConflict, map[string]string{"error": name + " is the only admin: make another agent admin first", "code": "last_admin"})
 		return
 	case err != nil:
 		c.serverError(w, r, "change agent", err)

@@ -22,9 +22,11 @@ const messageCols = `m.id, m.conversation_key, m.seq, m.sender_type, m.sender_na
 // frame): the body is cut in SQL (one character more shows that it was
 // cut) and the payload, suggestion and note are left out, so that a long
 // one never crosses the wire and a conversation's size does not depend on
-// what a legacy application wrote.
+// what a legacy application wrote. An assignment event keeps its payload
+// (who gave it to whom: a few bytes syncd wrote), which the console words
+// in the agent's language.
 var previewCols = fmt.Sprintf(`m.id, m.conversation_key, m.seq, m.sender_type, m.sender_name, m.kind, SUBSTR(m.body, 1, %d),
-  NULL, m.source_id, m.intent, m.confidence, NULL, m.created_at, m.client_id, NULL`, chatcore.PreviewChars+1)
+  CASE WHEN m.kind = 'assignment' AND m.source_table IS NULL THEN m.payload END, m.source_id, m.intent, m.confidence, NULL, m.created_at, m.client_id, NULL`, chatcore.PreviewChars+1)
 
 // messageScan holds one message's columns, all nullable so that it also
 // serves a LEFT JOIN that found nothing.

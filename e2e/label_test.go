@@ -95,7 +95,8 @@ WHERE m.conversation_key = ? ORDER BY m.seq`, key)
 
 	model := filepath.Join(t.TempDir(), "model.onnx")
 	d.cli(nil, "bot", "retrain", "--model", model)
-	b.do(10*time.Second, "open the bot panel", chromedp.Click(chromedp.CSS(`#btn-bot`)))
+	b.do(10*time.Second, "open the admin page's bot section", chromedp.Click(chromedp.CSS(`#btn-admin`)),
+		chromedp.Click(chromedp.CSS(`#admin-nav [data-section=bot]`)))
 	b.waitJS(10*time.Second, "the retrain figures",
 		`document.getElementById('admin-body').textContent.includes('Held-out accuracy') && document.getElementById('admin-body').textContent.includes('1 labelled by agents')`)
 	if os.Getenv("SYNCD_E2E_SCREENSHOT") != "" {

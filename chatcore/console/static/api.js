@@ -5,10 +5,13 @@
 import { t } from './i18n.js';
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  // data is the answer's JSON, when it had one: a 409 names who holds a
+  // conversation in data.assignee.
+  constructor(status, message, data = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
+    this.data = data;
   }
 
   // Worth trying again later: no answer at all, a timeout, a rate limit or
@@ -50,7 +53,7 @@ async function request(method, path, body) {
   if (!res.ok) {
     if (res.status === 401 && path !== '/api/login') unauthorized();
     const msg = data && typeof data.error === 'string' ? data.error : `${res.status} ${res.statusText}`.trim();
-    throw new ApiError(res.status, msg);
+    throw new ApiError(res.status, msg, data);
   }
   return data;
 }
@@ -96,20 +99,50 @@ export async function messages(key, { beforeSeq, afterSeq, limit } = {}) {
 // the server answers with the message it stored the first time. The
 // answer is { message, took, conversation }: took when the reply made an
 // unassigned conversation the agent's, with the conversation as it is now.
-export async function reply(key, body, clientId) {
-  const d = await request('POST', conv(key) + '/replies', { body, client_id: clientId });
+export async function reply(key, body, clientId, takeOver = false) {
+  const d = await request('POST', conv(key) + '/replies', { body, client_id: clientId, take_over: takeOver });
   return d || {};
 }
-
 export function markRead(key, seq) {
   return request('POST', conv(key) + '/read', { seq });
 }
 
-export async function assign(key, assignee) {
-  const d = await request('POST', conv(key) + '/assign', { assignee });
+// assign gives the conversation to assignee (null releases it). One that
+// another agent holds is refused with 409 (data.assignee) unless takeOver.
+export async function assign(key, assignee, takeOver = false) {
+  const d = await request('POST', conv(key) + '/assign', { assignee, take_over: takeOver });
   return d && d.conversation;
 }
 
+// agents lists the active agents: { username, admin, online }.
+export async function agents() {
+  const d = await request('GET', '/api/agents');
+  return (d && d.agents) || [];
+}
+
+// The admins' agent management (admins only): every agent, disabled too.
+export async function adminAgents() {
+  const d = await request('GET', '/api/admin/agents');
+  return (d && d.agents) || [];
+}
+
+export function addAgent(username, password, admin) {
+  return request('POST', '/api/admin/agents', { username, password, admin });
+}
+
+const adminAgent = (name) => '/api/admin/agents/' + encodeURIComponent(name);
+
+export function setAgentDisabled(name, disabled) {
+  return request('POST', adminAgent(name) + (disabled ? '/disable' : '/enable'));
+}
+
+export function resetPassword(name, password) {
+  return request('POST', adminAgent(name) + '/password', { password });
+}
+
+export function setAgentAdmin(name, admin) {
+  return request('POST', adminAgent(name) + '/role', { admin });
+}
 export async function resolve(key) {
   const d = await request('POST', conv(key) + '/resolve');
   return d && d.conversation;

@@ -7,8 +7,9 @@ import { t, setText, setAttrText, clearAttrText, plainText, setLocale, locale, o
 import { LiveSocket } from './ws.js';
 import { inTab, notifies, applyMessage, mergeReadMarker } from './model.js';
 import * as sound from './sound.js';
+import { initAdmin, showAdminControls } from './admin.js';
+import { wireOwner } from './owner.js';
 import { $, TABS, state, store } from './state.js';
-import { h, retrainNode } from './views.js';
 import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect, wireListKeys, focusList } from './list.js';
 import { initSearch } from './search.js';
 import {
@@ -34,6 +35,7 @@ async function boot() {
 }
 
 function showLogin() {
+  showAdminControls(false);
   state.socket?.stop();
   state.socket = null;
   state.me = '';
@@ -57,8 +59,7 @@ function startApp(username, admin) {
   $('login-view').hidden = true;
   $('app-view').hidden = false;
   $('whoami').textContent = username;
-  $('btn-bot').hidden = !state.admin;
-  $('admin-panel').hidden = true;
+  showAdminControls(state.admin);
   loadIntents();
   renderTabs();
   reloadList();
@@ -89,21 +90,6 @@ async function loadIntents() {
   if (key && state.intents.length) {
     state.open = null;
     openConversation(key);
-  }
-}
-
-// toggleAdmin shows an admin the last retrain's figures.
-async function toggleAdmin() {
-  const panel = $('admin-panel');
-  panel.hidden = !panel.hidden;
-  $('btn-bot').setAttribute('aria-expanded', String(!panel.hidden));
-  if (panel.hidden) return;
-  const body = $('admin-body');
-  body.replaceChildren(h('p', { class: 'muted', text: t('admin.loading') }));
-  try {
-    body.replaceChildren(retrainNode(await api.lastRetrain()));
-  } catch (e) {
-    body.replaceChildren(h('p', { class: 'error', text: t('admin.loadFailed', { error: e.message }) }));
   }
 }
 
@@ -244,10 +230,8 @@ function wire() {
     $(`tab-${tab}`).focus();
   });
 
-  $('btn-bot').addEventListener('click', toggleAdmin);
-  $('admin-close').addEventListener('click', toggleAdmin);
-  $('btn-take').addEventListener('click', () => act((k) => api.assign(k, state.me)));
-  $('btn-release').addEventListener('click', () => act((k) => api.assign(k, null)));
+  initAdmin();
+  wireOwner({ act });
   $('btn-resolve').addEventListener('click', () => act(api.resolve));
   $('btn-reopen').addEventListener('click', () => act(api.reopen));
   $('load-older').addEventListener('click', loadOlder);
@@ -315,10 +299,6 @@ function wireLanguage() {
     renderList();
     redraw();
     if (state.hiddenNew) document.title = t('app.titleUnread', { count: state.hiddenNew });
-    if (!$('admin-panel').hidden) {
-      toggleAdmin();
-      toggleAdmin();
-    }
   });
 }
 

@@ -2,12 +2,13 @@
 // its header actions, and the reply box with its outbox.
 
 import * as api from './api.js';
-import { t, setText, setAttrText, plainText } from './i18n.js';
+import { t, setText, plainText } from './i18n.js';
 import { $, state } from './state.js';
 import { Timeline } from './model.js';
 import { Outbox } from './outbox.js';
 import { messageNode, pendingNode, labelNode, isEvent } from './views.js';
 import { renderList } from './list.js';
+import { renderOwner, sendReply } from './owner.js';
 
 const PAGE = 50; // messages per history page
 const CATCH_UP = 500; // messages per catch-up request
@@ -19,7 +20,7 @@ export const hooks = { message: () => {}, conversation: () => {} };
 
 export const outbox = new Outbox({
   send: async (item) => {
-    const d = await api.reply(item.key, item.body, item.clientId);
+    const d = await sendReply(item);
     if (d.took && d.conversation) {
       hooks.conversation(d.conversation);
       if (state.open?.key === item.key) setText($('conv-note'), 'conv.tookByReplying');
@@ -263,10 +264,7 @@ export function renderHeader() {
   else if (c.answered_by === 'bot') parts.push(t('conv.answeredByBot'));
   else if (c.answered_by === 'agent') parts.push(t('conv.answeredByAgent'));
   $('conv-status').textContent = parts.join(' · ');
-  $('btn-take').hidden = mine;
-  setText($('btn-take'), c.assignee ? 'conv.takeOver' : 'conv.take');
-  setAttrText($('reply'), 'placeholder', c.assignee ? 'composer.placeholder' : 'composer.placeholderTakes');
-  $('btn-release').hidden = !mine;
+  renderOwner(c);
   $('btn-resolve').hidden = c.state === 'resolved';
   $('btn-reopen').hidden = c.state !== 'resolved';
 }

@@ -84,9 +84,26 @@ function eventBody(m) {
   return sameWords(m.body, eventTitle(m.kind)) ? '' : m.body || '';
 }
 
+// isAssignment tells the console's own assignment events from a relayed
+// event a legacy application happened to call so (those have a source).
+function isAssignment(m) {
+  return m.kind === 'assignment' && m.sender_type === 'system' && !m.source_id;
+}
+
+// assignmentText says who gave a conversation to whom (an assignment
+// event's payload: by, from, to), in the agent's language.
+export function assignmentText(m) {
+  const p = m.payload || {};
+  if (!p.to) return t('event.released', { by: p.by || '' });
+  if (p.to === p.by && !p.from) return t('event.took', { by: p.by });
+  if (p.to === p.by) return t('event.tookOver', { by: p.by, from: p.from });
+  return t('event.handedTo', { by: p.by || '', to: p.to });
+}
+
 // preview is one line describing a message for the conversation list.
 export function preview(m, me) {
   if (!m) return '';
+  if (isAssignment(m) && m.payload) return assignmentText(m);
   let who = isEvent(m) ? eventTitle(m.kind) : (m.sender_name || senderLabel(m.sender_type));
   if (m.sender_type === 'agent' && m.sender_name && m.sender_name === me) who = t('sender.you');
   const body = (isEvent(m) ? eventBody(m) : m.body || '').replace(/\s+/g, ' ').trim();
@@ -136,6 +153,10 @@ export function messageNode(m, { me, onUseSuggestion, labelControl }) {
   // Why the bot did not answer (a template whose field is missing): the
   // agent knows the customer waits for a person.
   const botNote = m.note ? h('span', { class: 'bot-note', text: m.note }) : null;
+  if (isAssignment(m)) {
+    return h('li', { class: 'msg event assignment', dataset: { seq: m.seq, kind: m.kind } },
+      h('div', { class: 'note' }, h('span', { class: 'body', text: assignmentText(m) }), time));
+  }
   if (isEvent(m)) {
     const body = eventBody(m);
     return h('li', { class: 'msg event', dataset: { seq: m.seq, kind: m.kind || 'event' } },
