@@ -100,7 +100,7 @@ func (d *deployment) assignee(key string) string {
 // language of whoever reads it.
 func TestHandOverFromHeader(t *testing.T) {
 	t.Parallel()
-	d := newDeployment(t, 13, "")
+	d := newDeployment(t, 14, "")
 	d.addAgent("bob", agentPassword, false)
 	d.addAgent("carol", agentPassword, false)
 	in := d.start("e2e-owner-" + randHex(3))
@@ -170,7 +170,7 @@ func TestHandOverFromHeader(t *testing.T) {
 // the conversation changes hands.
 func TestReplyToHeldConversationAsks(t *testing.T) {
 	t.Parallel()
-	d := newDeployment(t, 13, "")
+	d := newDeployment(t, 14, "")
 	d.addAgent("bob", agentPassword, false)
 	in := d.start("e2e-held-" + randHex(3))
 	key := "order-" + randHex(4)
@@ -227,7 +227,7 @@ func agentRow(name string) string { return fmt.Sprintf(`#admin-body tr[data-agen
 // admin controls and is refused the admin routes.
 func TestAdminManagesAgents(t *testing.T) {
 	t.Parallel()
-	d := newDeployment(t, 13, "")
+	d := newDeployment(t, 14, "")
 	d.addAgent("root", agentPassword, true)
 	in := d.start("e2e-admin-" + randHex(3))
 
