@@ -172,6 +172,10 @@ func TestRetrainFiguresAdminOnly(t *testing.T) {
 	if res := bob.do("GET", "/api/bot/retrain", nil, nil); res.status != 403 || strings.Contains(res.body, "0.925") {
 		t.Fatalf("non-admin after a retrain: %d %s", res.status, res.body)
 	}
+	// Another admin first: the last one cannot be revoked.
+	if err := b.store.SetAgentAdmin(b.ctx, "bob", true); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.store.SetAgentAdmin(b.ctx, "alice", false); err != nil {
 		t.Fatal(err)
 	}
