@@ -17,9 +17,12 @@
 //
 // Its parts, by file and package: the hub (hub.go, conn.go, queue.go,
 // cork.go, frames.go, ws.go: sockets and fan-out), publishing (publish.go,
-// sweep.go), the HTTP API (http.go routes, api.go, labelapi.go), the front
+// sweep.go), the HTTP API (http.go routes, api.go, labelapi.go; owner.go
+// take, release and hand to; adminapi.go the agent list and the admins'
+// agent management), presence.go (who is online), the front
 // door (auth.go login and sessions, loginlimit.go, origin.go, proxy.go);
-// and, as packages, broker (in-process and Redis fan-out), session (signed
+// and, as packages, broker (in-process and Redis fan-out), presence
+// (online agents: in-process, or Redis heartbeats with a TTL), session (signed
 // cookies), credentials (bcrypt), loginstate (login failure counts) and
 // console (the static files).
 //
