@@ -286,8 +286,11 @@ func TestAdminManagesAgents(t *testing.T) {
 	admin.click("the bot section", `#admin-nav [data-section=bot]`)
 	admin.chooseLanguage("zh-CN")
 	admin.waitJS(10*time.Second, "the page in Chinese", `document.getElementById('admin-title').textContent === '管理'`)
+	admin.waitJS(10*time.Second, "the sections in Chinese",
+		`document.querySelector('#admin-nav [data-section=agents]')?.textContent === '客服'`)
 	admin.click("the agents section", `#admin-nav [data-section=agents]`)
-	admin.waitJS(10*time.Second, "the agents in Chinese", `document.querySelector(`+jsString(agentRow("dave"))+` + ' [data-act=disable]').textContent === '停用'`)
+	admin.waitJS(10*time.Second, "the agents in Chinese",
+		`document.querySelector(`+jsString(agentRow("dave")+` [data-act=disable]`)+`)?.textContent === '停用'`)
 	for _, b := range []*browser{agent, admin, dave, dave2} {
 		b.checkPage()
 	}
