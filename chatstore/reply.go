@@ -67,7 +67,7 @@ func (s *DB) appendReply(ctx context.Context, r chatcore.Reply) (chatcore.ReplyR
 			msg = *m
 			return errReplyExists
 		}
-		if took, err = hist.TakeUnassigned(tx, ref.id, r.Author); err != nil {
+		if took, err = hist.TakeUnassigned(tx, ref.id, r.Author, r.At); err != nil {
 			return err
 		}
 		var inReplyTo sql.NullInt64

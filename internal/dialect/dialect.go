@@ -133,6 +133,16 @@ func (d D) Rebind(q string) string {
 	return sqlbind.Dollar(q)
 }
 
+// ForUpdate ends a SELECT that locks the rows it reads until the
+// transaction ends. SQLite has none: its transaction holds the database's
+// one write lock from BEGIN (_txlock=immediate).
+func (d D) ForUpdate() string {
+	if d == SQLite {
+		return ""
+	}
+	return " FOR UPDATE"
+}
+
 // Returning reports whether the driver has no LastInsertId, so an INSERT
 // that needs its id appends RETURNING id and reads a row.
 func (d D) Returning() bool { return d == Postgres }
