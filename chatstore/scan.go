@@ -111,7 +111,7 @@ func (s *DB) scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) 
 			answeredBy           sql.NullString
 			wantsAgent           bool
 			lastAt, waiting, upd dbTime
-			assignedAt, replied    dbTime
+			assignedAt, replied  dbTime
 			readSeq              int64
 			m                    messageScan
 		)
