@@ -2,6 +2,7 @@ package chatstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -45,12 +46,24 @@ func (s *DB) AutoAssign(ctx context.Context, convID int64, candidates []string, 
 	err := dialect.RetryDeadlocks(func() error {
 		res = chatcore.AssignResult{}
 		return s.tx(ctx, func(tx *gorm.DB) error {
-			agent, err := s.choose(tx, candidates, "", capacity)
+			// Not straight back to the agent it was taken from for want of
+			// a reply (history.ReturnLate).
+			var from []sql.NullString
+			if err := tx.Raw(`SELECT returned_from FROM conversations WHERE id = ?`, convID).Scan(&from).Error; err != nil {
+				return fmt.Errorf("read returned_from: %w", err)
+			}
+			except := ""
+			if len(from) == 1 {
+				except = from[0].String
+			}
+			agent, err := s.choose(tx, candidates, except, capacity)
 			if err != nil {
 				return err
 			}
 			if agent == "" {
-				res.Full = true
+				// Full only when nobody was passed over: another
+				// conversation may still go to the agent this one may not.
+				res.Full = except == ""
 				return nil
 			}
 			took, err := history.New(s.d).TakeUnassigned(tx, convID, agent, at)

@@ -251,3 +251,30 @@ func TestSLARulesRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// A conversation taken from an agent for want of a reply does not go
+// straight back to her; others still do.
+func TestAutoAssignPassesOverWhomItWasTakenFrom(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, b bundle) {
+		must(t, b.store.CreateAgent(b.ctx, "alice", "hash"))
+		chatstoretest.Relay(t, b.db, "back", "hello?")
+		chatstoretest.Relay(t, b.db, "other", "hi")
+		must(t, b.store.Assign(b.ctx, "back", "alice", time.Now()))
+		cutoff := time.Now().Add(time.Hour)
+		got, err := b.store.ReturnLate(b.ctx, chatcore.ReturnQuery{Cutoff: cutoff, At: cutoff.Add(time.Minute), Target: time.Minute, Capacity: 5, Limit: 10})
+		must(t, err)
+		if len(got) != 1 {
+			t.Fatalf("returned %+v, want back", got)
+		}
+		res, err := b.store.AutoAssign(b.ctx, convID(t, b, "back"), []string{"alice"}, 5, time.Now())
+		must(t, err)
+		if res != (chatcore.AssignResult{}) {
+			t.Errorf("AutoAssign(back) = %+v, want neither alice nor full", res)
+		}
+		res, err = b.store.AutoAssign(b.ctx, convID(t, b, "other"), []string{"alice"}, 5, time.Now())
+		must(t, err)
+		if res.Assignee != "alice" {
+			t.Errorf("AutoAssign(other) = %+v, want alice", res)
+		}
+	})
+}

@@ -38,7 +38,8 @@ func (w Writer) TakeUnassigned(tx *gorm.DB, convID int64, agent string, at time.
 
 // ReturnLate takes the conversation from agent from, who has not answered
 // a wait that began (or an assignment made) at or before cutoff, and gives
-// it to to ("" for Unassigned). It reports whether it did: the WHERE
+// it to to ("" for Unassigned); returned_from remembers from, whom
+// auto-assignment then passes over. It reports whether it did: the WHERE
 // repeats the condition, so a reply or hand-over committed since the
 // caller looked, or another instance's return, leaves the row alone.
 func (w Writer) ReturnLate(tx *gorm.DB, convID int64, from, to string, cutoff, at time.Time) (bool, error) {
@@ -47,10 +48,10 @@ func (w Writer) ReturnLate(tx *gorm.DB, convID int64, from, to string, cutoff, a
 	if to != "" {
 		since = t
 	}
-	res := tx.Exec(`UPDATE conversations SET assignee = ?, assigned_at = ?, updated_at = ?
+	res := tx.Exec(`UPDATE conversations SET assignee = ?, assigned_at = ?, returned_from = ?, updated_at = ?
  WHERE id = ? AND assignee = ? AND state = 'open'
    AND waiting_since IS NOT NULL AND waiting_since <= ?
-   AND (assigned_at IS NULL OR assigned_at <= ?)`, dialect.NullIfEmpty(to), since, t, convID, from, c, c)
+   AND (assigned_at IS NULL OR assigned_at <= ?)`, dialect.NullIfEmpty(to), since, from, t, convID, from, c, c)
 	if res.Error != nil {
 		return false, fmt.Errorf("return conversation: %w", res.Error)
 	}

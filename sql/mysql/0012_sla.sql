@@ -19,6 +19,9 @@
 --                               (sla_breached_at IS NULL OR sla_breached_at
 --                               < waiting_since)) lets exactly one instance
 --                               count a breach, however many sweep.
+-- conversations.returned_from   the agent it was last taken from for want
+--                               of a reply; auto-assignment does not give
+--                               it straight back to her.
 -- console_agents.away           the agent paused auto-assignment for
 --                               herself (the console's "away" toggle);
 --                               every instance reads it here.
@@ -40,7 +43,8 @@
 ALTER TABLE conversations
   ADD COLUMN assigned_at      DATETIME(6) NULL,
   ADD COLUMN agent_replied_at DATETIME(6) NULL,
-  ADD COLUMN sla_breached_at  DATETIME(6) NULL;
+  ADD COLUMN sla_breached_at  DATETIME(6) NULL,
+  ADD COLUMN returned_from    VARCHAR(64) COLLATE utf8mb4_bin NULL;
 
 ALTER TABLE console_agents
   ADD COLUMN away BOOLEAN NOT NULL DEFAULT FALSE;
