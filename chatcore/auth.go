@@ -209,7 +209,7 @@ func (c *Core) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 func (c *Core) handleMe(w http.ResponseWriter, r *http.Request) {
 	a := agentFrom(r.Context()).agent
-	writeJSON(w, http.StatusOK, map[string]any{"username": a.Username, "admin": a.Admin})
+	writeJSON(w, http.StatusOK, map[string]any{"username": a.Username, "admin": a.Admin, "away": a.Away})
 }
 
 // checkSessions closes, with 4001, the sockets whose agent can no longer
