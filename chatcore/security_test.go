@@ -37,6 +37,9 @@ var routes = []struct {
 	{"GET", "/api/conversations/k/labels", nil, false, false},
 	{"POST", "/api/conversations/k/messages/1/label", map[string]string{"intent": "refund"}, false, false},
 	{"GET", "/api/bot/retrain", nil, false, true}, // alice is an admin
+	{"POST", "/api/me/away", map[string]bool{"away": false}, false, false},
+	{"GET", "/api/admin/sla", nil, false, true},
+	{"PUT", "/api/admin/sla", map[string]int64{"first_response_seconds": 0, "reply_seconds": 0}, false, true},
 	{"GET", "/api/nowhere", nil, false, false},
 	{"GET", "/ws", nil, false, false},
 }
