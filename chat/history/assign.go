@@ -77,4 +77,3 @@ func (w Writer) MarkBreach(tx *gorm.DB, convID int64, first bool, cutoff, at tim
 	}
 	return res.RowsAffected == 1, nil
 }
-
