@@ -9,6 +9,8 @@ import { inTab, notifies, applyMessage, mergeReadMarker } from './model.js';
 import * as sound from './sound.js';
 import { $, TABS, state, store } from './state.js';
 import { h, retrainNode } from './views.js';
+import { initAway } from './away.js';
+import { adminSection as slaAdminSection } from './sla.js';
 import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect, wireListKeys, focusList } from './list.js';
 import {
   outbox, hooks, keyFromHash, openConversation, sync, loadOlder, scrollToBottom, atBottom,
@@ -24,7 +26,7 @@ async function boot() {
   api.onUnauthorized(showLogin);
   try {
     const me = await api.me();
-    startApp(me.username, me.admin);
+    startApp(me.username, me.admin, me.away);
   } catch (err) {
     showLogin();
     if (err.status !== 401) plainText($('login-error'), err.message);
@@ -49,13 +51,14 @@ function showLogin() {
   $('username').focus();
 }
 
-function startApp(username, admin) {
+function startApp(username, admin, away) {
   state.me = username;
   state.admin = !!admin;
   $('login-view').hidden = true;
   $('app-view').hidden = false;
   $('whoami').textContent = username;
   $('btn-bot').hidden = !state.admin;
+  initAway(away);
   $('admin-panel').hidden = true;
   loadIntents();
   renderTabs();
@@ -103,6 +106,7 @@ async function toggleAdmin() {
   } catch (e) {
     body.replaceChildren(h('p', { class: 'error', text: t('admin.loadFailed', { error: e.message }) }));
   }
+  body.append(slaAdminSection());
 }
 
 async function onLogin(ev) {
@@ -116,7 +120,7 @@ async function onLogin(ev) {
     const username = form.elements.username.value.trim();
     const res = await api.login(username, form.elements.password.value);
     form.elements.password.value = '';
-    startApp((res && res.username) || username, res && res.admin);
+    startApp((res && res.username) || username, res && res.admin, res && res.away);
   } catch (e) {
     if (e.status === 401) setText(err, 'login.failed');
     else if (e.status === 429) setText(err, 'login.tooMany');
