@@ -103,4 +103,3 @@ func TestAutoAssignGoesToOnlineAgent(t *testing.T) {
 		t.Errorf("AutoAssigned = %d, want 3", got)
 	}
 }
-
