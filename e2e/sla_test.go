@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +39,18 @@ func TestSLAMarksInList(t *testing.T) {
 	fresh, late := "fresh-"+randHex(4), "late-"+randHex(4)
 	d.insert(fresh, "Just asking.")
 	d.insertAged(late, "Hello? Anyone?", 2*time.Hour)
+
+	// The late wait's breach is counted, once, on /metrics.
+	const series = `syncd_console_sla_breaches_total{target="first_response"} `
+	eventually(t, 30*time.Second, "the breach on /metrics", func() (bool, error) {
+		resp, err := http.Get(in.URL() + "/metrics")
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), series+"1\n"), err
+	})
 
 	for _, c := range []struct{ lang, left, overdue string }{{"en-US", "left", "Overdue"}, {"zh-CN", "剩余", "已超时"}} {
 		t.Run(c.lang, func(t *testing.T) {
