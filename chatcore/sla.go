@@ -267,9 +267,9 @@ func (c *Core) handlePutSLA(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "give first_response_seconds and reply_seconds (0 turns a target off)")
 		return
 	}
-	max := int64(MaxSLATarget / time.Second)
-	if *req.FirstResponse < 0 || *req.FirstResponse > max || *req.Reply < 0 || *req.Reply > max {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("each target must be between 0 (off) and %d seconds", max))
+	most := int64(MaxSLATarget / time.Second)
+	if *req.FirstResponse < 0 || *req.FirstResponse > most || *req.Reply < 0 || *req.Reply > most {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("each target must be between 0 (off) and %d seconds", most))
 		return
 	}
 	rules := SLARules{FirstResponse: time.Duration(*req.FirstResponse) * time.Second, Reply: time.Duration(*req.Reply) * time.Second}
