@@ -110,7 +110,9 @@ func (c *Core) writeConversations(w http.ResponseWriter, convs []Conversation) {
 	if convs == nil {
 		convs = []Conversation{}
 	}
+	now := c.now()
 	for i := range convs {
+		convs[i] = c.withDue(convs[i], now)
 		if convs[i].LastMessage != nil {
 			m := wireMessage(*convs[i].LastMessage)
 			convs[i].LastMessage = &m
@@ -235,7 +237,7 @@ func (c *Core) handleReply(w http.ResponseWriter, r *http.Request) {
 		// not at the next sweep, and the console tells the author.
 		if cv, err := c.store.Conversation(r.Context(), res.Message.ConversationKey, me); err == nil {
 			c.announce(r.Context(), cv, "")
-			out["conversation"] = cv
+			out["conversation"] = c.withDue(cv, c.now())
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -372,5 +374,8 @@ func (c *Core) mutate(w http.ResponseWriter, r *http.Request, action string, fn 
 		cv.LastMessage = &m
 	}
 	c.announce(r.Context(), cv, "")
-	writeJSON(w, http.StatusOK, map[string]any{"conversation": cv})
+	if cv.Assignee == "" && cv.State == StateOpen {
+		c.kickAssign() // released or reopened: auto-assignment may place it
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": c.withDue(cv, c.now())})
 }

@@ -183,7 +183,7 @@ func (c *Core) handleLogin(w http.ResponseWriter, r *http.Request) {
 	c.logins.succeeded(ctx, a.Username, addr)
 	c.setSession(w, r, a)
 	c.log.LogAttrs(ctx, slog.LevelInfo, "console login", slog.String("username", a.Username), slog.String("client_ip", ip))
-	writeJSON(w, http.StatusOK, map[string]any{"username": a.Username, "admin": a.Admin})
+	writeJSON(w, http.StatusOK, map[string]any{"username": a.Username, "admin": a.Admin, "away": a.Away})
 }
 
 // loginRefused answers 429 with Retry-After. Refusals are counted, and
@@ -209,7 +209,7 @@ func (c *Core) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 func (c *Core) handleMe(w http.ResponseWriter, r *http.Request) {
 	a := agentFrom(r.Context()).agent
-	writeJSON(w, http.StatusOK, map[string]any{"username": a.Username, "admin": a.Admin})
+	writeJSON(w, http.StatusOK, map[string]any{"username": a.Username, "admin": a.Admin, "away": a.Away})
 }
 
 // checkSessions closes, with 4001, the sockets whose agent can no longer

@@ -53,6 +53,15 @@ type Core struct {
 
 	publishDropped atomic.Int64
 	changesDropped atomic.Int64
+
+	// Auto-assignment and the response-time rules (assign.go, sla.go).
+	now         func() time.Time
+	kick        chan struct{} // cap 1: assign now
+	slaRules    atomic.Pointer[SLARules]
+	breachFirst atomic.Int64
+	breachReply atomic.Int64
+	returned    atomic.Int64
+	assigned    atomic.Int64
 }
 
 const (
@@ -77,7 +86,11 @@ func New(opts Options) (*Core, error) {
 		outbox:   make(chan []byte, o.PublishBuffer),
 		changes:  make(chan convChange, o.PublishBuffer),
 		done:     make(chan struct{}),
+		now:      o.Now,
+		kick:     make(chan struct{}, 1),
 	}
+	rules := o.SLA
+	c.slaRules.Store(&rules)
 	c.logins = newLoginLimiter(&c.o)
 	c.publicOrigin, c.hosts = originsAndHosts(o)
 	origin, _ := json.Marshal(o.Instance)
@@ -131,6 +144,7 @@ func (c *Core) Run(ctx context.Context) error {
 			c.log.LogAttrs(ctx, slog.LevelError, "console presence stopped", slog.Any("error", err))
 		}
 	})
+	wg.Go(func() { c.workLoop(ctx) })
 	<-ctx.Done()
 	c.hub.shutdown()
 	wg.Wait()
@@ -166,6 +180,7 @@ type Stats struct {
 	PublishDropped int64 // events not handed to the broker (outage, full buffer)
 	ChangesDropped int64 // conversation changes not rendered (full queue)
 	Logins         LoginStats
+	SLA            SLAStats
 }
 
 // Stats returns the current counters.
@@ -176,5 +191,7 @@ func (c *Core) Stats() Stats {
 		PublishDropped: c.publishDropped.Load(),
 		ChangesDropped: c.changesDropped.Load(),
 		Logins:         c.logins.stats(),
+		SLA: SLAStats{FirstResponseBreaches: c.breachFirst.Load(), ReplyBreaches: c.breachReply.Load(),
+			Returned: c.returned.Load(), AutoAssigned: c.assigned.Load()},
 	}
 }

@@ -122,11 +122,24 @@ type Options struct {
 	// bot's model's classes). Nil, or an empty list: labelling is refused.
 	Intents func() []string
 
+	// Assignment configures auto-assignment (console.assignment); off by
+	// default.
+	Assignment Assignment
+	// SLA are the configured response-time targets (console.sla); rules an
+	// admin saves in the console replace them. Zero: off.
+	SLA SLARules
+	// Now is the clock of auto-assignment and the response-time rules.
+	// Default time.Now; tests move it.
+	Now func() time.Time
+
 	// PublishBuffer is how many published batches may wait for the broker,
 	// and how many conversation changes may wait to be rendered; beyond it
 	// they are dropped (the sweep covers them). Default 4096.
 	PublishBuffer int
 }
+
+// MaxCapacity bounds console.assignment.capacity.
+const MaxCapacity = 1000
 
 // MinSessionSecret is the shortest accepted console.session_secret.
 const MinSessionSecret = 32
@@ -218,6 +231,18 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.LoginIPEvery <= 0 {
 		o.LoginIPEvery = 3 * time.Second
+	}
+	if o.Assignment.Capacity == 0 {
+		o.Assignment.Capacity = 10
+	}
+	if o.Assignment.Capacity < 1 || o.Assignment.Capacity > MaxCapacity {
+		return o, fmt.Errorf("console.assignment.capacity: must be between 1 and %d, got %d", MaxCapacity, o.Assignment.Capacity)
+	}
+	if err := o.SLA.Check(); err != nil {
+		return o, fmt.Errorf("console.sla: %w", err)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.PublishBuffer <= 0 {
 		o.PublishBuffer = 4096

@@ -23,6 +23,9 @@ func (c *Core) Publish(ctx context.Context, msgs []chat.Message) error {
 	out := make([]Message, len(msgs))
 	for i, m := range msgs {
 		out[i] = Message{Message: m}
+		if m.SenderType == chat.SenderCustomer && c.o.Assignment.Enabled {
+			c.kickAssign() // a customer may wait in a new or reopened conversation
+		}
 	}
 	return c.publishMessages(ctx, out)
 }
@@ -312,8 +315,11 @@ func (c *Core) deliverConversations(ctx context.Context, convs []Conversation, o
 		return
 	}
 	keys := make([]string, len(convs))
+	now := c.now()
+	convs = slices.Clone(convs)
 	for i, cv := range convs {
 		keys[i] = cv.Key
+		convs[i] = c.withDue(cv, now)
 	}
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	marks, err := c.store.ReadMarkers(qctx, keys, names)

@@ -45,6 +45,9 @@ var routes = []struct {
 	{"POST", "/api/admin/agents/nobody/password", map[string]string{"password": "a long password"}, false, true},
 	{"POST", "/api/admin/agents/nobody/role", map[string]bool{"admin": true}, false, true},
 	{"POST", "/api/admin/agents/nobody/nothing", nil, false, true},
+	{"POST", "/api/me/away", map[string]bool{"away": false}, false, false},
+	{"GET", "/api/admin/sla", nil, false, true},
+	{"PUT", "/api/admin/sla", map[string]int64{"first_response_seconds": 0, "reply_seconds": 0}, false, true},
 	{"GET", "/api/nowhere", nil, false, false},
 	{"GET", "/ws", nil, false, false},
 }

@@ -29,6 +29,8 @@ type DB interface {
 	AgentAdminStore
 	SweepStore
 	LabelStore
+	AssignStore
+	SLAStore
 }
 
 // Message is a chat message as the console sees it: chat.Message, plus
@@ -52,7 +54,10 @@ type Agent struct {
 	// change, disable) ends the agent's sessions.
 	SessionVersion int64
 	// Admin agents see the bot's retrain figures (`syncd agent admin`).
-	Admin     bool
+	Admin bool
+	// Away: the agent paused auto-assignment for herself (the console's
+	// toggle, POST /api/me/away).
+	Away      bool
 	CreatedAt time.Time
 }
 
@@ -85,6 +90,19 @@ type Conversation struct {
 	// the conversation waits until an agent replies or resolves it.
 	WantsAgent bool
 	UpdatedAt  time.Time // moves with every change; the sweep's cursor
+	// AssignedAt is when the assignee got it; zero when unassigned or
+	// assigned before sql 0012.
+	AssignedAt time.Time
+	// AgentRepliedAt is the first agent reply since it was (re)opened;
+	// zero while none has: the first-response target applies.
+	AgentRepliedAt time.Time
+	// DueAt is when the customer's wait breaks its response-time target
+	// (console.sla), DueTarget which target ("first_response", "reply"),
+	// Breached whether it had when the conversation was sent. Zero when
+	// nobody waits or the target is off. Set by the Core, not the store.
+	DueAt     time.Time
+	DueTarget string
+	Breached  bool
 }
 
 // ForAgent returns c as the agent whose read marker is readSeq sees it.
@@ -107,13 +125,35 @@ type conversationWire struct {
 	WaitingSince  *time.Time `json:"waiting_since"`
 	AnsweredBy    *string    `json:"answered_by"`
 	WantsAgent    bool       `json:"wants_agent"`
+	AssignedAt    *time.Time `json:"assigned_at"`
+	AgentReplied  *time.Time `json:"agent_replied_at"`
+	DueAt         *time.Time `json:"due_at"`
+	DueTarget     string     `json:"due_target,omitempty"`
+	Breached      bool       `json:"breached"`
+}
+
+// timePtr is t in UTC, nil when zero.
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func timeOf(p *time.Time) time.Time {
+	if p == nil {
+		return time.Time{}
+	}
+	return *p
 }
 
 // MarshalJSON writes the Conversation of docs/protocol.md, with nulls for
 // the unset assignee and times.
 func (c Conversation) MarshalJSON() ([]byte, error) {
 	w := conversationWire{Key: c.Key, State: c.State, LastSeq: c.LastSeq, ReadSeq: c.ReadSeq,
-		Unread: c.Unread, LastMessage: c.LastMessage, WantsAgent: c.WantsAgent}
+		Unread: c.Unread, LastMessage: c.LastMessage, WantsAgent: c.WantsAgent,
+		AssignedAt: timePtr(c.AssignedAt), AgentReplied: timePtr(c.AgentRepliedAt), DueAt: timePtr(c.DueAt), DueTarget: c.DueTarget, Breached: c.Breached}
 	if c.Assignee != "" {
 		w.Assignee = &c.Assignee
 	}
@@ -140,7 +180,8 @@ func (c *Conversation) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*c = Conversation{Key: w.Key, State: w.State, LastSeq: w.LastSeq, ReadSeq: w.ReadSeq,
-		Unread: w.Unread, LastMessage: w.LastMessage, WantsAgent: w.WantsAgent}
+		Unread: w.Unread, LastMessage: w.LastMessage, WantsAgent: w.WantsAgent,
+		AssignedAt: timeOf(w.AssignedAt), AgentRepliedAt: timeOf(w.AgentReplied), DueAt: timeOf(w.DueAt), DueTarget: w.DueTarget, Breached: w.Breached}
 	if w.Assignee != nil {
 		c.Assignee = *w.Assignee
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/dialect"
 )
 
-const agentCols = `username, password_hash, disabled, session_version, admin, created_at`
+const agentCols = `username, password_hash, disabled, session_version, admin, away, created_at`
 
 func scanAgents(rows *sql.Rows) ([]chatcore.Agent, error) {
 	defer rows.Close()
@@ -22,7 +22,7 @@ func scanAgents(rows *sql.Rows) ([]chatcore.Agent, error) {
 	for rows.Next() {
 		var a chatcore.Agent
 		var created dbTime
-		if err := rows.Scan(&a.Username, &a.PasswordHash, &a.Disabled, &a.SessionVersion, &a.Admin, &created); err != nil {
+		if err := rows.Scan(&a.Username, &a.PasswordHash, &a.Disabled, &a.SessionVersion, &a.Admin, &a.Away, &created); err != nil {
 			return nil, fmt.Errorf("scan agent: %w", err)
 		}
 		a.CreatedAt = created.Time

@@ -88,7 +88,8 @@ func (m *messageScan) message(suggest func(string, float64, string) string) *cha
 // (alias c), the agent's read marker (read_seq), the last message's
 // preview (alias m).
 var conversationCols = `c.id, c.conversation_key, c.state, c.assignee, c.last_seq,
-  c.last_message_at, c.waiting_since, c.answered_by, c.wants_agent, c.updated_at, ` + "%s AS read_seq, " + previewCols
+  c.last_message_at, c.waiting_since, c.answered_by, c.wants_agent, c.updated_at,
+  c.assigned_at, c.agent_replied_at, ` + "%s AS read_seq, " + previewCols
 
 // conversationFrom is the FROM clause for conversationCols; the read marker
 // join needs the username as its first argument when withReads is set.
@@ -112,10 +113,11 @@ func (s *DB) scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) 
 			answeredBy           sql.NullString
 			wantsAgent           bool
 			lastAt, waiting, upd dbTime
+			assignedAt, replied  dbTime
 			readSeq              int64
 			m                    messageScan
 		)
-		dest := append([]any{&cv.ID, &cv.Key, &state, &assignee, &cv.LastSeq, &lastAt, &waiting, &answeredBy, &wantsAgent, &upd, &readSeq}, m.dest()...)
+		dest := append([]any{&cv.ID, &cv.Key, &state, &assignee, &cv.LastSeq, &lastAt, &waiting, &answeredBy, &wantsAgent, &upd, &assignedAt, &replied, &readSeq}, m.dest()...)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
@@ -123,6 +125,7 @@ func (s *DB) scanConversations(rows *sql.Rows) ([]chatcore.Conversation, error) 
 		cv.Assignee = assignee.String
 		cv.AnsweredBy, cv.WantsAgent = chat.SenderType(answeredBy.String), wantsAgent
 		cv.LastMessageAt, cv.WaitingSince, cv.UpdatedAt = lastAt.Time, waiting.Time, upd.Time
+		cv.AssignedAt, cv.AgentRepliedAt = assignedAt.Time, replied.Time
 		cv.LastMessage = m.preview()
 		out = append(out, cv.ForAgent(readSeq))
 	}

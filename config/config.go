@@ -103,6 +103,23 @@ type Console struct {
 	SessionTTL     time.Duration `yaml:"session_ttl"`
 	SendQueueBytes int           `yaml:"send_queue_bytes"`
 	SweepInterval  time.Duration `yaml:"sweep_interval"`
+	Assignment     Assignment    `yaml:"assignment"`
+	SLA            SLA           `yaml:"sla"`
+}
+
+// Assignment is auto-assignment: a conversation in which a customer waits
+// and nobody holds goes to the online agent, not away, with the fewest
+// open conversations below Capacity.
+type Assignment struct {
+	Enabled  bool `yaml:"enabled"`  // default off
+	Capacity int  `yaml:"capacity"` // open conversations per agent; 0: 10
+}
+
+// SLA are the response-time targets; 0 turns one off. Admins may replace
+// them in the console (stored in syncd_settings).
+type SLA struct {
+	FirstResponse time.Duration `yaml:"first_response"` // no agent has answered yet
+	Reply         time.Duration `yaml:"reply"`          // after that; an assignee who misses it loses the conversation
 }
 
 type Bot struct {
@@ -394,6 +411,19 @@ func (c Config) Validate() error {
 	if err := between("console.sweep_interval", c.Console.SweepInterval, time.Millisecond, time.Hour); err != nil {
 		return err
 	}
+	if n := c.Console.Assignment.Capacity; n < 0 || n > 1000 {
+		return bad("console.assignment.capacity", "must be between 1 and 1000 (0: 10), got %d", n)
+	}
+	for _, t := range []struct {
+		key string
+		d   time.Duration
+	}{{"console.sla.first_response", c.Console.SLA.FirstResponse}, {"console.sla.reply", c.Console.SLA.Reply}} {
+		if t.d != 0 {
+			if err := between(t.key, t.d, time.Second, maxSLATarget); err != nil {
+				return &KeyError{Key: t.key, Msg: err.(*KeyError).Msg + " (0 turns it off)"}
+			}
+		}
+	}
 	if s := c.Console.SessionSecret; s != "" && len(s) < 32 {
 		return bad("console.session_secret", "must be at least 32 characters (or empty to generate one)")
 	}
@@ -474,6 +504,7 @@ func (r Redis) validate() error {
 const (
 	maxBackoff    = 24 * time.Hour
 	maxSessionTTL = 30 * 24 * time.Hour
+	maxSLATarget  = 30 * 24 * time.Hour // chatcore.MaxSLATarget
 )
 
 // between checks that a duration lies in [lo, hi], naming the key and

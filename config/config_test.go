@@ -88,6 +88,12 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{env: []string{"SYNCD_CONSOLE_TRUSTED_PROXIES=10.0.0.0/33"}, key: "console.trusted_proxies"},
 		{env: []string{"SYNCD_CONSOLE_ALLOWED_HOSTS=https://x.example"}, key: "console.allowed_hosts"},
 		{env: []string{"SYNCD_CONSOLE_SECURE_COOKIE=maybe"}, key: "console.secure_cookie"},
+		{env: []string{"SYNCD_CONSOLE_ASSIGNMENT_CAPACITY=5000"}, key: "console.assignment.capacity"},
+		{env: []string{"SYNCD_CONSOLE_ASSIGNMENT_ENABLED=sometimes"}, key: "console.assignment.enabled"},
+		{env: []string{"SYNCD_CONSOLE_SLA_FIRST_RESPONSE=1ms"}, key: "console.sla.first_response"},
+		{env: []string{"SYNCD_CONSOLE_SLA_REPLY=9000h"}, key: "console.sla.reply"},
+		{env: []string{"SYNCD_CONSOLE_SLA_REPLY=-5m"}, key: "console.sla.reply"},
+		{file: "console:\n  sla:\n    reply: soon\n", key: "key console.sla.reply (line 3): cannot unmarshal"},
 		// internal/schedule has the table of specs; this is the key naming.
 		{file: "poller:\n  schedule: '@every nonsense'\n", key: "poller.schedule (env SYNCD_POLLER_SCHEDULE)"},
 		{file: "poller:\n  shedule: '@every 1s'\n", key: "key poller.shedule (line 2): unknown key"},

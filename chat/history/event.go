@@ -17,13 +17,19 @@ import (
 // someone changed the assignee since, and the caller decides again.
 func (w Writer) Reassign(tx *gorm.DB, convID int64, from, to string, at time.Time) (bool, error) {
 	holder := `assignee = ?`
-	args := []any{dialect.NullIfEmpty(to), w.d.Time(at), convID}
+	var assignedAt any
+	if to != "" {
+		assignedAt = w.d.Time(at)
+	}
+	args := []any{dialect.NullIfEmpty(to), assignedAt, w.d.Time(at), convID}
 	if from == "" {
 		holder = `(assignee IS NULL OR assignee = '')`
 	} else {
 		args = append(args, from)
 	}
-	res := tx.Exec(`UPDATE conversations SET assignee = ?, updated_at = ? WHERE id = ? AND `+holder, args...)
+	// assigned_at restarts the reply target's clock for the new holder
+	// (0012_sla): a conversation handed over is not late for her at once.
+	res := tx.Exec(`UPDATE conversations SET assignee = ?, assigned_at = ?, updated_at = ? WHERE id = ? AND `+holder, args...)
 	if res.Error != nil {
 		return false, fmt.Errorf("reassign conversation: %w", res.Error)
 	}

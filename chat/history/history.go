@@ -461,15 +461,16 @@ func repeatJoin(s string, n int) string {
 
 // AgentSeq takes the next sequence number of conversation convID for an
 // agent's reply, and records that a person answered: nobody waits any
-// more, answered_by 'agent', wants_agent off. Its UPDATE takes the row
+// more, answered_by 'agent', wants_agent off, and the first agent reply's
+// time (agent_replied_at: the reply target applies from now on). Its UPDATE takes the row
 // lock that the relay's upsert takes too, so the two never hand out the
 // same seq.
 func (w Writer) AgentSeq(tx *gorm.DB, convID int64, at time.Time) (int64, error) {
 	t := w.d.Time(at)
 	res := tx.Exec(`UPDATE conversations
    SET last_seq = last_seq + 1, waiting_since = NULL, answered_by = 'agent', wants_agent = FALSE,
-       last_message_at = ?, updated_at = ?
- WHERE id = ?`, t, t, convID)
+       agent_replied_at = COALESCE(agent_replied_at, ?), last_message_at = ?, updated_at = ?
+ WHERE id = ?`, t, t, t, convID)
 	if res.Error != nil {
 		return 0, fmt.Errorf("bump last_seq: %w", res.Error)
 	}
@@ -516,28 +517,12 @@ func (w Writer) AppendAgentReply(tx *gorm.DB, r AgentReply) (int64, error) {
 	return id, nil
 }
 
-// Assign sets the agent a conversation is assigned to; "" releases it.
-func (w Writer) Assign(tx *gorm.DB, convID int64, assignee string, at time.Time) error {
-	return w.setConversation(tx, convID, at, `assignee = ?`, dialect.NullIfEmpty(assignee))
-}
-
-// TakeUnassigned assigns the conversation to agent when nobody has it
-// (an agent who replies takes it; one assigned to someone else stays
-// theirs), and reports whether it did.
-func (w Writer) TakeUnassigned(tx *gorm.DB, convID int64, agent string) (bool, error) {
-	res := tx.Exec(`UPDATE conversations SET assignee = ?
- WHERE id = ? AND (assignee IS NULL OR assignee = '')`, agent, convID)
-	if res.Error != nil {
-		return false, fmt.Errorf("take conversation: %w", res.Error)
-	}
-	return res.RowsAffected == 1, nil
-}
-
 // Resolve closes a conversation; it also clears waiting_since and
-// wants_agent: nobody waits on a resolved conversation. A new customer
-// message reopens it (the relay's upsert sets state 'open').
+// wants_agent: nobody waits on a resolved conversation, and
+// agent_replied_at: once reopened, it waits for a first response again. A
+// new customer message reopens it (the relay's upsert sets state 'open').
 func (w Writer) Resolve(tx *gorm.DB, convID int64, at time.Time) error {
-	return w.setConversation(tx, convID, at, `state = 'resolved', waiting_since = NULL, wants_agent = FALSE`)
+	return w.setConversation(tx, convID, at, `state = 'resolved', waiting_since = NULL, wants_agent = FALSE, agent_replied_at = NULL`)
 }
 
 // Reopen sets a conversation open again.

@@ -30,6 +30,22 @@ func registerConsoleMetrics(reg prometheus.Registerer, core *chatcore.Core) {
 		dropped("publish", func(s chatcore.Stats) int64 { return s.PublishDropped }),
 		dropped("render", func(s chatcore.Stats) int64 { return s.ChangesDropped }),
 	)
+	const breaches = "Customer waits that broke a response-time target (console.sla), each counted by one instance: " +
+		"target=first_response before any agent answered, target=reply after."
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncd_console_sla_breaches_total", Help: breaches,
+			ConstLabels: prometheus.Labels{"target": chatcore.SLAFirstResponse}},
+			stat(func(s chatcore.Stats) int64 { return s.SLA.FirstResponseBreaches })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncd_console_sla_breaches_total", Help: breaches,
+			ConstLabels: prometheus.Labels{"target": chatcore.SLAReply}},
+			stat(func(s chatcore.Stats) int64 { return s.SLA.ReplyBreaches })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncd_console_sla_returned_total",
+			Help: "Conversations taken from an assignee who did not reply within the reply target (to Unassigned or the next agent)."},
+			stat(func(s chatcore.Stats) int64 { return s.SLA.Returned })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "syncd_console_auto_assigned_total",
+			Help: "Conversations this instance gave to an agent by auto-assignment (console.assignment)."},
+			stat(func(s chatcore.Stats) int64 { return s.SLA.AutoAssigned })),
+	)
 	logins := func(name, help string, labels prometheus.Labels, f func(chatcore.LoginStats) int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
 			stat(func(s chatcore.Stats) int64 { return f(s.Logins) }))

@@ -119,6 +119,8 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc re
 		Presence:       online,
 		SendQueueBytes: cfg.Console.SendQueueBytes,
 		SweepInterval:  cfg.Console.SweepInterval,
+		Assignment:     chatcore.Assignment{Enabled: cfg.Console.Assignment.Enabled, Capacity: cfg.Console.Assignment.Capacity},
+		SLA:            chatcore.SLARules{FirstResponse: cfg.Console.SLA.FirstResponse, Reply: cfg.Console.SLA.Reply},
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("invalid configuration: %w", err)

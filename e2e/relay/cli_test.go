@@ -78,16 +78,20 @@ func TestEmbeddedDefault(t *testing.T) {
 		t.Errorf("the embedded default runs without the bot (fetch ONNX Runtime with scripts/onnxruntime.sh, or set SYNCD_ONNXRUNTIME_LIB):\n%s", tail(run.logPath, 30))
 	}
 	for series, want := range map[string]float64{
-		"syncd_console_connections":                           0,
-		"syncd_console_slow_closed_total":                     0,
-		`syncd_console_events_dropped_total{stage="publish"}`: 0,
-		`syncd_console_events_dropped_total{stage="render"}`:  0,
-		"syncd_bot_classified_total":                          1,
-		"syncd_bot_cache_hits_total":                          0,
-		`syncd_bot_replies_total{kind="message"}`:             1,
-		`syncd_bot_replies_total{kind="event"}`:               0,
-		"syncd_bot_suggestions_total":                         0,
-		"syncd_bot_reload_failures_total":                     0,
+		"syncd_console_connections":                                 0,
+		"syncd_console_slow_closed_total":                           0,
+		`syncd_console_events_dropped_total{stage="publish"}`:       0,
+		`syncd_console_events_dropped_total{stage="render"}`:        0,
+		`syncd_console_sla_breaches_total{target="first_response"}`: 0,
+		`syncd_console_sla_breaches_total{target="reply"}`:          0,
+		"syncd_console_sla_returned_total":                          0,
+		"syncd_console_auto_assigned_total":                         0,
+		"syncd_bot_classified_total":                                1,
+		"syncd_bot_cache_hits_total":                                0,
+		`syncd_bot_replies_total{kind="message"}`:                   1,
+		`syncd_bot_replies_total{kind="event"}`:                     0,
+		"syncd_bot_suggestions_total":                               0,
+		"syncd_bot_reload_failures_total":                           0,
 	} {
 		if got, err := run.metric(series); err != nil || got != want {
 			t.Errorf("%s = %v (%v), want %v", series, got, err, want)

@@ -177,3 +177,18 @@ export async function lastRetrain() {
   const d = await request('GET', '/api/bot/retrain');
   return (d && d.retrain) || null;
 }
+
+// setAway pauses (true) or resumes auto-assignment for the agent.
+export function setAway(away) {
+  return request('POST', '/api/me/away', { away });
+}
+
+// slaRules and saveSLARules read and write the response-time rules
+// (admins only), in seconds.
+export function slaRules() {
+  return request('GET', '/api/admin/sla');
+}
+
+export function saveSLARules(rules) {
+  return request('PUT', '/api/admin/sla', rules);
+}

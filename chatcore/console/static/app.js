@@ -10,6 +10,8 @@ import * as sound from './sound.js';
 import { initAdmin, showAdminControls } from './admin.js';
 import { wireOwner } from './owner.js';
 import { $, TABS, state, store } from './state.js';
+import { initAway } from './away.js';
+import './sla.js'; // its admin section registers itself
 import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect, wireListKeys, focusList } from './list.js';
 import { initSearch } from './search.js';
 import {
@@ -27,7 +29,7 @@ async function boot() {
   api.onUnauthorized(showLogin);
   try {
     const me = await api.me();
-    startApp(me.username, me.admin);
+    startApp(me.username, me.admin, me.away);
   } catch (err) {
     showLogin();
     if (err.status !== 401) plainText($('login-error'), err.message);
@@ -53,13 +55,14 @@ function showLogin() {
   $('username').focus();
 }
 
-function startApp(username, admin) {
+function startApp(username, admin, away) {
   state.me = username;
   state.admin = !!admin;
   $('login-view').hidden = true;
   $('app-view').hidden = false;
   $('whoami').textContent = username;
   showAdminControls(state.admin);
+  initAway(away);
   loadIntents();
   renderTabs();
   reloadList();
@@ -104,7 +107,7 @@ async function onLogin(ev) {
     const username = form.elements.username.value.trim();
     const res = await api.login(username, form.elements.password.value);
     form.elements.password.value = '';
-    startApp((res && res.username) || username, res && res.admin);
+    startApp((res && res.username) || username, res && res.admin, res && res.away);
   } catch (e) {
     if (e.status === 401) setText(err, 'login.failed');
     else if (e.status === 429) setText(err, 'login.tooMany');

@@ -5,6 +5,7 @@ import { setText } from './i18n.js';
 import { $, TABS, state, store } from './state.js';
 import { sortConversations } from './model.js';
 import { conversationItem } from './views.js';
+import { decorate as slaMarks } from './sla.js';
 import { renderHeader } from './pane.js'; // pane.js imports this module too; only functions cross
 
 let select = () => {};
@@ -50,6 +51,7 @@ export function renderList() {
   const items = sortConversations([...state.list.values()]).map((c) =>
     conversationItem(c, { selected: state.open?.key === c.conversation_key, me: state.me, now, onSelect: select }));
   ul.replaceChildren(...items);
+  slaMarks(ul, state.list, now);
   $('conv-empty').hidden = items.length > 0;
   // One entry is in the Tab order (the focused one, else the open one,
   // else the first); the arrows move from there.

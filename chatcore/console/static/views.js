@@ -2,6 +2,7 @@
 // set as text (textContent or text nodes), never parsed as HTML. The
 // console's own texts come from i18n.js's catalogs, never from here.
 
+import { eventText as slaEventText } from './sla.js';
 import { t, formatTime, formatDateTime, formatUnit, formatNumber, formatPercent } from './i18n.js';
 
 // h creates an element. attrs: 'class', 'text', 'on<event>' handlers,
@@ -81,6 +82,8 @@ function sameWords(a, b) {
 
 // eventBody is an event's body unless it only repeats the event's title.
 function eventBody(m) {
+  const own = slaEventText(m);
+  if (own) return own;
   return sameWords(m.body, eventTitle(m.kind)) ? '' : m.body || '';
 }
 
