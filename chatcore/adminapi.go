@@ -151,6 +151,11 @@ func (c *Core) handleAgentChange(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		// bcrypt is slow by design: not for an agent that does not exist.
+		if _, err := c.store.Agent(ctx, name); errors.Is(err, ErrNotFound) {
+			writeError(w, http.StatusNotFound, "no such agent: "+name)
+			return
+		}
 		hash, ok := c.hashPassword(w, r, req.Password)
 		if !ok {
 			return
