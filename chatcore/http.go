@@ -29,6 +29,7 @@ func (c *Core) Handler() http.Handler {
 	api.HandleFunc("GET /api/conversations", c.handleConversations)
 	api.HandleFunc("GET /api/conversations/{key}/messages", c.handleMessages)
 	api.HandleFunc("POST /api/conversations/{key}/replies", c.handleReply)
+	api.HandleFunc("POST /api/conversations/{key}/notes", c.handleNote)
 	api.HandleFunc("POST /api/conversations/{key}/read", c.handleRead)
 	api.HandleFunc("POST /api/conversations/{key}/assign", c.handleAssign)
 	api.HandleFunc("POST /api/conversations/{key}/resolve", c.handleState(StateResolved))

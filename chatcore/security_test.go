@@ -29,6 +29,7 @@ var routes = []struct {
 	{"GET", "/api/conversations/k/messages", nil, false, false},
 	{"GET", "/api/conversations/k/messages?after_seq=0", nil, false, false},
 	{"POST", "/api/conversations/k/replies", map[string]string{"body": "hi", "client_id": "c1"}, false, false},
+	{"POST", "/api/conversations/k/notes", map[string]string{"body": "for the team", "client_id": "n1"}, false, false},
 	{"POST", "/api/conversations/k/read", map[string]int{"seq": 1}, false, false},
 	{"POST", "/api/conversations/k/assign", map[string]any{"assignee": nil}, false, false},
 	{"POST", "/api/conversations/k/resolve", nil, false, false},

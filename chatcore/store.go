@@ -24,6 +24,7 @@ type DB interface {
 	SearchStore
 	SweepStore
 	LabelStore
+	NoteStore
 }
 
 // Message is a chat message as the console sees it: chat.Message, plus
