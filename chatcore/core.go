@@ -83,10 +83,11 @@ func New(opts Options) (*Core, error) {
 	origin, _ := json.Marshal(o.Instance)
 	c.own = append(append([]byte(`{"origin":`), origin...), ',')
 	c.hub = newHub(&c.o)
+	c.hub.onTyping = c.typing
 	c.sweep = newSweeper(c)
 	c.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   512, // clients only send pings
+		ReadBufferSize:   512, // clients send only small frames (ping, watch, typing)
 		// Data frames are prepared once and written straight to the socket;
 		// a pool keeps idle connections from holding a write buffer each.
 		WriteBufferPool: &sync.Pool{},
@@ -165,6 +166,7 @@ type Stats struct {
 	SlowClosed     int64 // closed with 4008 since start
 	PublishDropped int64 // events not handed to the broker (outage, full buffer)
 	ChangesDropped int64 // conversation changes not rendered (full queue)
+	TypingDropped  int64 // typing frames over a socket's limit
 	Logins         LoginStats
 }
 
@@ -175,6 +177,7 @@ func (c *Core) Stats() Stats {
 		SlowClosed:     c.hub.slowClosed.Load(),
 		PublishDropped: c.publishDropped.Load(),
 		ChangesDropped: c.changesDropped.Load(),
+		TypingDropped:  c.hub.typingDropped.Load(),
 		Logins:         c.logins.stats(),
 	}
 }
