@@ -38,6 +38,11 @@ func (c *Core) Handler() http.Handler {
 	api.HandleFunc("GET /api/conversations/{key}/labels", c.handleLabels)
 	api.HandleFunc("POST /api/conversations/{key}/messages/{id}/label", c.handleLabel)
 	api.HandleFunc("GET /api/bot/retrain", adminOnly(c.handleRetrain))
+	api.HandleFunc("GET /api/canned", c.handleCannedList)
+	api.HandleFunc("GET /api/conversations/{key}/canned/{id}", c.handleCannedRender)
+	api.HandleFunc("POST /api/canned", adminOnly(c.handleCannedSave))
+	api.HandleFunc("PUT /api/canned/{id}", adminOnly(c.handleCannedSave))
+	api.HandleFunc("DELETE /api/canned/{id}", adminOnly(c.handleCannedDelete))
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})

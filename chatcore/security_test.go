@@ -38,6 +38,11 @@ var routes = []struct {
 	{"GET", "/api/conversations/k/labels", nil, false, false},
 	{"POST", "/api/conversations/k/messages/1/label", map[string]string{"intent": "refund"}, false, false},
 	{"GET", "/api/bot/retrain", nil, false, true}, // alice is an admin
+	{"POST", "/api/canned", map[string]any{"shortcut": "hi", "title": "Hello", "texts": map[string]string{"en": "Hello {{.customer_name}}"}}, false, true},
+	{"GET", "/api/canned", nil, false, false},
+	{"GET", "/api/conversations/k/canned/1?lang=en", nil, false, false},
+	{"PUT", "/api/canned/1", map[string]any{"shortcut": "hi", "title": "Hi", "texts": map[string]string{"en": "Hi"}}, false, true},
+	{"DELETE", "/api/canned/1", nil, false, true},
 	{"GET", "/api/nowhere", nil, false, false},
 	{"GET", "/ws", nil, false, false},
 }

@@ -25,6 +25,7 @@ type DB interface {
 	SweepStore
 	LabelStore
 	NoteStore
+	CannedStore
 }
 
 // Message is a chat message as the console sees it: chat.Message, plus
