@@ -195,4 +195,3 @@ func addPayloadFields(out map[string]string, payload string) {
 		}
 	}
 }
-
