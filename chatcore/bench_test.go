@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/chatcore"
 )
 
 // raiseFDLimit lifts RLIMIT_NOFILE to at least n (up to the hard limit);
@@ -47,6 +48,12 @@ func raiseFDLimit(b *testing.B, n uint64) {
 	if rl.Cur < n {
 		b.Skipf("fd limit %d < %d needed", rl.Cur, n)
 	}
+}
+
+// oneAgentSockets lets the benchmarks' one agent hold n sockets: every
+// client logs in as alice, past the default MaxSocketsPerAgent.
+func oneAgentSockets(n int) func(*chatcore.Options) {
+	return func(o *chatcore.Options) { o.MaxSocketsPerAgent = n + 1 }
 }
 
 // rawDial opens a WebSocket with a hand-written handshake and reads the
@@ -157,7 +164,7 @@ func holdConnections() int {
 func BenchmarkIdleConnections(b *testing.B) {
 	const conns = 10000
 	raiseFDLimit(b, conns+1000)
-	bd := setup(b, setupOpts{})
+	bd := setup(b, setupOpts{mutate: oneAgentSockets(conns)})
 	cookie := bd.login(b, "alice").cookieHeader()
 	addr := strings.TrimPrefix(bd.srv.URL, "http://")
 	for range b.N {
@@ -250,7 +257,7 @@ func BenchmarkFanoutTyping(b *testing.B) {
 
 func benchFanout(b *testing.B, clients, rate, batchSize int, typing bool) {
 	raiseFDLimit(b, uint64(clients+1000))
-	bd := setup(b, setupOpts{})
+	bd := setup(b, setupOpts{mutate: oneAgentSockets(clients)})
 	cookie := bd.login(b, "alice").cookieHeader()
 	addr := strings.TrimPrefix(bd.srv.URL, "http://")
 	msgs := b.N
