@@ -5,6 +5,9 @@
 import * as api from './api.js';
 import { t, setText, setAttrText, clearAttrText, plainText, setLocale, locale, onLocale, formatUnit } from './i18n.js';
 import { LiveSocket } from './ws.js';
+import * as typing from './typing.js';
+import './canned.js';
+import * as cannedAdmin from './canned-admin.js';
 import { inTab, notifies, applyMessage, mergeReadMarker } from './model.js';
 import * as sound from './sound.js';
 import { $, TABS, state, store } from './state.js';
@@ -58,6 +61,7 @@ function startApp(username, admin) {
   $('app-view').hidden = false;
   $('whoami').textContent = username;
   $('btn-bot').hidden = !state.admin;
+  cannedAdmin.showFor(state.admin);
   $('admin-panel').hidden = true;
   loadIntents();
   renderTabs();
@@ -69,6 +73,7 @@ function startApp(username, admin) {
     onEvent: (msg) => {
       if (msg.type === 'message' && msg.message) onMessage(msg.message);
       else if (msg.type === 'conversation' && msg.conversation) onConversation(msg.conversation);
+      else if (msg.type === 'typing') typing.heard(msg);
     },
     onUnauthorized: showLogin,
   });
@@ -139,6 +144,7 @@ function onHello(msg) {
   setConn('live');
   if (msg.instance) setAttrText($('conn'), 'title', 'conn.instance', { instance: msg.instance });
   else clearAttrText($('conn'), 'title');
+  typing.rewatch();
   resync();
 }
 
@@ -189,6 +195,7 @@ function onConversation(c) {
 }
 
 function onMessage(m) {
+  typing.heardMessage(m);
   const key = m.conversation_key;
   const tl = state.open?.key === key ? state.open : null;
   const viewing = tl && !document.hidden;
