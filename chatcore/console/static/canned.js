@@ -48,7 +48,7 @@ function slashWord(box) {
   if (at !== box.selectionEnd) return null;
   const m = /(^|\s)\/([a-z0-9_-]*)$/i.exec(box.value.slice(0, at));
   if (!m) return null;
-  return { start: at - m[2].length - 1, end: at, word: m[2].toLowerCase() };
+  return { start: at - m[2].length - 1, end: at, typed: '/' + m[2], word: m[2].toLowerCase() };
 }
 
 function update() {
@@ -96,7 +96,7 @@ async function insert(r) {
     if (state.open === tl) setText(hint, 'canned.failed', { error: e.message });
     return;
   }
-  if (state.open !== tl || box.value.slice(at.start, at.end) !== '/' + at.word) return; // the box changed meanwhile
+  if (state.open !== tl || box.value.slice(at.start, at.end) !== at.typed) return; // the box changed meanwhile
   const text = filled.text || '';
   box.value = box.value.slice(0, at.start) + text + box.value.slice(at.end);
   box.focus();
