@@ -161,7 +161,9 @@ function wire() {
     if (!placeholderRE.test(box.value)) plainText(hint, '');
     update();
   });
-  box.addEventListener('blur', () => setTimeout(close, 100));
+  // Closed on leaving the box, unless focus came back meanwhile (a click
+  // on the note switch, then typing on).
+  box.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== box) close(); }, 100));
 }
 
 wire();
