@@ -22,6 +22,12 @@ const (
 // other kind is a business event and becomes a system note.
 const KindMessage = "message"
 
+// KindNote is the kind of an agent's private note: a chat_messages row of
+// sender_type agent that only agents see. It never reaches message_reply.
+// (A relayed event may carry any kind, "note" too, but relayed rows are
+// never sender_type agent, so the pair is unambiguous.)
+const KindNote = "note"
+
 // SourceMessageSync names the message_sync table in chat_messages.source_table.
 const SourceMessageSync = "message_sync"
 

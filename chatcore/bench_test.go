@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/chatcore"
 )
 
 // raiseFDLimit lifts RLIMIT_NOFILE to at least n (up to the hard limit);
@@ -47,6 +48,12 @@ func raiseFDLimit(b *testing.B, n uint64) {
 	if rl.Cur < n {
 		b.Skipf("fd limit %d < %d needed", rl.Cur, n)
 	}
+}
+
+// oneAgentSockets lets the benchmarks' one agent hold n sockets: every
+// client logs in as alice, past the default MaxSocketsPerAgent.
+func oneAgentSockets(n int) func(*chatcore.Options) {
+	return func(o *chatcore.Options) { o.MaxSocketsPerAgent = n + 1 }
 }
 
 // rawDial opens a WebSocket with a hand-written handshake and reads the
@@ -157,7 +164,7 @@ func holdConnections() int {
 func BenchmarkIdleConnections(b *testing.B) {
 	const conns = 10000
 	raiseFDLimit(b, conns+1000)
-	bd := setup(b, setupOpts{})
+	bd := setup(b, setupOpts{mutate: oneAgentSockets(conns)})
 	cookie := bd.login(b, "alice").cookieHeader()
 	addr := strings.TrimPrefix(bd.srv.URL, "http://")
 	for range b.N {
@@ -228,13 +235,29 @@ func BenchmarkFanout(b *testing.B) {
 		if tc.batch > 0 {
 			name += fmt.Sprintf("/batch=%d", tc.batch)
 		}
-		b.Run(name, func(b *testing.B) { benchFanout(b, tc.clients, tc.rate, tc.batch) })
+		b.Run(name, func(b *testing.B) { benchFanout(b, tc.clients, tc.rate, tc.batch, false) })
 	}
 }
 
-func benchFanout(b *testing.B, clients, rate, batchSize int) {
+// BenchmarkFanoutTyping is BenchmarkFanout with every client watching one
+// of the 50 conversations, without and with typing frames: in typing=on a
+// tenth of the clients type all the time, one frame every 2 s as the
+// console sends them, each reaching the watchers of its conversation. Run
+// the two interleaved (docs/benchmarks.md):
+//
+//	go test ./chatcore -run '^$' -bench 'FanoutTyping/clients=1000/typing=off' -benchtime 200x
+func BenchmarkFanoutTyping(b *testing.B) {
+	for _, tc := range []struct{ clients, rate int }{{250, 50000}, {1000, 20000}} {
+		for _, on := range []bool{false, true} {
+			name := fmt.Sprintf("clients=%d/rate=%d/typing=%s", tc.clients, tc.rate, map[bool]string{false: "off", true: "on"}[on])
+			b.Run(name, func(b *testing.B) { benchFanout(b, tc.clients, tc.rate, 0, on) })
+		}
+	}
+}
+
+func benchFanout(b *testing.B, clients, rate, batchSize int, typing bool) {
 	raiseFDLimit(b, uint64(clients+1000))
-	bd := setup(b, setupOpts{})
+	bd := setup(b, setupOpts{mutate: oneAgentSockets(clients)})
 	cookie := bd.login(b, "alice").cookieHeader()
 	addr := strings.TrimPrefix(bd.srv.URL, "http://")
 	msgs := b.N
@@ -242,7 +265,7 @@ func benchFanout(b *testing.B, clients, rate, batchSize int) {
 	// The clients run in a child process, as browsers would run elsewhere:
 	// they share the two cores but not the server's Go scheduler.
 	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%s|%d|%d", fanoutEnv, addr, cookie, clients, msgs))
+	child.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%s|%d|%d|%t", fanoutEnv, addr, cookie, clients, msgs, typing))
 	child.Stderr = os.Stderr
 	stdin, err := child.StdinPipe()
 	if err != nil {
@@ -306,8 +329,8 @@ func benchFanout(b *testing.B, clients, rate, batchSize int) {
 	}
 	stop.Stop()
 	b.StopTimer()
-	var n, p50, p99, pmax, last int64
-	if _, err := fmt.Sscanf(lines.Text(), "result %d %d %d %d %d", &n, &p50, &p99, &pmax, &last); err != nil {
+	var n, p50, p99, pmax, last, typed int64
+	if _, err := fmt.Sscanf(lines.Text(), "result %d %d %d %d %d %d", &n, &p50, &p99, &pmax, &last, &typed); err != nil {
 		b.Fatalf("client result %q: %v", lines.Text(), err)
 	}
 	stdin.Close()
@@ -319,6 +342,9 @@ func benchFanout(b *testing.B, clients, rate, batchSize int) {
 	b.ReportMetric(float64(p50)/1e6, "p50-ms")
 	b.ReportMetric(float64(p99)/1e6, "p99-ms")
 	b.ReportMetric(float64(pmax)/1e6, "max-ms")
+	if typing {
+		b.ReportMetric(float64(typed)/elapsed.Seconds(), "typing-frames/s")
+	}
 	want := int64(msgs) * int64(clients)
 	if n != want || bd.core.Stats().SlowClosed > 0 {
 		b.Errorf("delivered %d of %d; %d clients dropped as too slow", n, want, bd.core.Stats().SlowClosed)
@@ -326,16 +352,19 @@ func benchFanout(b *testing.B, clients, rate, batchSize int) {
 }
 
 // fanoutEnv makes the test binary the client process of BenchmarkFanout:
-// SYNCD_BENCH_FANOUT=addr|cookie|clients|messages.
+// SYNCD_BENCH_FANOUT=addr|cookie|clients|messages|typing.
 const fanoutEnv = "SYNCD_BENCH_FANOUT"
 
 // fanoutClients connects the clients, prints "ready", reads until every
 // client has every message (or a line comes on stdin), and prints
-// "result <deliveries> <p50> <p99> <max> <last delivery>" in nanoseconds.
+// "result <deliveries> <p50> <p99> <max> <last delivery> <typing frames>"
+// in nanoseconds. Each client watches one of the 50 conversations; with
+// typing, every tenth types there, a frame every 2 s.
 func fanoutClients() int {
-	parts := strings.SplitN(os.Getenv(fanoutEnv), "|", 4)
+	parts := strings.SplitN(os.Getenv(fanoutEnv), "|", 5)
 	clients, _ := strconv.Atoi(parts[2])
 	msgs, _ := strconv.Atoi(parts[3])
+	typing := len(parts) > 4 && parts[4] == "true"
 	var rl syscall.Rlimit
 	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl)
 	rl.Cur = rl.Max
@@ -350,9 +379,36 @@ func fanoutClients() int {
 			return 1
 		}
 		conns[i] = ws
+		key := "order-" + strconv.Itoa(i%50)
+		if err := ws.WriteJSON(map[string]string{"type": "watch", "conversation_key": key}); err != nil {
+			fmt.Fprintf(os.Stderr, "watch %d: %v\n", i, err)
+			return 1
+		}
+	}
+	typers := make(chan struct{})
+	var typersDone sync.WaitGroup
+	if typing {
+		for i := 0; i < clients; i += 10 {
+			ws, key := conns[i], "order-"+strconv.Itoa(i%50)
+			typersDone.Go(func() {
+				t := time.NewTicker(2 * time.Second)
+				defer t.Stop()
+				for {
+					if ws.WriteJSON(map[string]any{"type": "typing", "conversation_key": key, "typing": true}) != nil {
+						return
+					}
+					select {
+					case <-typers:
+						return
+					case <-t.C:
+					}
+				}
+			})
+		}
 	}
 	lats := make([][]time.Duration, clients)
-	var last atomic.Int64
+	var last, typed atomic.Int64
+	typingMarker := []byte(`"type":"typing"`)
 	var wg sync.WaitGroup
 	marker := []byte(`"body":"`)
 	for i, ws := range conns {
@@ -378,7 +434,10 @@ func fanoutClients() int {
 				buf = data
 				j := bytes.Index(data, marker)
 				if j < 0 {
-					continue // hello, conversation frames
+					if bytes.Contains(data, typingMarker) {
+						typed.Add(1)
+					}
+					continue // hello, conversation, typing frames
 				}
 				k := j + len(marker)
 				for k < len(data) && data[k] >= '0' && data[k] <= '9' {
@@ -407,6 +466,8 @@ func fanoutClients() int {
 		}
 		<-done
 	}
+	close(typers)
+	typersDone.Wait()
 	var all []time.Duration
 	for i := range lats {
 		all = append(all, lats[i]...)
@@ -416,7 +477,7 @@ func fanoutClients() int {
 		all = []time.Duration{0}
 	}
 	pct := func(p float64) int64 { return int64(all[int(float64(len(all)-1)*p)]) }
-	fmt.Printf("result %d %d %d %d %d\n", len(all), pct(0.5), pct(0.99), pct(1), last.Load())
+	fmt.Printf("result %d %d %d %d %d %d\n", len(all), pct(0.5), pct(0.99), pct(1), last.Load(), typed.Load())
 	<-stop // stdin closes when the benchmark is done with us
 	for _, ws := range conns {
 		ws.Close()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -36,6 +37,11 @@ type conn struct {
 	q        sendQueue
 	wake     chan struct{} // cap 1: the queue has something, or is closing
 	readDone chan struct{} // closed when readLoop returns
+
+	// watching is the conversation the console shows (a watch frame), for
+	// typing frames; typing is readLoop's limiter of the console's own.
+	watching atomic.Pointer[string]
+	typing   typingLimiter
 }
 
 func newConn(h *hub, ws *websocket.Conn, nc *corkConn, s session.Session) *conn {
@@ -157,8 +163,9 @@ func (c *conn) writeFrames(fs []*frame) bool {
 	return true
 }
 
-// readLoop reads the client's frames until an error, which includes the
-// client's close frame and writeLoop closing the connection.
+// readLoop reads the client's frames (ping, watch, typing) until an error,
+// which includes the client's close frame and writeLoop closing the
+// connection.
 func (c *conn) readLoop() {
 	defer c.h.wg.Done()
 	defer close(c.readDone)
@@ -175,14 +182,20 @@ func (c *conn) readLoop() {
 		if typ != websocket.TextMessage {
 			continue
 		}
-		var in struct {
-			Type string `json:"type"`
-		}
+		var in clientFrame
 		if err := json.NewDecoder(r).Decode(&in); err != nil && err != io.EOF {
-			continue // not ours to fix; the client only sends pings
+			continue // not ours to fix: nothing else reads it
 		}
-		if in.Type == "ping" {
+		switch in.Type {
+		case "ping":
 			c.send(pongFrame)
+		case "watch":
+			if validWatchKey(in.ConversationKey) {
+				key := in.ConversationKey
+				c.watching.Store(&key)
+			}
+		case "typing":
+			c.h.clientTyping(c, in)
 		}
 	}
 }

@@ -96,10 +96,11 @@ func New(opts Options) (*Core, error) {
 	origin, _ := json.Marshal(o.Instance)
 	c.own = append(append([]byte(`{"origin":`), origin...), ',')
 	c.hub = newHub(&c.o)
+	c.hub.onTyping = c.typing
 	c.sweep = newSweeper(c)
 	c.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   512, // clients only send pings
+		ReadBufferSize:   512, // clients send only small frames (ping, watch, typing)
 		// Data frames are prepared once and written straight to the socket;
 		// a pool keeps idle connections from holding a write buffer each.
 		WriteBufferPool: &sync.Pool{},
@@ -179,6 +180,7 @@ type Stats struct {
 	SlowClosed     int64 // closed with 4008 since start
 	PublishDropped int64 // events not handed to the broker (outage, full buffer)
 	ChangesDropped int64 // conversation changes not rendered (full queue)
+	TypingDropped  int64 // typing frames over a socket's limit
 	Logins         LoginStats
 	SLA            SLAStats
 }
@@ -190,6 +192,7 @@ func (c *Core) Stats() Stats {
 		SlowClosed:     c.hub.slowClosed.Load(),
 		PublishDropped: c.publishDropped.Load(),
 		ChangesDropped: c.changesDropped.Load(),
+		TypingDropped:  c.hub.typingDropped.Load(),
 		Logins:         c.logins.stats(),
 		SLA: SLAStats{FirstResponseBreaches: c.breachFirst.Load(), ReplyBreaches: c.breachReply.Load(),
 			Returned: c.returned.Load(), AutoAssigned: c.assigned.Load()},

@@ -22,6 +22,11 @@ type hub struct {
 	wg      sync.WaitGroup // two per connection: reader and writer
 
 	slowClosed atomic.Int64
+
+	// onTyping passes on a typing frame a socket's limiter let through
+	// (Core.typing); typingDropped counts those it did not.
+	onTyping      func(*conn, typingEvent)
+	typingDropped atomic.Int64
 }
 
 func newHub(o *Options) *hub {

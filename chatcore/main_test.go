@@ -283,7 +283,11 @@ type serverFrame struct {
 	Instance     string          `json:"instance"`
 	Message      json.RawMessage `json:"message"`
 	Conversation json.RawMessage `json:"conversation"`
-	at           time.Time
+	// typing frames
+	ConversationKey string `json:"conversation_key"`
+	Typing          bool   `json:"typing"`
+	ExpiresInMS     int64  `json:"expires_in_ms"`
+	at              time.Time
 }
 
 type wireMessage struct {

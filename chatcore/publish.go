@@ -79,6 +79,8 @@ type event struct {
 	Conversation *Conversation `json:"conversation,omitempty"`
 	// Username, when set, limits the event to that agent's sockets.
 	Username string `json:"username,omitempty"`
+	// Typing: an agent types (or stopped) in a conversation.
+	Typing *typingEvent `json:"typing,omitempty"`
 }
 
 // publish hands an event to the publisher goroutine, dropping it when the
@@ -156,6 +158,9 @@ func (c *Core) receive(ctx context.Context, p []byte) {
 		if _, _, err := c.deliverMessages(ev.Messages); err != nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "console broker: deliver messages", slog.Any("error", err))
 		}
+	}
+	if ev.Typing != nil {
+		c.heardTyping(*ev.Typing)
 	}
 	if ev.Conversation != nil {
 		// Rendering it reads the database, which must not hold up the

@@ -31,6 +31,8 @@ type DB interface {
 	LabelStore
 	AssignStore
 	SLAStore
+	NoteStore
+	CannedStore
 }
 
 // Message is a chat message as the console sees it: chat.Message, plus

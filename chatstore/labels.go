@@ -37,6 +37,10 @@ func (s *DB) LabelMessage(ctx context.Context, l chatcore.Label) (chatcore.Label
 		if sender != string(chat.SenderCustomer) && sender != string(chat.SenderAgent) {
 			return fmt.Errorf("message %d is from the %s: %w", l.MessageID, sender, chatcore.ErrNotLabellable)
 		}
+		if sender == string(chat.SenderAgent) && kind == chat.KindNote {
+			// A private note answers nobody: it teaches the bot nothing.
+			return fmt.Errorf("message %d is a private note: %w", l.MessageID, chatcore.ErrNotLabellable)
+		}
 		if sender == string(chat.SenderCustomer) && kind != "message" {
 			return fmt.Errorf("message %d is a %s event: %w", l.MessageID, kind, chatcore.ErrNotLabellable)
 		}

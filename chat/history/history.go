@@ -539,3 +539,43 @@ func (w Writer) setConversation(tx *gorm.DB, convID int64, at time.Time, set str
 	}
 	return nil
 }
+
+// NoteSeq takes the next sequence number of conversation convID for an
+// agent's private note. Unlike AgentSeq it leaves the waiting state,
+// answered_by and last_message_at alone: a note answers nobody, and the
+// customer still waits. It takes the same row lock as AgentSeq and the
+// relay's upsert.
+func (w Writer) NoteSeq(tx *gorm.DB, convID int64, at time.Time) (int64, error) {
+	res := tx.Exec(`UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ?`, w.d.Time(at), convID)
+	if res.Error != nil {
+		return 0, fmt.Errorf("bump last_seq for a note: %w", res.Error)
+	}
+	var seq int64
+	if err := tx.Raw(`SELECT last_seq FROM conversations WHERE id = ?`, convID).Row().Scan(&seq); err != nil {
+		return 0, fmt.Errorf("read last_seq: %w", err)
+	}
+	return seq, nil
+}
+
+// AgentNote is an agent's private note at the seq NoteSeq gave it.
+type AgentNote struct {
+	ConversationKey string
+	Seq             int64
+	Author, Body    string
+	ClientID        string // the console's id, unique per conversation
+	At              time.Time
+}
+
+// AppendNote inserts a private note into chat_messages (sender_type
+// 'agent', kind 'note') and returns its id. It writes nothing to
+// message_reply: the legacy application never sees a note.
+func (w Writer) AppendNote(tx *gorm.DB, n AgentNote) (int64, error) {
+	id, err := w.d.InsertID(tx.Statement.Context, tx.Statement.ConnPool, `INSERT INTO chat_messages
+  (conversation_key, seq, sender_type, sender_name, kind, body, client_id, created_at)
+  VALUES (?, ?, 'agent', ?, ?, ?, ?, ?)`,
+		n.ConversationKey, n.Seq, n.Author, chat.KindNote, n.Body, n.ClientID, w.d.Time(n.At))
+	if err != nil {
+		return 0, fmt.Errorf("insert note: %w", err)
+	}
+	return id, nil
+}

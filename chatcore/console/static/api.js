@@ -191,4 +191,32 @@ export function slaRules() {
 
 export function saveSLARules(rules) {
   return request('PUT', '/api/admin/sla', rules);
+// note writes a private note (agents only ever see it). Sending the same
+// clientId again is safe, as for reply.
+export async function note(key, body, clientId) {
+  const d = await request('POST', conv(key) + '/notes', { body, client_id: clientId });
+  return d && d.message;
+}
+
+// cannedReplies lists the shared library of canned replies.
+export async function cannedReplies() {
+  const d = await request('GET', '/api/canned');
+  return (d && d.canned) || [];
+}
+
+// renderCanned is a canned reply filled for a conversation, in lang (or
+// its fallback): { text, lang, missing }.
+export function renderCanned(key, id, lang) {
+  return request('GET', conv(key) + '/canned/' + encodeURIComponent(String(id)) + '?lang=' + encodeURIComponent(lang));
+}
+
+// saveCanned creates (no id) or replaces a canned reply (admins only).
+export async function saveCanned({ id, shortcut, title, texts }) {
+  const path = id ? '/api/canned/' + encodeURIComponent(String(id)) : '/api/canned';
+  const d = await request(id ? 'PUT' : 'POST', path, { shortcut, title, texts });
+  return d && d.canned;
+}
+
+export function deleteCanned(id) {
+  return request('DELETE', '/api/canned/' + encodeURIComponent(String(id)));
 }

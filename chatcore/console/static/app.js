@@ -5,6 +5,9 @@
 import * as api from './api.js';
 import { t, setText, setAttrText, clearAttrText, plainText, setLocale, locale, onLocale, formatUnit } from './i18n.js';
 import { LiveSocket } from './ws.js';
+import * as typing from './typing.js';
+import './canned.js';
+import './canned-admin.js'; // its admin section registers itself
 import { inTab, notifies, applyMessage, mergeReadMarker } from './model.js';
 import * as sound from './sound.js';
 import { initAdmin, showAdminControls } from './admin.js';
@@ -73,6 +76,7 @@ function startApp(username, admin, away) {
     onEvent: (msg) => {
       if (msg.type === 'message' && msg.message) onMessage(msg.message);
       else if (msg.type === 'conversation' && msg.conversation) onConversation(msg.conversation);
+      else if (msg.type === 'typing') typing.heard(msg);
     },
     onUnauthorized: showLogin,
   });
@@ -128,6 +132,7 @@ function onHello(msg) {
   setConn('live');
   if (msg.instance) setAttrText($('conn'), 'title', 'conn.instance', { instance: msg.instance });
   else clearAttrText($('conn'), 'title');
+  typing.rewatch();
   resync();
 }
 
@@ -178,6 +183,7 @@ function onConversation(c) {
 }
 
 function onMessage(m) {
+  typing.heardMessage(m);
   const key = m.conversation_key;
   const tl = state.open?.key === key ? state.open : null;
   const viewing = tl && !document.hidden;

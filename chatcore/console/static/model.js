@@ -98,7 +98,7 @@ export function applyMessage(c, m, { open = false } = {}) {
   if (m.sender_type === 'customer') {
     if (!c.waiting_since) c.waiting_since = m.created_at;
     c.answered_by = null;
-  } else if (m.sender_type === 'agent') {
+  } else if (m.sender_type === 'agent' && m.kind !== 'note') { // a private note answers nobody
     c.waiting_since = null;
     c.answered_by = 'agent';
     c.wants_agent = false;

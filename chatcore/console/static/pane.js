@@ -9,6 +9,9 @@ import { Outbox } from './outbox.js';
 import { messageNode, pendingNode, labelNode, isEvent } from './views.js';
 import { renderList } from './list.js';
 import { renderOwner, sendReply } from './owner.js';
+import * as composer from './composer.js';
+import { isNote, noteNode } from './notes.js';
+import * as typing from './typing.js';
 
 const PAGE = 50; // messages per history page
 const CATCH_UP = 500; // messages per catch-up request
@@ -44,6 +47,7 @@ export function openConversation(key) {
   const tl = new Timeline(key);
   tl.labels = new Map(); // message id → Label
   state.open = tl;
+  typing.watch(key);
   history.replaceState(null, '', '#' + encodeURIComponent(key));
   $('empty-pane').hidden = true;
   $('conv-pane').hidden = false;
@@ -213,7 +217,7 @@ export function renderAdded(added, { toBottom = false, keepView = false } = {}) 
   const stick = toBottom || atBottom();
   const opts = { me: state.me, onUseSuggestion: useSuggestion, labelControl: labelFor };
   for (const m of added) {
-    const node = messageNode(m, opts);
+    const node = isNote(m) ? noteNode(m, opts) : messageNode(m, opts);
     let next = null;
     for (let el = ol.lastElementChild; el && Number(el.dataset.seq) > m.seq; el = el.previousElementSibling) next = el;
     ol.insertBefore(node, next);
@@ -315,7 +319,10 @@ export function send() {
   const box = $('reply');
   const body = box.value.replace(/\s+$/, '');
   if (!tl || !body.trim()) return;
-  outbox.add(tl.key, body, state.me);
+  const how = composer.check(tl.key, body);
+  if (how === 'block') return;
+  if (how !== 'handled') outbox.add(tl.key, body, state.me);
   box.value = '';
+  composer.sent(tl.key);
   scrollToBottom();
 }

@@ -37,6 +37,12 @@ export class LiveSocket {
     this.drop(1000);
   }
 
+  // send writes a frame (watch, typing) when the socket is open; frames
+  // are hints, and one lost while reconnecting is not missed.
+  send(frame) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
   // retryNow skips the rest of the current backoff wait.
   retryNow() {
     if (this.stopped || this.ws) return;
