@@ -61,7 +61,7 @@ func TestHTTPIngest(t *testing.T) {
 	id := int64(first["id"].(float64))
 
 	// The agent's socket gets the message.
-	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_ = ws.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	for {
 		var f struct {
 			Type    string `json:"type"`
@@ -70,7 +70,7 @@ func TestHTTPIngest(t *testing.T) {
 				SourceID int64  `json:"source_id"`
 			} `json:"message"`
 		}
-		if err := ws.ReadJSON(&f); err != nil {
+		if err := ws.conn.ReadJSON(&f); err != nil {
 			t.Fatalf("waiting for the message on the agent's socket: %v", err)
 		}
 		if f.Type == "message" && f.Message.SourceID == id {
@@ -98,6 +98,44 @@ func TestHTTPIngest(t *testing.T) {
 	var rows int
 	if err := d.db.QueryRow(`SELECT COUNT(*) FROM message_sync WHERE conversation_key = ?`, conv).Scan(&rows); err != nil || rows != 1 {
 		t.Errorf("%d rows of the conversation (%v), want 1", rows, err)
+	}
+
+	// The front door: the console's Host check holds for the API, an
+	// agent's session cookie is no key, no CORS answer lets a page call it,
+	// and a body over the bound is refused before it is read.
+	req, _ := http.NewRequest("POST", in.URL()+"/api/v1/messages", strings.NewReader(`{}`))
+	req.Host = "evil.example"
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	if code, st := doJSON(t, req); code != 403 || !strings.Contains(fmt.Sprint(st["error"]), "host not allowed") {
+		t.Errorf("Host evil.example: %d %v; want 403", code, st)
+	}
+	req, _ = http.NewRequest("POST", in.URL()+"/api/v1/messages", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", in.URL())
+	for _, c := range ws.cookies {
+		req.AddCookie(c)
+	}
+	if code, st := doJSON(t, req); code != 401 {
+		t.Errorf("an agent's session instead of a key: %d %v; want 401", code, st)
+	}
+	req, _ = http.NewRequest("OPTIONS", in.URL()+"/api/v1/messages", nil)
+	req.Header.Set("Origin", "https://shop.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "authorization")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if h := resp.Header.Get("Access-Control-Allow-Origin"); h != "" || resp.StatusCode < 400 {
+			t.Errorf("CORS preflight: %d, Access-Control-Allow-Origin %q; want a refusal without CORS headers", resp.StatusCode, h)
+		}
+	}
+	req, _ = http.NewRequest("POST", in.URL()+"/api/v1/messages", strings.NewReader(strings.Repeat(" ", 1<<20)))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	if code, st := doJSON(t, req); code != 413 {
+		t.Errorf("a 1 MiB body: %d %v; want 413", code, st)
 	}
 
 	if out := d.cli(nil, "apikey", "revoke", "shop"); !strings.Contains(out, "revoked") {
@@ -131,9 +169,15 @@ func doJSON(t *testing.T, req *http.Request) (int, map[string]any) {
 	return resp.StatusCode, v
 }
 
+// agentWS is alice's console WebSocket and her session cookies.
+type agentWS struct {
+	conn    *websocket.Conn
+	cookies []*http.Cookie
+}
+
 // agentSocket logs alice in and opens her console WebSocket; it reads the
 // hello frame before returning.
-func agentSocket(t *testing.T, in *instance) *websocket.Conn {
+func agentSocket(t *testing.T, in *instance) agentWS {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
@@ -163,5 +207,5 @@ func agentSocket(t *testing.T, in *instance) *websocket.Conn {
 	if err := ws.ReadJSON(&hello); err != nil || hello.Type != "hello" {
 		t.Fatalf("first frame %+v, %v; want hello", hello, err)
 	}
-	return ws
+	return agentWS{conn: ws, cookies: jar.Cookies(req.URL)}
 }
