@@ -39,6 +39,7 @@ type Options struct {
 	Burst           int           // default 100
 	KeyCache        time.Duration // how long a key read is trusted; 0: every request reads it
 	Logger          *slog.Logger
+	Metrics         *Metrics         // nil: none
 	Now             func() time.Time // default time.Now
 }
 
@@ -131,7 +132,9 @@ func MaxRequest(maxBody, maxPayload int) int64 {
 }
 
 // ServeHTTP authenticates, rate-limits and routes a request.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := &statusWriter{ResponseWriter: rw}
+	defer func() { h.o.Metrics.count(r, w.code) }()
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")

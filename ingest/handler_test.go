@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/ingest"
 	"github.com/syncd-dev/syncd/internal/testdb"
@@ -296,7 +299,8 @@ func TestMalformedRequests(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	f := newFixture(t, ingest.Options{Rate: 1, Burst: 2})
+	reg := prometheus.NewRegistry()
+	f := newFixture(t, ingest.Options{Rate: 1, Burst: 2, Metrics: ingest.NewMetrics(reg)})
 	shop, crm := f.key("shop", ingest.Scope), f.key("crm", ingest.Scope)
 	for i := 0; i < 2; i++ {
 		if a := f.do("POST", "/api/v1/messages", shop, msg); a.code != 201 {
@@ -316,6 +320,15 @@ func TestRateLimit(t *testing.T) {
 	}
 	if n := f.rows(); n != 4 {
 		t.Errorf("%d rows, want 4: the refused request wrote none", n)
+	}
+	want := `
+# HELP syncd_ingest_requests_total HTTP ingest API requests by route (messages, events, status, other) and status code.
+# TYPE syncd_ingest_requests_total counter
+syncd_ingest_requests_total{code="201",route="messages"} 4
+syncd_ingest_requests_total{code="429",route="messages"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "syncd_ingest_requests_total"); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/config"
@@ -15,7 +17,7 @@ import (
 
 // newIngest is the HTTP ingest API over the store, checking rows with the
 // relay's own limits; with ingest.enabled false, a 404 for every route.
-func newIngest(cfg config.Config, st *store.Store, log *slog.Logger) (http.Handler, error) {
+func newIngest(cfg config.Config, st *store.Store, reg prometheus.Registerer, log *slog.Logger) (http.Handler, error) {
 	if !cfg.Ingest.Enabled {
 		log.Info("http ingest off: ingest.enabled is false")
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +35,7 @@ func newIngest(cfg config.Config, st *store.Store, log *slog.Logger) (http.Handl
 		Burst:           cfg.Ingest.Burst,
 		KeyCache:        cfg.Ingest.KeyCache,
 		Logger:          log.With(slog.String("component", "ingest")),
+		Metrics:         ingest.NewMetrics(reg),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start http ingest: %w", err)

@@ -131,7 +131,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc re
 			log.Error("console stopped", slog.Any("error", err))
 		}
 	}()
-	api, err := newIngest(cfg, st, log)
+	api, err := newIngest(cfg, st, reg, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
