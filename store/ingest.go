@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/internal/dbtime"
+	"github.com/syncd-dev/syncd/internal/dialect"
 )
 
 // InsertOnce adds r as Insert does, in one statement, unless a row with
@@ -19,6 +20,17 @@ func (s *Store) InsertOnce(ctx context.Context, r NewRow) (id int64, created boo
 	if r.SourceRef == "" {
 		return 0, false, errors.New("insert into message_sync once: no source_ref")
 	}
+	// Concurrent inserts of one reference can deadlock on InnoDB's
+	// duplicate-key locks; the statement is its own transaction, so the
+	// victim runs it again.
+	err = dialect.RetryDeadlocks(func() error {
+		id, created, err = s.insertOnce(ctx, r)
+		return err
+	})
+	return id, created, err
+}
+
+func (s *Store) insertOnce(ctx context.Context, r NewRow) (id int64, created bool, err error) {
 	q, args := insertRow(r)
 	q += s.d.KeepExisting("source_ref", "id")
 	if s.d.Returning() {
