@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,6 +39,9 @@ func newFixture(t *testing.T, o ingest.Options) *fixture {
 	o.Keys, o.Rows = f.db.Store, f.db.Store
 	o.Validator = bridge.New(bridge.Options{MaxBodyBytes: o.MaxBodyBytes, MaxPayloadBytes: o.MaxPayloadBytes})
 	o.Now = func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now }
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	h, err := ingest.New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -408,5 +412,30 @@ func TestEventBodyDefaultsToKind(t *testing.T) {
 	}
 	if body != "order_created" || kind != "order_created" || !bytes.Equal([]byte(payload), []byte(`{"order_id":1001}`)) {
 		t.Errorf("row: body %q kind %q payload %q", body, kind, payload)
+	}
+}
+
+// While the database cannot be reached the API answers 503 with
+// Retry-After (never 500, never a row half-written): the client retries
+// with the same Idempotency-Key.
+func TestDatabaseDown(t *testing.T) {
+	f := newFixture(t, ingest.Options{KeyCache: time.Minute})
+	key := f.key("shop", ingest.Scope)
+	if a := f.do("POST", "/api/v1/messages", key, msg); a.code != 201 {
+		t.Fatalf("%d %q", a.code, a.err())
+	}
+	f.db.Store.Close()
+	// The key is cached: the write itself fails.
+	if a := f.do("POST", "/api/v1/messages", key, msg, "Idempotency-Key", "k1"); a.code != 503 || a.header.Get("Retry-After") != "1" ||
+		!strings.Contains(a.err(), "same Idempotency-Key") {
+		t.Errorf("write with the database closed: %d %v %q; want 503 with Retry-After", a.code, a.header, a.err())
+	}
+	if a := f.do("GET", "/api/v1/messages/1", key, ""); a.code != 503 {
+		t.Errorf("GET with the database closed: %d, want 503", a.code)
+	}
+	// A key not cached cannot be checked.
+	f.advance(time.Minute)
+	if a := f.do("POST", "/api/v1/messages", key, msg); a.code != 503 || a.header.Get("Retry-After") != "1" {
+		t.Errorf("key lookup with the database closed: %d %q; want 503", a.code, a.err())
 	}
 }
