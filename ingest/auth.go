@@ -39,8 +39,8 @@ type cachedKey struct {
 	expires time.Time
 }
 
-// errNoKey: the token is no key in force (unknown or revoked; the message
-// says which).
+// authError: the token is no key in force (not a key, unknown or revoked;
+// the message says which), a 401.
 type authError struct{ msg string }
 
 func (e authError) Error() string { return e.msg }
