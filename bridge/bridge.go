@@ -63,8 +63,8 @@ func (b *Bridge) Convert(ctx context.Context, rows []batch.Row) batch.Outcome {
 	var out batch.Outcome
 	var inbound []Inbound
 	for _, r := range rows {
-		if reason := b.validate(r); reason != "" {
-			out.Failed = append(out.Failed, batch.Failed{ID: r.ID, Reason: "invalid row: " + reason})
+		if reason := b.Invalid(r); reason != "" {
+			out.Failed = append(out.Failed, batch.Failed{ID: r.ID, Reason: reason})
 			continue
 		}
 		m := toMessage(r)
@@ -117,6 +117,16 @@ func (b *Bridge) assess(ctx context.Context, in []Inbound) (verdicts []Verdict, 
 		}
 	}()
 	return b.bot.Assess(bctx, in)
+}
+
+// Invalid returns the last_error a row that can never be relayed fails
+// with ("invalid row: …"), or "". The HTTP ingest asks it before it writes
+// a row, so that a request the relay would fail gets the same reason.
+func (b *Bridge) Invalid(r batch.Row) string {
+	if reason := b.validate(r); reason != "" {
+		return "invalid row: " + reason
+	}
+	return ""
 }
 
 // validate returns why a row can never be relayed, or "". The sizes are

@@ -98,6 +98,10 @@ func hostName(host string) string {
 	return strings.ToLower(host)
 }
 
+// CheckHost is checkHost for handlers mounted beside Handler on the same
+// listener (the HTTP ingest API), so that they refuse the same Hosts.
+func (c *Core) CheckHost(next http.Handler) http.Handler { return c.checkHost(next) }
+
 // checkHost answers 403 to a request whose Host is not this server's.
 func (c *Core) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

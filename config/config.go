@@ -29,6 +29,7 @@ type Config struct {
 	HTTP     HTTP     `yaml:"http"`
 	Poller   Poller   `yaml:"poller"`
 	Relay    Relay    `yaml:"relay"`
+	Ingest   Ingest   `yaml:"ingest"`
 	Console  Console  `yaml:"console"`
 	Bot      Bot      `yaml:"bot"`
 	Log      Log      `yaml:"log"`
@@ -93,6 +94,19 @@ type Relay struct {
 	MaxPayloadBytes int `yaml:"max_payload_bytes"`
 }
 
+// Ingest is the HTTP ingest API (/api/v1/messages, /api/v1/events) on
+// http.addr, for keys that `syncd apikey add` makes.
+type Ingest struct {
+	Enabled bool `yaml:"enabled"` // false: /api/v1/ answers 404
+	// Rate is what one key may send, in requests a second, on each
+	// instance (a token bucket of Burst requests).
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+	// KeyCache is how long an instance trusts what it read of a key: a
+	// revoked key is refused by every instance within this time.
+	KeyCache time.Duration `yaml:"key_cache"`
+}
+
 type Console struct {
 	SessionSecret  string        `yaml:"session_secret"`
 	PublicURL      string        `yaml:"public_url"` // e.g. https://support.example.com
@@ -153,6 +167,7 @@ func Default() Config {
 			FastInterval: 100 * time.Millisecond, HotFor: 30 * time.Second,
 		},
 		Relay:   Relay{MaxBodyBytes: 64 << 10, MaxPayloadBytes: 64 << 10},
+		Ingest:  Ingest{Enabled: true, Rate: 50, Burst: 100, KeyCache: 2 * time.Second},
 		Console: Console{SessionTTL: 12 * time.Hour, SendQueueBytes: 1 << 20, SweepInterval: 2 * time.Second},
 		Bot:     Bot{Enabled: true, CacheSize: 10000},
 		Log:     Log{Level: "info", Format: "text"},
@@ -401,6 +416,15 @@ func (c Config) Validate() error {
 	}
 	if c.Relay.MaxPayloadBytes < 1 {
 		return bad("relay.max_payload_bytes", "must be positive")
+	}
+	if c.Ingest.Rate <= 0 {
+		return bad("ingest.rate", "must be positive (requests a second per key)")
+	}
+	if c.Ingest.Burst < 1 {
+		return bad("ingest.burst", "must be at least 1")
+	}
+	if err := between("ingest.key_cache", c.Ingest.KeyCache, 0, time.Minute); err != nil {
+		return err
 	}
 	if err := between("console.session_ttl", c.Console.SessionTTL, time.Minute, maxSessionTTL); err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/internal/dbtime"
-	"github.com/syncd-dev/syncd/internal/dialect"
 )
 
 // Stats is the backlog as operators see it.
@@ -352,25 +351,34 @@ type NewRow struct {
 	SenderName      string
 	Kind            string // "" for the column default, message
 	Payload         string // "" for NULL
+	SourceRef       string // "" for NULL: the writer's reference (0013_source_ref)
 }
 
 // Insert adds a row exactly as a legacy application would: only the
 // contract's columns, every syncd column left to its default.
 func (s *Store) Insert(ctx context.Context, r NewRow) (int64, error) {
+	q, args := insertRow(r)
+	return s.insert(ctx, q, args)
+}
+
+// insertRow is the INSERT of r with only the columns it sets.
+func insertRow(r NewRow) (string, []any) {
 	cols := []string{"conversation_key", "body"}
 	args := []any{r.ConversationKey, r.Body}
-	if r.SenderName != "" {
-		cols, args = append(cols, "sender_name"), append(args, r.SenderName)
+	for _, c := range []struct{ col, v string }{
+		{"sender_name", r.SenderName}, {"kind", r.Kind}, {"payload", r.Payload}, {"source_ref", r.SourceRef},
+	} {
+		if c.v != "" {
+			cols, args = append(cols, c.col), append(args, c.v)
+		}
 	}
-	if r.Kind != "" {
-		cols, args = append(cols, "kind"), append(args, r.Kind)
-	}
-	if r.Payload != "" {
-		cols, args = append(cols, "payload"), append(args, r.Payload)
-	}
-	q := `INSERT INTO message_sync (` + strings.Join(cols, ", ") + `) VALUES (` +
-		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + `)`
-	if s.d == dialect.Postgres { // no LastInsertId: the id comes back as a row
+	return `INSERT INTO message_sync (` + strings.Join(cols, ", ") + `) VALUES (` +
+		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + `)`, args
+}
+
+// insert runs an INSERT into message_sync and returns the new row's id.
+func (s *Store) insert(ctx context.Context, q string, args []any) (int64, error) {
+	if s.d.Returning() { // no LastInsertId: the id comes back as a row
 		var id int64
 		if err := s.sqlDB.QueryRowContext(ctx, s.d.Rebind(q+` RETURNING id`), args...).Scan(&id); err != nil {
 			return 0, fmt.Errorf("insert into message_sync: %w", err)

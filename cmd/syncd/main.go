@@ -43,6 +43,7 @@ func newApp() *cli.App {
 			requeueCommand(),
 			injectCommand(),
 			agentCommand(),
+			apikeyCommand(),
 			botCommand(),
 			benchCommand(),
 			versionCommand(),

@@ -133,7 +133,11 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc re
 			log.Error("console stopped", slog.Any("error", err))
 		}
 	}()
-	return core, core.Handler(), func() { _ = core.Close() }, nil
+	api, err := newIngest(cfg, st, reg, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return core, withIngest(core, api), func() { _ = core.Close() }, nil
 }
 
 // newBroker is Redis pub/sub on <redis.prefix>console, or in-process

@@ -134,6 +134,19 @@ func (d D) InsertIgnore(into, key string) string {
 	return "INSERT IGNORE INTO " + into
 }
 
+// KeepExisting is what follows an INSERT's VALUES so that a row whose
+// unique key (conflict) exists already is left as it is, without an error
+// and without the INSERT affecting a row; any other error still fails.
+// Not INSERT IGNORE / INSERT OR IGNORE, which also drop a row that breaks
+// another rule. anyCol is a column MySQL assigns to itself (its no-op
+// update: 0 rows affected).
+func (d D) KeepExisting(conflict, anyCol string) string {
+	if d == MySQL {
+		return " ON DUPLICATE KEY UPDATE " + anyCol + " = " + anyCol
+	}
+	return " ON CONFLICT (" + conflict + ") DO NOTHING"
+}
+
 // Rebind turns ? placeholders into the driver's for statements passed to
 // database/sql directly (gorm rebinds its own).
 func (d D) Rebind(q string) string {
