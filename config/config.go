@@ -31,6 +31,7 @@ type Config struct {
 	Relay    Relay    `yaml:"relay"`
 	Console  Console  `yaml:"console"`
 	Bot      Bot      `yaml:"bot"`
+	Webhook  Webhook  `yaml:"webhook"`
 	Log      Log      `yaml:"log"`
 }
 
@@ -138,6 +139,7 @@ func Default() Config {
 		Relay:   Relay{MaxBodyBytes: 64 << 10, MaxPayloadBytes: 64 << 10},
 		Console: Console{SessionTTL: 12 * time.Hour, SendQueueBytes: 1 << 20, SweepInterval: 2 * time.Second},
 		Bot:     Bot{Enabled: true, CacheSize: 10000},
+		Webhook: defaultWebhook(),
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -405,6 +407,9 @@ func (c Config) Validate() error {
 	}
 	if c.Bot.CacheSize < 0 {
 		return bad("bot.cache_size", "must not be negative")
+	}
+	if err := c.Webhook.validate(); err != nil {
+		return err
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

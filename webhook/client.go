@@ -57,6 +57,7 @@ type outcome struct {
 // sender POSTs signed deliveries.
 type sender struct {
 	url     string
+	shown   string // url without a password, for errors
 	secret  []byte
 	client  *http.Client
 	agent   string
@@ -96,7 +97,7 @@ func newSender(rawURL string, secret []byte, timeout time.Duration, userAgent st
 			return nil
 		},
 	}
-	return &sender{url: u.String(), secret: secret, client: c, agent: userAgent, timeout: timeout}, nil
+	return &sender{url: u.String(), shown: u.Redacted(), secret: secret, client: c, agent: userAgent, timeout: timeout}, nil
 }
 
 // post sends one delivery; attempt counts from 1.
@@ -118,12 +119,12 @@ func (s *sender) post(ctx context.Context, d store.Delivery, attempt int) outcom
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) && ue.Timeout() {
-			return outcome{err: fmt.Sprintf("POST %s: no answer within webhook.timeout (%s)", s.url, s.timeout)}
+			return outcome{err: fmt.Sprintf("POST %s: no answer within webhook.timeout (%s)", s.shown, s.timeout)}
 		}
 		if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "redirect") {
-			return outcome{permanent: true, err: fmt.Sprintf("POST %s: %v", s.url, ue.Err)}
+			return outcome{permanent: true, err: fmt.Sprintf("POST %s: %v", s.shown, ue.Err)}
 		}
-		return outcome{err: fmt.Sprintf("POST %s: %v", s.url, err)}
+		return outcome{err: fmt.Sprintf("POST %s: %v", s.shown, redact(err, s.url, s.shown))}
 	}
 	defer resp.Body.Close()
 	head := make([]byte, 256)
@@ -133,7 +134,7 @@ func (s *sender) post(ctx context.Context, d store.Delivery, attempt int) outcom
 	if code >= 200 && code < 300 {
 		return outcome{delivered: true}
 	}
-	o := outcome{err: fmt.Sprintf("POST %s: %s", s.url, resp.Status)}
+	o := outcome{err: fmt.Sprintf("POST %s: %s", s.shown, resp.Status)}
 	if text := strings.TrimSpace(strings.ToValidUTF8(string(head[:n]), "")); text != "" {
 		o.err += ": " + text
 	}
@@ -148,4 +149,9 @@ func (s *sender) post(ctx context.Context, d store.Delivery, attempt int) outcom
 		o.permanent = true
 	}
 	return o
+}
+
+// redact replaces the URL in a transport error by its redacted form.
+func redact(err error, full, shown string) string {
+	return strings.ReplaceAll(err.Error(), full, shown)
 }
