@@ -330,3 +330,26 @@ func TestBackoffGrows(t *testing.T) {
 		}
 	}
 }
+
+// Stopping while a POST hangs cancels it and releases the reply, with no
+// attempt counted, for the next holder.
+func TestStopReleasesTheReplyInFlight(t *testing.T) {
+	inFlight := make(chan struct{})
+	rc := &receiver{answer: func(_ int, w http.ResponseWriter, r *http.Request) {
+		close(inFlight)
+		<-r.Context().Done()
+	}}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	db, w := setup(t, srv.URL, func(o *Options) { o.Timeout = time.Minute; o.Lease = 5 * time.Minute })
+	id := addReply(t, db, "hello")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	<-inFlight
+	cancel()
+	<-done
+	if s, attempts, _ := state(t, db, id); s != "pending" || attempts != 0 {
+		t.Errorf("after a stop mid-POST: %s with %d attempts, want pending with 0", s, attempts)
+	}
+}
