@@ -103,9 +103,9 @@ func TestDeliveryClaimAndFencedResult(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[int64]replyState{
-				a: {Status: "pending", Delivery: "delivered", Attempts: 1, Delivered: true},
-				b: {Status: "pending", Delivery: "pending", Attempts: 1, NextRetry: true, LastError: sql.NullString{String: "503 Service Unavailable", Valid: true}},
-				c: {Status: "pending", Delivery: "failed", Attempts: 1, LastError: sql.NullString{String: "400 Bad Request", Valid: true}},
+				a:   {Status: "pending", Delivery: "delivered", Attempts: 1, Delivered: true},
+				b:   {Status: "pending", Delivery: "pending", Attempts: 1, NextRetry: true, LastError: sql.NullString{String: "503 Service Unavailable", Valid: true}},
+				c:   {Status: "pending", Delivery: "failed", Attempts: 1, LastError: sql.NullString{String: "400 Bad Request", Valid: true}},
 				old: {Status: "pending"},
 			}
 			for id, w := range want {
