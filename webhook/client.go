@@ -87,7 +87,7 @@ func newSender(rawURL string, secret []byte, timeout time.Duration, userAgent st
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			first := via[0].URL
 			switch {
-			case len(via) >= 3:
+			case len(via) > 3:
 				return fmt.Errorf("stopped after %d redirects", len(via))
 			case req.URL.Host != first.Host:
 				return fmt.Errorf("redirect to another host (%s) refused", req.URL.Host)

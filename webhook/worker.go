@@ -174,6 +174,7 @@ func (w *Worker) deliver(ctx context.Context, c *store.DeliveryClaim) bool {
 			w.o.Metrics.count("lost")
 			w.log.Warn("delivery result not written: the claim was taken back (its lease ran out); the reply is delivered again",
 				slog.Int64("reply", d.ID))
+			return false // the rest of the claim was taken back with it
 		case err != nil:
 			// The reply stays processing until its lease runs out; then it
 			// is taken back and POSTed again (at least once).
