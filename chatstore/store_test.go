@@ -71,13 +71,16 @@ func TestAppendReply(t *testing.T) {
 
 		// One transaction wrote both: history and the outbound row.
 		var (
-			status, author, authorType string
-			inReplyTo, chatMsgID       int64
+			status, author, authorType, delivery string
+			inReplyTo, chatMsgID                 int64
 		)
-		err = b.db.Raw(`SELECT status, author_type, author_name, in_reply_to, chat_message_id FROM message_reply WHERE conversation_key = ?`, "order-1").
-			Row().Scan(&status, &authorType, &author, &inReplyTo, &chatMsgID)
+		err = b.db.Raw(`SELECT status, author_type, author_name, in_reply_to, chat_message_id, delivery_status FROM message_reply WHERE conversation_key = ?`, "order-1").
+			Row().Scan(&status, &authorType, &author, &inReplyTo, &chatMsgID, &delivery)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if delivery != "pending" {
+			t.Errorf("message_reply.delivery_status = %q, want pending (for the webhook worker)", delivery)
 		}
 		if status != "pending" || authorType != "agent" || author != "alice" || inReplyTo != in[1].SourceID || chatMsgID != msg.ID {
 			t.Fatalf("message_reply = %s %s %s in_reply_to=%d chat_message_id=%d; want in_reply_to %d, id %d",

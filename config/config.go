@@ -32,6 +32,7 @@ type Config struct {
 	Ingest   Ingest   `yaml:"ingest"`
 	Console  Console  `yaml:"console"`
 	Bot      Bot      `yaml:"bot"`
+	Webhook  Webhook  `yaml:"webhook"`
 	Log      Log      `yaml:"log"`
 }
 
@@ -170,6 +171,7 @@ func Default() Config {
 		Ingest:  Ingest{Enabled: true, Rate: 50, Burst: 100, KeyCache: 2 * time.Second},
 		Console: Console{SessionTTL: 12 * time.Hour, SendQueueBytes: 1 << 20, SweepInterval: 2 * time.Second},
 		Bot:     Bot{Enabled: true, CacheSize: 10000},
+		Webhook: defaultWebhook(),
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -459,6 +461,9 @@ func (c Config) Validate() error {
 	}
 	if c.Bot.CacheSize < 0 {
 		return bad("bot.cache_size", "must not be negative")
+	}
+	if err := c.Webhook.validate(); err != nil {
+		return err
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -17,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/internal/outage"
 	"github.com/syncd-dev/syncd/internal/schedule"
 	"github.com/syncd-dev/syncd/lock"
 	"github.com/syncd-dev/syncd/store"
@@ -142,7 +143,7 @@ type Poller struct {
 	idle      chan struct{} // closed by Stop: workers leave
 	wg        sync.WaitGroup
 	startOnce sync.Once
-	failing   sync.Map // stage → *outage: warnings are logged once per outage
+	failing   outage.Log // warnings are logged once per outage
 	stopOnce  sync.Once
 	started   atomic.Bool
 
@@ -929,45 +930,9 @@ func (p *Poller) backoff(attempt int) time.Duration {
 // configured with different counts never believe they share a lock.
 func LockKey(s store.Shard) string { return fmt.Sprintf("shard:%d/%d", s.Index, s.Count) }
 
-// outage tracks one failing stage so that a database or Redis outage is
-// logged when it starts, every minute while it lasts, and when it ends,
-// instead of once per shard per tick.
-type outage struct {
-	mu         sync.Mutex
-	since      time.Time
-	lastLogged time.Time
-	suppressed int
-}
-
+// warn and ok log a failing stage once per outage (internal/outage).
 func (p *Poller) warn(log *slog.Logger, stage, msg string, err error, attrs ...any) {
-	v, _ := p.failing.LoadOrStore(stage, &outage{})
-	o := v.(*outage)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	now := time.Now()
-	if o.since.IsZero() {
-		o.since = now
-	}
-	if now.Sub(o.lastLogged) < time.Minute {
-		o.suppressed++
-		return
-	}
-	log.Warn(msg, append(attrs, slog.Any("error", err), slog.Int("suppressed", o.suppressed),
-		slog.Duration("failing_for", now.Sub(o.since).Round(time.Millisecond)))...)
-	o.lastLogged, o.suppressed = now, 0
+	p.failing.Warn(log, stage, msg, err, attrs...)
 }
 
-func (p *Poller) ok(log *slog.Logger, stage string) {
-	v, found := p.failing.Load(stage)
-	if !found {
-		return
-	}
-	o := v.(*outage)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.since.IsZero() {
-		return
-	}
-	log.Info("recovered", slog.String("stage", stage), slog.Duration("failed_for", time.Since(o.since).Round(time.Millisecond)))
-	o.since, o.lastLogged, o.suppressed = time.Time{}, time.Time{}, 0
-}
+func (p *Poller) ok(log *slog.Logger, stage string) { p.failing.OK(log, stage) }

@@ -400,14 +400,15 @@ func TestBotReplyInSameTransaction(t *testing.T) {
 			t.Fatalf("messages: %+v", msgs)
 		}
 		assertStoredAsPublished(t, db, msgs)
-		var body, status, author string
+		var body, status, author, delivery string
 		var inReplyTo, chatID int64
-		if err := db.Raw.QueryRow(`SELECT body, status, author_type, in_reply_to, chat_message_id FROM message_reply WHERE conversation_key = 'conv'`).
-			Scan(&body, &status, &author, &inReplyTo, &chatID); err != nil {
+		if err := db.Raw.QueryRow(`SELECT body, status, author_type, in_reply_to, chat_message_id, delivery_status FROM message_reply WHERE conversation_key = 'conv'`).
+			Scan(&body, &status, &author, &inReplyTo, &chatID, &delivery); err != nil {
 			t.Fatal(err)
 		}
-		if body != out.Relayed[0].AutoReply || status != "pending" || author != "bot" || inReplyTo != id || chatID != msgs[1].ID {
-			t.Fatalf("message_reply: %q %s %s %d %d", body, status, author, inReplyTo, chatID)
+		// delivery_status 'pending': the webhook worker's to deliver.
+		if body != out.Relayed[0].AutoReply || status != "pending" || author != "bot" || inReplyTo != id || chatID != msgs[1].ID || delivery != "pending" {
+			t.Fatalf("message_reply: %q %s %s %d %d delivery %s", body, status, author, inReplyTo, chatID, delivery)
 		}
 		var intent string
 		var conf float64

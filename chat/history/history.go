@@ -412,8 +412,10 @@ func (w Writer) insertBotReplies(tx *gorm.DB, msgs []chat.Message, idx []int, no
 		m := msgs[i]
 		args = append(args, m.ConversationKey, m.Body, m.SourceID, m.ID, w.d.Time(now), "bot")
 	}
-	q := `INSERT INTO message_reply (conversation_key, body, in_reply_to, chat_message_id, created_at, author_name, author_type) VALUES ` +
-		repeatJoin("(?, ?, ?, ?, ?, ?, 'bot')", len(idx))
+	// delivery_status 'pending': the webhook worker delivers it, when one
+	// is configured (sql/mysql/0016_webhooks.sql).
+	q := `INSERT INTO message_reply (conversation_key, body, in_reply_to, chat_message_id, created_at, author_name, author_type, delivery_status) VALUES ` +
+		repeatJoin("(?, ?, ?, ?, ?, ?, 'bot', 'pending')", len(idx))
 	if err := tx.Exec(q, args...).Error; err != nil {
 		return fmt.Errorf("insert bot replies: %w", err)
 	}
@@ -492,7 +494,8 @@ type AgentReply struct {
 }
 
 // AppendAgentReply inserts the reply into chat_messages and, for the
-// legacy application, message_reply ('pending'), and returns the chat
+// legacy application, message_reply ('pending', and 'pending' for the
+// webhook worker), and returns the chat
 // message's id.
 func (w Writer) AppendAgentReply(tx *gorm.DB, r AgentReply) (int64, error) {
 	at := w.d.Time(r.At)
@@ -509,8 +512,8 @@ func (w Writer) AppendAgentReply(tx *gorm.DB, r AgentReply) (int64, error) {
 		inReplyTo = r.InReplyTo
 	}
 	if _, err := w.d.InsertID(ctx, pool, `INSERT INTO message_reply
-  (conversation_key, body, status, author_type, author_name, in_reply_to, chat_message_id, created_at)
-  VALUES (?, ?, 'pending', 'agent', ?, ?, ?, ?)`,
+  (conversation_key, body, status, author_type, author_name, in_reply_to, chat_message_id, created_at, delivery_status)
+  VALUES (?, ?, 'pending', 'agent', ?, ?, ?, ?, 'pending')`,
 		r.ConversationKey, r.Body, r.Author, inReplyTo, id, at); err != nil {
 		return 0, fmt.Errorf("insert message_reply: %w", err)
 	}

@@ -217,6 +217,9 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	p.Kick() // relay the backlog now rather than at the first tick
 	lctx, lwg := life.scope(ctx, "notify", nil)
 	listen(lctx, cfg, s, p, log, lwg)
+	if err := startWebhook(ctx, life, cfg, s, locker, instance, reg, log); err != nil {
+		return err
+	}
 
 	for done := false; !done; {
 		select {
