@@ -191,6 +191,8 @@ export function slaRules() {
 
 export function saveSLARules(rules) {
   return request('PUT', '/api/admin/sla', rules);
+}
+
 // note writes a private note (agents only ever see it). Sending the same
 // clientId again is safe, as for reply.
 export async function note(key, body, clientId) {
