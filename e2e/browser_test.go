@@ -196,12 +196,16 @@ func (b *browser) login(url string) {
 func (b *browser) openConversation(key string) {
 	b.t.Helper()
 	sel := fmt.Sprintf(`#conv-list .conv[data-key=%s]`, strconv.Quote(key))
-	b.do(30*time.Second, "open conversation "+key,
-		chromedp.WaitVisible(chromedp.CSS(sel)),
-		chromedp.Click(chromedp.CSS(sel)),
-		chromedp.WaitVisible(chromedp.CSS(`#conv-pane`)),
-	)
-	b.waitJS(10*time.Second, "conversation "+key+" open", fmt.Sprintf(`document.getElementById('conv-title').textContent === %s`, strconv.Quote(key)))
+	b.do(30*time.Second, "conversation "+key+" in the list", chromedp.WaitVisible(chromedp.CSS(sel)))
+	// The list redraws as frames arrive: a node found for a click may be
+	// replaced before the click lands, so click in the page and ask again
+	// until the conversation is open.
+	b.waitJS(30*time.Second, "conversation "+key+" open", fmt.Sprintf(`(() => {
+  if (document.getElementById('conv-title').textContent === %[2]s && !document.getElementById('conv-pane').hidden) return true;
+  const e = document.querySelector(%[1]s);
+  if (e) e.click();
+  return false;
+})()`, strconv.Quote(sel), strconv.Quote(key)))
 }
 
 // jsString quotes s as a JavaScript string literal.
