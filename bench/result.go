@@ -32,6 +32,11 @@ type Result struct {
 	SeqCollisions int64
 	SeqGaps       int64
 
+	// Purged is what a retention pass beside the run deleted of the
+	// expired rows (Config.Purge), PurgeLeft what it had still to delete
+	// when the run ended.
+	Purged, PurgeLeft int64
+
 	// Steps times the store calls of the syncd pollers, summed over their
 	// workers (so they may add up to more than Elapsed).
 	Steps []Step
@@ -88,10 +93,10 @@ func (s *Scratch) tally(ctx context.Context, r *Result, history string) error {
 		into *int64
 		q    string
 	}{
-		{&r.Sent, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent'`},
+		{&r.Sent, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent' AND conversation_key <> '` + expiredKey + `'`},
 		{&r.NotSent, `SELECT COUNT(*) FROM message_sync WHERE status <> 'sent'`},
 		{&r.History, `SELECT COUNT(*) FROM ` + history + ` WHERE source_table = 'message_sync'`},
-		{&r.Missing, `SELECT COUNT(*) FROM message_sync m WHERE m.status = 'sent' AND NOT EXISTS
+		{&r.Missing, `SELECT COUNT(*) FROM message_sync m WHERE m.status = 'sent' AND m.conversation_key <> '` + expiredKey + `' AND NOT EXISTS
 (SELECT 1 FROM ` + history + ` h WHERE h.source_table = 'message_sync' AND h.source_id = m.id)`},
 		{&r.Duplicated, `SELECT COUNT(*) FROM (SELECT source_id FROM ` + history + `
 WHERE source_table = 'message_sync' GROUP BY source_id HAVING COUNT(*) > 1) d`},

@@ -44,6 +44,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	defer func() { err = errors.Join(err, s.Close()) }()
 	rep = &Report{Config: s.cfg, Server: s.Server, Database: s.Name}
 
+	if err := s.SeedExpired(ctx, s.cfg.ExpiredRows); err != nil {
+		return rep, err
+	}
 	if err := s.Seed(ctx, s.cfg.Rows); err != nil {
 		return rep, err
 	}
@@ -101,6 +104,9 @@ func (r Result) writeText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "%-5s x%d: %d rows in %s = %.0f rows/s\n", r.Poller, r.Instances, r.Backlog,
 		r.Elapsed.Round(time.Millisecond), r.RowsPerSecond())
+	if r.Purged > 0 || r.PurgeLeft > 0 {
+		fmt.Fprintf(w, "  retention deleted %d expired sent rows meanwhile (%d left when the relay was done)\n", r.Purged, r.PurgeLeft)
+	}
 	if err := r.exactlyOnce(); err == nil {
 		fmt.Fprintf(w, "  every row sent and in history exactly once, sequences gapless\n")
 	} else {

@@ -54,6 +54,12 @@ type Config struct {
 	NaiveRows      int
 	// SyncdOnly skips every naive run, for profiling syncd alone.
 	SyncdOnly bool
+	// ExpiredRows sent rows processed three days ago are in message_sync
+	// beside the backlog, and with Purge a retention pass (sent rows kept
+	// 24h) deletes them while syncd relays: relay throughput during a
+	// purge, against the same table without one. [0]
+	ExpiredRows int
+	Purge       bool
 	// Bot, when set, assesses every batch as the intent bot does in
 	// production; nil relays without a bot.
 	Bot bridge.Bot

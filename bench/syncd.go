@@ -66,6 +66,12 @@ func (s *Scratch) RelaySyncd(ctx context.Context) (Result, error) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
+	var purge *purger
+	if s.cfg.Purge {
+		if purge, err = s.startPurge(ctx); err != nil {
+			return r, err
+		}
+	}
 	start := time.Now()
 	for _, in := range insts {
 		in.poller.Start(rctx)
@@ -73,6 +79,9 @@ func (s *Scratch) RelaySyncd(ctx context.Context) (Result, error) {
 	}
 	waitErr := s.waitDrained(rctx)
 	r.Elapsed = time.Since(start)
+	if purge != nil {
+		r.Purged, r.PurgeLeft = purge.stop(ctx, s)
+	}
 	if s.cfg.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}

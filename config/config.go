@@ -23,17 +23,18 @@ import (
 // documents every key; keep the two in step.
 type Config struct {
 	// Instance names this process in claims, locks and logs; empty: host-pid.
-	Instance string   `yaml:"instance"`
-	Database Database `yaml:"database"`
-	Redis    Redis    `yaml:"redis"`
-	HTTP     HTTP     `yaml:"http"`
-	Poller   Poller   `yaml:"poller"`
-	Relay    Relay    `yaml:"relay"`
-	Ingest   Ingest   `yaml:"ingest"`
-	Console  Console  `yaml:"console"`
-	Bot      Bot      `yaml:"bot"`
-	Webhook  Webhook  `yaml:"webhook"`
-	Log      Log      `yaml:"log"`
+	Instance  string    `yaml:"instance"`
+	Database  Database  `yaml:"database"`
+	Redis     Redis     `yaml:"redis"`
+	HTTP      HTTP      `yaml:"http"`
+	Poller    Poller    `yaml:"poller"`
+	Relay     Relay     `yaml:"relay"`
+	Ingest    Ingest    `yaml:"ingest"`
+	Console   Console   `yaml:"console"`
+	Bot       Bot       `yaml:"bot"`
+	Webhook   Webhook   `yaml:"webhook"`
+	Retention Retention `yaml:"retention"`
+	Log       Log       `yaml:"log"`
 }
 
 type Database struct {
@@ -88,6 +89,23 @@ type Poller struct {
 	// console is open on this instance; 0 turns adaptive polling off.
 	FastInterval time.Duration `yaml:"fast_interval"`
 	HotFor       time.Duration `yaml:"hot_for"` // how long "busy" lasts after work was found
+}
+
+// Retention says how long finished rows are kept; 0 keeps them forever
+// (the default). One instance at a time deletes what is older, in small
+// batches (poller/retention); rows in flight are never deleted.
+type Retention struct {
+	// SentRows: message_sync rows with status sent, by processed_at.
+	SentRows time.Duration `yaml:"sent_rows"`
+	// FailedRows: message_sync rows with status failed, by processed_at.
+	FailedRows time.Duration `yaml:"failed_rows"`
+	// RepliesDone: message_reply rows the legacy application marked done,
+	// by done_at.
+	RepliesDone time.Duration `yaml:"replies_done"`
+	// History: chat_messages by created_at, then conversations left empty.
+	// At least SentRows: the relay tells a sent row set back to pending by
+	// its history entry.
+	History time.Duration `yaml:"history"`
 }
 
 type Relay struct {
@@ -465,6 +483,9 @@ func (c Config) Validate() error {
 	if err := c.Webhook.validate(); err != nil {
 		return err
 	}
+	if err := c.Retention.validate(); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -535,6 +556,49 @@ const (
 	maxSessionTTL = 30 * 24 * time.Hour
 	maxSLATarget  = 30 * 24 * time.Hour // chatcore.MaxSLATarget
 )
+
+// Retention bounds: an hour at least, so that no typo ("1m" for a month)
+// deletes rows minutes after they were sent; ten years at most, so that a
+// horizon stays inside every dialect's time range.
+const (
+	minRetention = time.Hour
+	maxRetention = 10 * 365 * 24 * time.Hour
+)
+
+func (r Retention) validate() error {
+	for _, k := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"retention.sent_rows", r.SentRows}, {"retention.failed_rows", r.FailedRows},
+		{"retention.replies_done", r.RepliesDone}, {"retention.history", r.History},
+	} {
+		if k.d == 0 {
+			continue // kept forever
+		}
+		if k.d < minRetention || k.d > maxRetention {
+			return &KeyError{Key: k.key, Msg: fmt.Sprintf("must be 0 (keep forever) or between %s and %s, got %s",
+				fmtDur(minRetention), fmtDur(maxRetention), fmtDur(k.d))}
+		}
+	}
+	if r.History != 0 && (r.SentRows == 0 || r.History < r.SentRows) {
+		// The relay recognises a sent row set back to pending by its
+		// history entry; history kept for less than the row would let it
+		// be relayed twice. Retention keeps such entries anyway, so a
+		// shorter history would only be a promise it does not keep.
+		return &KeyError{Key: "retention.history", Msg: fmt.Sprintf(
+			"must be 0 or at least retention.sent_rows (%s, env %s), got %s: history tells the relay a sent row was relayed already",
+			fmtDurOrForever(r.SentRows), EnvName("retention.sent_rows"), fmtDur(r.History))}
+	}
+	return nil
+}
+
+func fmtDurOrForever(d time.Duration) string {
+	if d == 0 {
+		return "0, forever"
+	}
+	return fmtDur(d)
+}
 
 // between checks that a duration lies in [lo, hi], naming the key and
 // both bounds in the way a user writes them.

@@ -49,6 +49,25 @@ func TestEnvOverridesFile(t *testing.T) {
 	}
 }
 
+func TestRetentionKeys(t *testing.T) {
+	cfg, _, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Retention != (Retention{}) {
+		t.Fatalf("retention keeps forever by default, got %+v", cfg.Retention)
+	}
+	cfg, _, err = Load("", []string{"SYNCD_RETENTION_SENT_ROWS=720h", "SYNCD_RETENTION_FAILED_ROWS=2160h",
+		"SYNCD_RETENTION_REPLIES_DONE=168h", "SYNCD_RETENTION_HISTORY=720h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Retention{SentRows: 720 * time.Hour, FailedRows: 2160 * time.Hour, RepliesDone: 168 * time.Hour, History: 720 * time.Hour}
+	if cfg.Retention != want {
+		t.Fatalf("got %+v, want %+v", cfg.Retention, want)
+	}
+}
+
 func TestBadConfigNamesTheKey(t *testing.T) {
 	for _, tc := range []struct {
 		env  []string
@@ -94,6 +113,14 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{env: []string{"SYNCD_CONSOLE_SLA_REPLY=9000h"}, key: "console.sla.reply"},
 		{env: []string{"SYNCD_CONSOLE_SLA_REPLY=-5m"}, key: "console.sla.reply"},
 		{file: "console:\n  sla:\n    reply: soon\n", key: "key console.sla.reply (line 3): cannot unmarshal"},
+		{env: []string{"SYNCD_RETENTION_SENT_ROWS=10m"}, key: "retention.sent_rows"},
+		{env: []string{"SYNCD_RETENTION_FAILED_ROWS=-1h"}, key: "retention.failed_rows"},
+		{env: []string{"SYNCD_RETENTION_REPLIES_DONE=900000h"}, key: "retention.replies_done"},
+		{env: []string{"SYNCD_RETENTION_HISTORY=soon"}, key: "retention.history"},
+		// History shorter than sent rows would let a sent row set back to
+		// pending be relayed twice.
+		{env: []string{"SYNCD_RETENTION_SENT_ROWS=720h", "SYNCD_RETENTION_HISTORY=240h"}, key: "retention.history"},
+		{env: []string{"SYNCD_RETENTION_HISTORY=240h"}, key: "retention.history"},
 		// internal/schedule has the table of specs; this is the key naming.
 		{file: "poller:\n  schedule: '@every nonsense'\n", key: "poller.schedule (env SYNCD_POLLER_SCHEDULE)"},
 		{file: "poller:\n  shedule: '@every 1s'\n", key: "key poller.shedule (line 2): unknown key"},

@@ -31,7 +31,10 @@ type Store struct {
 	d       dialect.D
 	cursors sync.Map // Shard → the bucket its next claim starts at
 	limits  RowLimits
-	pg      *pgx.ConnConfig // PostgreSQL: for the listener's own connection
+	// keepUndelivered: a webhook delivers replies, so retention keeps a
+	// done reply until its delivery is settled (SetWebhookDelivery).
+	keepUndelivered bool
+	pg              *pgx.ConnConfig // PostgreSQL: for the listener's own connection
 }
 
 // Open connects to the database. For MySQL it forces UTC (time_zone

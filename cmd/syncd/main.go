@@ -41,6 +41,7 @@ func newApp() *cli.App {
 			schemaCommand(),
 			statusCommand(),
 			requeueCommand(),
+			purgeCommand(),
 			injectCommand(),
 			agentCommand(),
 			apikeyCommand(),

@@ -21,8 +21,10 @@ import (
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/chatcore"
 	"github.com/syncd-dev/syncd/config"
+	"github.com/syncd-dev/syncd/lock"
 	"github.com/syncd-dev/syncd/ops"
 	"github.com/syncd-dev/syncd/poller"
+	"github.com/syncd-dev/syncd/poller/retention"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
@@ -220,6 +222,9 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	if err := startWebhook(ctx, life, cfg, s, locker, instance, reg, log); err != nil {
 		return err
 	}
+	if err := startRetention(ctx, cfg, s, locker, reg, log, life); err != nil {
+		return cli.Exit("invalid configuration: retention: "+err.Error(), 2)
+	}
 
 	for done := false; !done; {
 		select {
@@ -235,6 +240,31 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	stopCtx = sctx
 	life.stop(sctx)
 	log.Info("stopped")
+	return nil
+}
+
+// startRetention runs retention passes while syncd runs, when retention.*
+// deletes anything; the pass in flight stops first on shutdown (its batch
+// is one short statement), before the relay and the database.
+func startRetention(ctx context.Context, cfg config.Config, s *store.Store, locker lock.Locker, reg prometheus.Registerer,
+	log *slog.Logger, life *lifecycle) error {
+	policy := retentionPolicy(cfg.Retention)
+	if !policy.Enabled() {
+		return nil
+	}
+	r, err := retention.New(retention.Options{Store: s, Locker: locker, Policy: policy,
+		Metrics: retention.NewMetrics(reg), Logger: log})
+	if err != nil {
+		return err
+	}
+	rctx, _ := life.scope(ctx, "retention", func(sctx context.Context) {
+		if err := r.Stop(sctx); err != nil {
+			log.Warn("retention pass cut short", slog.Any("error", err))
+		}
+	})
+	r.Start(rctx)
+	log.Info("retention on", slog.Duration("sent_rows", policy.SentRows), slog.Duration("failed_rows", policy.FailedRows),
+		slog.Duration("replies_done", policy.RepliesDone), slog.Duration("history", policy.History))
 	return nil
 }
 

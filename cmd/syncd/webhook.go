@@ -36,6 +36,7 @@ func startWebhook(ctx context.Context, life *lifecycle, cfg config.Config, s *st
 		shown = u.Redacted()
 	}
 	log.Info("delivering replies to the webhook", slog.String("url", shown))
+	s.SetWebhookDelivery(true) // retention keeps replies until they are delivered
 	wctx, wg := life.scope(ctx, "webhook", nil)
 	wg.Add(1)
 	go func() { defer wg.Done(); w.Run(wctx) }()
