@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,16 +19,6 @@ func (b *browser) loginAs(url, username string) {
 		chromedp.WaitVisible(chromedp.CSS(`#app-view`)),
 	)
 	b.waitJS(20*time.Second, "the live connection", `document.getElementById('conn').dataset.state === 'live'`)
-}
-
-// docsShot saves a screenshot for docs/ when SYNCD_E2E_DOCS names the
-// folder (the committed pictures are taken that way).
-func (b *browser) docsShot(name string) {
-	b.t.Helper()
-	if dir := os.Getenv("SYNCD_E2E_DOCS"); dir != "" {
-		b.t.Setenv("SYNCD_E2E_SCREENSHOT", filepath.Join(dir, name))
-		b.screenshot()
-	}
 }
 
 func (d *deployment) replyRows(key string) []string {

@@ -36,10 +36,14 @@ func (b *browser) signIn(url, name, password string) {
 	b.waitJS(20*time.Second, name+"'s live connection", `document.getElementById('conn').dataset.state === 'live'`)
 }
 
-// screenshotTo saves the page as docs/name, when SYNCD_E2E_SCREENSHOTS
-// is set: the pictures docs/ shows.
-func (b *browser) screenshotTo(name string) {
+// docsShot saves the page as docs/name when SYNCD_E2E_DOCS is set: the
+// pictures docs/ shows are taken that way
+// (SYNCD_E2E_DOCS=1 go test ./e2e/ -run 'TestAdmin|TestHandOver|TestNotes').
+func (b *browser) docsShot(name string) {
 	b.t.Helper()
+	if os.Getenv("SYNCD_E2E_DOCS") == "" {
+		return
+	}
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
 	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -137,9 +141,7 @@ func TestHandOverFromHeader(t *testing.T) {
 	if n := eval[int](alice, `document.querySelectorAll('#handto-menu [data-agent="alice"]').length`); n != 0 {
 		t.Error("the menu offers alice her own conversation")
 	}
-	if os.Getenv("SYNCD_E2E_SCREENSHOTS") != "" {
-		alice.screenshotTo("console-handto.png")
-	}
+	alice.docsShot("console-handto.png")
 	alice.click("hand to bob", `#handto-menu [data-agent="bob"]`)
 	alice.statusHas("Assigned to bob")
 	alice.eventShown("alice handed this conversation to bob")
@@ -258,9 +260,7 @@ func TestAdminManagesAgents(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#new-agent-password`), "dave's first password"),
 		chromedp.Click(chromedp.CSS(`#add-agent button[type=submit]`)))
 	admin.waitJS(10*time.Second, "dave's row", `!!document.querySelector(`+jsString(agentRow("dave"))+`)`)
-	if os.Getenv("SYNCD_E2E_SCREENSHOTS") != "" {
-		admin.screenshotTo("console-admin.png")
-	}
+	admin.docsShot("console-admin.png")
 
 	dave := newBrowser(t)
 	dave.signIn(in.URL(), "dave", "dave's first password")
