@@ -29,6 +29,8 @@ func (c *Core) Handler() http.Handler {
 	api.HandleFunc("POST /api/me/away", c.handleAway)
 	api.HandleFunc("GET /api/admin/sla", adminOnly(c.handleGetSLA))
 	api.HandleFunc("PUT /api/admin/sla", adminOnly(c.handlePutSLA))
+	api.HandleFunc("GET /api/admin/ops", adminOnly(c.handleOpsStatus))
+	api.HandleFunc("POST /api/admin/ops/requeue", adminOnly(c.handleOpsRequeue))
 	api.HandleFunc("GET /api/conversations", c.handleConversations)
 	api.HandleFunc("GET /api/conversations/{key}/messages", c.handleMessages)
 	api.HandleFunc("POST /api/conversations/{key}/replies", c.handleReply)

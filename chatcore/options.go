@@ -122,6 +122,10 @@ type Options struct {
 	// bot's model's classes). Nil, or an empty list: labelling is refused.
 	Intents func() []string
 
+	// Ops serves the admins' ops page (the relay's backlog, requeue);
+	// nil: its routes answer 503.
+	Ops Ops
+
 	// Assignment configures auto-assignment (console.assignment); off by
 	// default.
 	Assignment Assignment

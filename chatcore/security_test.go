@@ -48,6 +48,8 @@ var routes = []struct {
 	{"POST", "/api/admin/agents/nobody/nothing", nil, false, true},
 	{"POST", "/api/me/away", map[string]bool{"away": false}, false, false},
 	{"GET", "/api/admin/sla", nil, false, true},
+	{"GET", "/api/admin/ops", nil, false, true},
+	{"POST", "/api/admin/ops/requeue", map[string]any{"error_contains": "x"}, false, true},
 	{"PUT", "/api/admin/sla", map[string]int64{"first_response_seconds": 0, "reply_seconds": 0}, false, true},
 	{"POST", "/api/canned", map[string]any{"shortcut": "hi", "title": "Hello", "texts": map[string]string{"en": "Hello {{.customer_name}}"}}, false, true},
 	{"GET", "/api/canned", nil, false, false},

@@ -415,3 +415,31 @@ func (s *Store) Status(ctx context.Context, id int64) (RowStatus, error) {
 	st.LastError = lastErr.String
 	return st, nil
 }
+
+// FailedReason is one last_error of failed rows and how many rows have it.
+type FailedReason struct {
+	Reason string
+	Rows   int64
+	// Invalid: the rows failed as invalid, and Requeue leaves them alone
+	// unless forced.
+	Invalid bool
+}
+
+// FailedReasons groups failed rows by last_error, most rows first, at most
+// limit reasons, for the console's ops page. It reads the 'failed' range
+// of the status index only.
+func (s *Store) FailedReasons(ctx context.Context, limit int) ([]FailedReason, error) {
+	var got []struct {
+		Reason string
+		N      int64
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(last_error, '') AS reason, COUNT(*) AS n FROM message_sync
+WHERE status = 'failed' GROUP BY last_error ORDER BY n DESC, reason LIMIT ?`, limit).Scan(&got).Error; err != nil {
+		return nil, fmt.Errorf("group failed rows by reason: %w", err)
+	}
+	out := make([]FailedReason, 0, len(got))
+	for _, g := range got {
+		out = append(out, FailedReason{Reason: g.Reason, Rows: g.N, Invalid: strings.HasPrefix(g.Reason, invalidRow)})
+	}
+	return out, nil
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/syncd-dev/syncd/poller"
 	"github.com/syncd-dev/syncd/store"
 )
 
@@ -29,39 +28,15 @@ func statusCommand() *cli.Command {
 				return err
 			}
 			defer st.Close()
-			stats, err := st.Stats(c.Context, true)
-			if err != nil {
-				return err
-			}
-			claims, err := st.ClaimsInFlight(c.Context)
-			if err != nil {
-				return err
-			}
-			var orphans int64
-			if stats.ByStatus["processing"] > 0 {
-				if orphans, err = st.CountOrphans(c.Context); err != nil {
-					return err
-				}
-			}
 			locker, rc := newLocker(cfg, "syncd-status", newLogger(cfg))
 			if rc != nil {
 				defer rc.Close()
 			}
-			type shardHolder struct {
-				Shard  string `json:"shard"`
-				Holder string `json:"holder"`
+			b, err := readBacklog(c.Context, st, locker, cfg.Poller.Shards)
+			if err != nil {
+				return err
 			}
-			holders := []shardHolder{} // [] in JSON, not null, with in-process locks
-			if locker.Distributed() {
-				for i := 0; i < cfg.Poller.Shards; i++ {
-					s := store.Shard{Index: i, Count: cfg.Poller.Shards}
-					h, err := locker.Holder(c.Context, poller.LockKey(s))
-					if err != nil {
-						return fmt.Errorf("read shard lock holders: %w", err)
-					}
-					holders = append(holders, shardHolder{Shard: s.String(), Holder: h})
-				}
-			}
+			stats, claims, orphans, holders := b.stats, b.claims, b.orphans, b.holders
 			oldestAge := stats.OldestPendingAge.Seconds() // on the database's clock
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
@@ -69,7 +44,7 @@ func statusCommand() *cli.Command {
 				return enc.Encode(map[string]any{
 					"rows": stats.ByStatus, "unrecognised_status": stats.Unrecognised, "oldest_pending_age_seconds": oldestAge, "orphaned_processing": orphans,
 					"shards": holders, "claims": claims,
-					"locks": map[bool]string{true: "redis", false: "in-process"}[locker.Distributed()],
+					"locks": locksKind(locker),
 				})
 			}
 			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)

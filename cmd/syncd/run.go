@@ -172,7 +172,7 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 			closeConsole() // WebSockets get 1001 before the listener closes
 		}
 	})
-	publisher, handler, closeConsole, err := startConsole(consoleCtx, cfg, s, rc, instance, bot, reg, log, consoleWG)
+	publisher, handler, closeConsole, err := startConsole(consoleCtx, cfg, s, rc, locker, instance, bot, reg, log, consoleWG)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}

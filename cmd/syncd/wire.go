@@ -22,6 +22,7 @@ import (
 	"github.com/syncd-dev/syncd/chatstore"
 	"github.com/syncd-dev/syncd/config"
 	"github.com/syncd-dev/syncd/configs"
+	"github.com/syncd-dev/syncd/lock"
 	schema "github.com/syncd-dev/syncd/sql"
 	"github.com/syncd-dev/syncd/store"
 )
@@ -58,7 +59,7 @@ func startBot(ctx context.Context, cfg config.Config, reg prometheus.Registerer,
 // startConsole starts the chat core: the WebSocket hub, the broker between
 // instances (Redis pub/sub, or in-process without Redis), and the console's
 // HTTP API. The returned func stops it and waits.
-func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc redis.UniversalClient, instance string,
+func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc redis.UniversalClient, locker lock.Locker, instance string,
 	b bridge.Bot, reg prometheus.Registerer, log *slog.Logger, wg *sync.WaitGroup) (bridge.Publisher, http.Handler, func(), error) {
 	secret := cfg.Console.SessionSecret
 	if secret == "" {
@@ -121,6 +122,7 @@ func startConsole(ctx context.Context, cfg config.Config, st *store.Store, rc re
 		SweepInterval:  cfg.Console.SweepInterval,
 		Assignment:     chatcore.Assignment{Enabled: cfg.Console.Assignment.Enabled, Capacity: cfg.Console.Assignment.Capacity},
 		SLA:            chatcore.SLARules{FirstResponse: cfg.Console.SLA.FirstResponse, Reply: cfg.Console.SLA.Reply},
+		Ops:            consoleOps{st: st, locker: locker, shards: cfg.Poller.Shards},
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("invalid configuration: %w", err)

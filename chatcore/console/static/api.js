@@ -222,3 +222,13 @@ export async function saveCanned({ id, shortcut, title, texts }) {
 export function deleteCanned(id) {
   return request('DELETE', '/api/canned/' + encodeURIComponent(String(id)));
 }
+
+// opsStatus and opsRequeue are the admins' relay operations (syncd status,
+// syncd requeue).
+export function opsStatus() {
+  return request('GET', '/api/admin/ops');
+}
+
+export function opsRequeue(filter) {
+  return request('POST', '/api/admin/ops/requeue', filter);
+}

@@ -15,6 +15,7 @@ import { wireOwner } from './owner.js';
 import { $, TABS, state, store } from './state.js';
 import { initAway } from './away.js';
 import './sla.js'; // its admin section registers itself
+import './ops.js'; // its admin section registers itself
 import { reloadList, scheduleListReload, renderList, renderTabs, setTab, onSelect, wireListKeys, focusList } from './list.js';
 import { initSearch } from './search.js';
 import {
