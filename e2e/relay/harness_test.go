@@ -668,10 +668,52 @@ func (b *bundle) count(query string, args ...any) int {
 // processing.
 func (b *bundle) waitSettled(timeout time.Duration, want int) {
 	b.t.Helper()
-	b.waitFor(timeout, fmt.Sprintf("all %d rows to be sent or failed", want), func() (bool, string) {
+	deadline := time.Now().Add(timeout)
+	b.waitFor(timeout+time.Minute, fmt.Sprintf("all %d rows to be sent or failed", want), func() (bool, string) {
 		c := b.counts()
+		if time.Now().After(deadline) {
+			b.dumpStuck(c)
+			b.t.Fatalf("timed out after %s waiting for all %d rows to be sent or failed; last state: %s", timeout, want, c)
+		}
 		return c.total() == want && c.pending == 0 && c.processing == 0, c.String()
 	})
+}
+
+// dumpStuck tells what a relay that stopped making progress holds: the
+// rows still processing by claimer, and the poller goroutines of every
+// instance that runs (SIGQUIT makes Go print every goroutine's stack to
+// the instance's log, and ends it).
+func (b *bundle) dumpStuck(c counts) {
+	b.t.Helper()
+	if r, err := b.db.Query(`SELECT COALESCE(claimed_by, ''), shard_bucket, COUNT(*), MIN(id), MAX(attempts)
+FROM message_sync WHERE status IN ('pending', 'processing') GROUP BY claimed_by, shard_bucket ORDER BY 2 LIMIT 40`); err == nil {
+		for r.Next() {
+			var by string
+			var bucket, n, minID, att int
+			_ = r.Scan(&by, &bucket, &n, &minID, &att)
+			b.t.Logf("stuck: bucket %d claimed by %q: %d rows from id %d, attempts up to %d", bucket, by, n, minID, att)
+		}
+		r.Close()
+	}
+	b.mu.Lock()
+	ins := slices.Clone(b.instances)
+	b.mu.Unlock()
+	for _, in := range ins {
+		if in.exited() {
+			continue
+		}
+		in.setExpected(false)
+		_ = in.cmd.Process.Signal(syscall.SIGQUIT)
+	}
+	time.Sleep(2 * time.Second)
+	for _, in := range ins {
+		raw, _ := os.ReadFile(in.logPath)
+		for _, g := range strings.Split(string(raw), "\n\n") {
+			if strings.Contains(g, "poller.(*Poller)") || strings.Contains(g, "store.(*Store)") || strings.Contains(g, "lock.(*redisLease)") {
+				b.t.Logf("%s goroutine:\n%s", in.name, g)
+			}
+		}
+	}
 }
 
 // stopAll sends SIGTERM to every running instance and requires exit 0.
