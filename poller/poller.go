@@ -479,11 +479,18 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 		// it belongs to a holder that died or lost the lock.
 		which = store.AllProcessing
 	}
-	if n, err := p.o.Store.TakeBack(lctx, shard, which); err != nil {
+	// Bounded like every other statement of a shard run: the lease's
+	// context ends only when the lock is lost, and a statement the server
+	// never answers must not hold the shard (and its lock) for good.
+	tctx, tcancel := context.WithTimeout(lctx, p.o.BatchTimeout)
+	n, err := p.o.Store.TakeBack(tctx, shard, which)
+	tcancel()
+	if err != nil {
 		p.m.Errors.WithLabelValues("take_back").Inc()
 		p.warn(log, "take_back", "take back abandoned rows", err)
 		return
-	} else if p.ok(log, "take_back"); n > 0 {
+	}
+	if p.ok(log, "take_back"); n > 0 {
 		p.m.TakenBack.Add(float64(n))
 		log.Info("took back abandoned rows", slog.Int64("rows", n))
 	}

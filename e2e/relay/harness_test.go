@@ -680,7 +680,8 @@ func (b *bundle) waitSettled(timeout time.Duration, want int) {
 }
 
 // dumpStuck tells what a relay that stopped making progress holds: the
-// rows still processing by claimer, and the poller goroutines of every
+// rows still processing by claimer, the server's sessions and lock waits
+// (MariaDB), and the poller goroutines of every
 // instance that runs (SIGQUIT makes Go print every goroutine's stack to
 // the instance's log, and ends it).
 func (b *bundle) dumpStuck(c counts) {
@@ -692,6 +693,25 @@ FROM message_sync WHERE status IN ('pending', 'processing') GROUP BY claimed_by,
 			var bucket, n, minID, att int
 			_ = r.Scan(&by, &bucket, &n, &minID, &att)
 			b.t.Logf("stuck: bucket %d claimed by %q: %d rows from id %d, attempts up to %d", bucket, by, n, minID, att)
+		}
+		r.Close()
+	}
+	// What the server is doing for syncd's sessions, and who waits on whom.
+	if r, err := b.db.Query(`SELECT id, COALESCE(command, ''), COALESCE(time, 0), COALESCE(state, ''), COALESCE(LEFT(info, 120), '')
+FROM information_schema.PROCESSLIST WHERE db = DATABASE() AND id <> CONNECTION_ID() AND command <> 'Sleep'`); err == nil {
+		for r.Next() {
+			var id, secs int64
+			var cmd, state, info string
+			_ = r.Scan(&id, &cmd, &secs, &state, &info)
+			b.t.Logf("server session %d: %s for %ds, %s: %s", id, cmd, secs, state, info)
+		}
+		r.Close()
+	}
+	if r, err := b.db.Query(`SELECT requesting_trx_id, blocking_trx_id FROM information_schema.INNODB_LOCK_WAITS`); err == nil {
+		for r.Next() {
+			var req, blk string
+			_ = r.Scan(&req, &blk)
+			b.t.Logf("lock wait: transaction %s waits for %s", req, blk)
 		}
 		r.Close()
 	}

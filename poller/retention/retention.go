@@ -57,8 +57,8 @@ type Options struct {
 	Store     Store       // required
 	Locker    lock.Locker // required
 	Policy    Policy
-	Metrics   *Metrics     // nil: not exported
-	Logger    *slog.Logger // nil: slog.Default()
+	Metrics   *Metrics      // nil: not exported
+	Logger    *slog.Logger  // nil: slog.Default()
 	BatchSize int           // rows per DELETE; DefaultBatchSize
 	Pause     time.Duration // between batches; DefaultPause
 	Every     time.Duration // between passes; DefaultEvery
