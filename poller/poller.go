@@ -495,12 +495,23 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 		log.Info("took back abandoned rows", slog.Int64("rows", n))
 	}
 
+	// limit is the next claim's size. The first claim of the run that holds
+	// a suspect is narrowed to the rows before it (or to it alone); the
+	// claims after it ramp up, 1, 2, 4 rows and so on to the batch size,
+	// suspects or not, and are not narrowed again. A suspect is then relayed alone or in a small claim,
+	// and the rows of a killed instance's claims (all suspects) cost a few
+	// claims rather than one each, or one full batch claimed and released
+	// for each. A row that kills its relayer is found all the same: each
+	// crash in a claim of k rows leaves it among the first k rows of the
+	// next ramp, which starts at 1, until it dies on a claim of its own and
+	// take-back counts the attempt against it.
+	limit, ramped := p.o.BatchSize, false
 	for !p.stopping.Load() && lctx.Err() == nil {
 		// The claim runs to its end, bounded by the batch timeout, rather
 		// than stop with the lock: it is one short transaction, and a lost
 		// lock is noticed by the loop right after it.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(lctx), p.o.BatchTimeout)
-		claim, err := p.o.Store.Claim(cctx, shard, p.o.Instance, p.o.BatchSize, p.o.Lease)
+		claim, err := p.o.Store.Claim(cctx, shard, p.o.Instance, limit, p.o.Lease)
 		cancel()
 		if err != nil {
 			p.m.Errors.WithLabelValues("claim").Inc()
@@ -512,9 +523,12 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 			break
 		}
 		p.m.Claimed.Add(float64(len(claim.Rows)))
-		narrowed, err := p.narrow(lctx, log, claim)
-		if err != nil {
-			break
+		narrowed := false
+		if !ramped {
+			if narrowed, err = p.narrow(lctx, log, claim); err != nil {
+				break
+			}
+			ramped = narrowed
 		}
 		if err := p.relay(lctx, log, claim); err != nil {
 			if errors.Is(err, errPanicked) && len(claim.Unresolved()) > 0 {
@@ -522,8 +536,16 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 			}
 			break
 		}
-		if len(claim.Rows) < p.o.BatchSize && !narrowed {
+		if len(claim.Rows) < limit && !narrowed {
 			break // drained: what is left is not due yet
+		}
+		switch {
+		case narrowed && claim.Rows[0].Suspect:
+			limit = 2 // the suspect went alone
+		case narrowed:
+			limit = 1
+		default:
+			limit = min(2*limit, p.o.BatchSize)
 		}
 	}
 	if lctx.Err() != nil && ctx.Err() == nil {
@@ -533,13 +555,14 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 }
 
 // narrow keeps a suspect (store.Row.Suspect: its last claim was abandoned,
-// maybe because relaying it killed the process) on a claim of its own, and
+// maybe because relaying it killed the process) out of a full batch, and
 // releases the rest of the claim untouched, no attempt counted: the rows
 // before the first suspect stay and go as a batch; a claim that starts
-// with a suspect keeps only it. If the suspect's relayer dies again, the
-// take-back of its one-row claim counts an attempt against it and no
-// other row, so innocent rows of a crashed batch never run out of
-// attempts. The loop in runShard claims the released rows next.
+// with a suspect keeps only it. If a suspect's relayer dies again, the
+// take-back of a one-row claim counts an attempt against its row and no
+// other, so innocent rows of a crashed batch never run out of attempts.
+// The loop in runShard claims the released rows next, in claims that
+// ramp up from one row.
 func (p *Poller) narrow(ctx context.Context, log *slog.Logger, c *store.Claim) (narrowed bool, err error) {
 	keep := slices.IndexFunc(c.Rows, func(r store.Row) bool { return r.Suspect })
 	if keep < 0 || len(c.Rows) == 1 {
