@@ -29,7 +29,7 @@ type Store struct {
 	db      *gorm.DB
 	sqlDB   *sql.DB
 	d       dialect.D
-	cursors sync.Map // Shard → the bucket its next claim starts at
+	cursors sync.Map // Shard → the highest id its last claim took (dueIDs)
 	limits  RowLimits
 	// keepUndelivered: a webhook delivers replies, so retention keeps a
 	// done reply until its delivery is settled (SetWebhookDelivery).

@@ -22,7 +22,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -260,63 +262,81 @@ WHERE c.bucket_lo < ? AND c.bucket_hi > ?`,
 // reads only cover the clustered index), so one long legacy transaction
 // could stall its whole shard.
 //
-// Rows come in index order, (shard_bucket, id): oldest first within each
-// bucket, which holds every row of its conversations, so a claim always
-// takes a conversation's oldest rows. Ordering by id across the shard
-// instead made the server sort every pending row of the shard on each
-// claim, which grows with the backlog. Successive claims of a shard start
-// where the last full one stopped and wrap around, so every bucket gets
-// its turn; each still starts at its bucket's oldest pending row, so a row
-// that committed late is found on the next turn.
+// Rows come oldest first (by id) across the shard, within a window of
+// ids: every due row of the shard up to a bound, none below it left out
+// (there is no lower bound), so a row that committed late is found by the
+// next claim. The bound is the highest id the shard's last claim took plus
+// a span of about two claims' worth of the shard's rows: the server reads
+// one index range per bucket of the shard (status, shard_bucket, id) up to
+// the bound and sorts what it found, a bounded amount whatever the
+// backlog ("id + 0" keeps PostgreSQL from walking the primary key from the
+// table's first row instead). A claim that finds fewer rows than it wants
+// asks for the shard's next pending row beyond the window (one index dive
+// per bucket) and, if there is one, looks again from there, wider.
+//
+// Id order keeps the claims of every shard on the same recent part of
+// the table, which stays in the buffer pool; claiming bucket by bucket
+// read rows scattered over the whole table, and a backlog larger than the
+// buffer pool made every claim read from disk.
 func (s *Store) dueIDs(ctx context.Context, shard Shard, blocked []string, now time.Time, limit int) ([]int64, error) {
 	lo, hi := shard.bounds()
-	from := lo
+	var from int64
 	if v, ok := s.cursors.Load(shard); ok {
-		from = v.(int)
+		from = v.(int64)
 	}
-	if from < lo || from >= hi {
-		from = lo
+	// The shard's buckets as literals: one index range each.
+	var in strings.Builder
+	for b := lo; b < hi; b++ {
+		if b > lo {
+			in.WriteByte(',')
+		}
+		in.WriteString(strconv.Itoa(b))
 	}
-	var picked []struct {
-		ID          int64
-		ShardBucket int
-	}
-	pick := func(first, end, n int) error {
-		where := `status = 'pending' AND shard_bucket >= ? AND shard_bucket < ?
+	where := `status = 'pending' AND shard_bucket IN (` + in.String() + `) AND id <= ?
 AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
-		args := []any{first, end, s.d.Time(now)}
-		if len(blocked) > 0 {
-			where += ` AND conversation_key NOT IN ?`
-			args = append(args, blocked)
-		}
-		var part []struct {
-			ID          int64
-			ShardBucket int
-		}
-		err := s.db.WithContext(ctx).Raw(`SELECT id, shard_bucket FROM message_sync `+s.d.ForceIndex("ix_message_sync_claim")+
-			` WHERE `+where+` ORDER BY shard_bucket, id LIMIT ?`, append(args, n)...).Scan(&part).Error
-		picked = append(picked, part...)
-		return err
+	var extra []any
+	if len(blocked) > 0 {
+		where += ` AND conversation_key NOT IN ?`
+		extra = append(extra, blocked)
 	}
-	if err := pick(from, hi, limit); err != nil {
+	pick := func(bound int64) ([]int64, error) {
+		var ids []int64
+		args := append([]any{bound, s.d.Time(now)}, extra...)
+		err := s.db.WithContext(ctx).Raw(`SELECT id FROM message_sync `+s.d.ForceIndex("ix_message_sync_claim")+
+			` WHERE `+where+` ORDER BY id + 0 LIMIT ?`, append(args, limit)...).Scan(&ids).Error
+		return ids, err
+	}
+	// next is the shard's lowest pending id above bound: the first entry
+	// of each bucket's range, so it costs a dive per bucket, not a scan.
+	next := func(bound int64) (sql.NullInt64, error) {
+		var n sql.NullInt64
+		// The bounds as literals: a placeholder would be text to PostgreSQL.
+		err := s.db.WithContext(ctx).Raw(fmt.Sprintf(`WITH RECURSIVE b(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM b WHERE n + 1 < %d)
+SELECT MIN((SELECT m.id FROM message_sync m %s
+  WHERE m.status = 'pending' AND m.shard_bucket = b.n AND m.id > ? ORDER BY m.id LIMIT 1)) FROM b`,
+			lo, hi, s.d.ForceIndex("ix_message_sync_claim")), bound).Row().Scan(&n)
+		return n, err
+	}
+	span := int64(2 * limit * shard.Count)
+	window := func(start int64) int64 { return start + min(span, math.MaxInt64-start) }
+	bound := window(from)
+	ids, err := pick(bound)
+	// Each look starts at the next pending row and is four times wider,
+	// for a shard whose rows are sparse among the others'; three at most.
+	for tries := 0; err == nil && len(ids) < limit && tries < 3; tries++ {
+		var n sql.NullInt64
+		if n, err = next(bound); err != nil || !n.Valid {
+			break
+		}
+		span = min(span, math.MaxInt64/4) * 4
+		bound = window(n.Int64)
+		ids, err = pick(bound)
+	}
+	if err != nil {
 		return nil, err
 	}
-	if len(picked) < limit && from > lo {
-		if err := pick(lo, from, limit-len(picked)); err != nil {
-			return nil, err
-		}
-	}
-	if len(picked) == limit {
-		// The last bucket may hold more; it waits for its next turn.
-		next := picked[len(picked)-1].ShardBucket + 1
-		if next >= hi {
-			next = lo
-		}
-		s.cursors.Store(shard, next)
-	}
-	ids := make([]int64, len(picked))
-	for i, p := range picked {
-		ids[i] = p.ID
+	if len(ids) > 0 {
+		s.cursors.Store(shard, ids[len(ids)-1])
 	}
 	return ids, nil
 }

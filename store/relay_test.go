@@ -166,73 +166,52 @@ func assertOldestFirst(t *testing.T, db *testdb.DB, c *store.Claim) {
 	}
 }
 
-// Claims of a shard take turns over its buckets: a conversation with a
-// large backlog cannot keep the others waiting until it is drained, and a
-// row that commits late behind the turn is found when the turn comes back.
-func TestClaimsTakeTurnsOverBuckets(t *testing.T) {
+// Claims take the shard's oldest due rows by id, across its buckets, as
+// the legacy app wrote them; a row far beyond the claims' window of ids
+// (the table's ids jumped: a restore, a bulk import with its own ids) is
+// found by the same claim, and a row below the window (it committed late)
+// by the next one.
+func TestClaimsTakeTheShardsOldestRows(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
 		ctx := context.Background()
-		bucket := func(key string) int {
-			var b int
-			if err := db.Raw.QueryRow(`SELECT shard_bucket FROM message_sync WHERE conversation_key = ? LIMIT 1`, key).Scan(&b); err != nil {
-				t.Fatal(err)
-			}
-			return b
+		var ids []int64
+		for i := range 45 {
+			ids = append(ids, db.Insert(t, fmt.Sprintf("conv-%d", i%7), fmt.Sprintf("row %d", i)))
 		}
-		// Three conversations in three buckets.
-		var keys []string
-		used := map[int]bool{}
-		for i := 0; len(keys) < 3; i++ {
-			key := fmt.Sprintf("conv-%d", i)
-			db.Insert(t, key, "first")
-			if b := bucket(key); !used[b] {
-				used[b] = true
-				keys = append(keys, key)
-			} else if _, err := db.Raw.Exec(`DELETE FROM message_sync WHERE conversation_key = ?`, key); err != nil {
-				t.Fatal(err)
-			}
-		}
-		slices.SortFunc(keys, func(a, b string) int { return bucket(a) - bucket(b) })
-		if _, err := db.Raw.Exec(`DELETE FROM message_sync`); err != nil {
+		// A hole, filled below the window once the rows around it are sent.
+		low := ids[2]
+		if _, err := db.Raw.Exec(`DELETE FROM message_sync WHERE id = ?`, low); err != nil {
 			t.Fatal(err)
 		}
-		// The backlog is older than the small conversations' rows, so a
-		// claim in id order would take 60 backlog rows first.
-		for i := 0; i < 60; i++ {
-			db.Insert(t, keys[0], fmt.Sprintf("backlog %d", i))
+		ids = slices.Delete(ids, 2, 3)
+		// Far beyond any window: the claim must look past it.
+		far := ids[len(ids)-1] + 10_000_000
+		if _, err := db.Raw.Exec(`INSERT INTO message_sync (id, conversation_key, body) VALUES (?, 'conv-far', 'far')`, far); err != nil {
+			t.Fatal(err)
 		}
-		db.Insert(t, keys[1], "small")
-		db.Insert(t, keys[2], "small")
-		seen := map[string]int{}
-		for i := 0; i < 4; i++ {
+		ids = append(ids, far)
+		for len(ids) > 0 {
 			c := claim(t, db.Store, 10)
 			assertOldestFirst(t, db, c)
-			for _, r := range c.Rows {
-				seen[r.ConversationKey]++
+			got := make([]int64, len(c.Rows))
+			for i, r := range c.Rows {
+				got[i] = r.ID
 			}
-			if _, err := db.Store.Commit(ctx, c, relayAll(c)); err != nil {
-				t.Fatal(err)
+			want := ids[:min(10, len(ids))]
+			if !slices.Equal(got, want) {
+				t.Fatalf("claimed %v, want the oldest pending rows %v", got, want)
 			}
-			if i == 1 {
-				// Behind the turn now: the lowest bucket's conversation
-				// gets a row while later buckets are being claimed.
-				db.Insert(t, keys[0], "late")
-			}
-		}
-		if seen[keys[1]] != 1 || seen[keys[2]] != 1 {
-			t.Fatalf("after 4 claims of 10: rows per conversation %v; the small conversations waited behind the backlog", seen)
-		}
-		for c := claim(t, db.Store, 10); len(c.Rows) > 0; c = claim(t, db.Store, 10) {
+			ids = ids[len(want):]
 			if _, err := db.Store.Commit(ctx, c, relayAll(c)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		var left int
-		if err := db.Raw.QueryRow(`SELECT COUNT(*) FROM message_sync WHERE status <> 'sent'`).Scan(&left); err != nil {
+		// Below every id claimed so far, as a late commit would be.
+		if _, err := db.Raw.Exec(`INSERT INTO message_sync (id, conversation_key, body) VALUES (?, 'conv-low', 'low')`, low); err != nil {
 			t.Fatal(err)
 		}
-		if left != 0 {
-			t.Fatalf("%d rows not sent after draining", left)
+		if c := claim(t, db.Store, 10); len(c.Rows) != 1 || c.Rows[0].ID != low {
+			t.Fatalf("claimed %+v, want row %d below the window", c.Rows, low)
 		}
 	})
 }
