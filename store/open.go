@@ -35,6 +35,7 @@ type Store struct {
 	// done reply until its delivery is settled (SetWebhookDelivery).
 	keepUndelivered bool
 	pg              *pgx.ConnConfig // PostgreSQL: for the listener's own connection
+	readCap         string          // boundedRead's prefix
 }
 
 // Open connects to the database. For MySQL it forces UTC (time_zone
@@ -50,6 +51,7 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Opti
 	}
 	var dialector gorm.Dialector
 	var maxIdleTime time.Duration
+	var readCap string
 	var pgCfg *pgx.ConnConfig
 	switch driverName {
 	case schema.MySQL:
@@ -73,6 +75,9 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Opti
 		}
 		cfg.Params[srv.isolationVar] = "'READ-COMMITTED'"
 		maxIdleTime = o.holdLimits(cfg.Params, srv)
+		if srv.stmtTime && o.hold > 0 {
+			readCap = fmt.Sprintf("SET STATEMENT max_statement_time = %d FOR ", int(math.Ceil(o.hold.Seconds())))
+		}
 		dialector = mysql.New(mysql.Config{DSN: cfg.FormatDSN()})
 	case schema.Postgres:
 		cfg, err := pgx.ParseConfig(dsn)
@@ -114,8 +119,12 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Opti
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 		sqlDB.SetConnMaxIdleTime(maxIdleTime) // 0: no limit
 	}
-	return &Store{db: db, sqlDB: sqlDB, d: dialect.D(driverName), pg: pgCfg}, nil
+	return &Store{db: db, sqlDB: sqlDB, d: dialect.D(driverName), pg: pgCfg, readCap: readCap}, nil
 }
+
+// boundedRead caps a read statement of the poller's at HoldLimit on the
+// server (MariaDB; elsewhere, and without HoldLimit, q as it is).
+func (s *Store) boundedRead(q string) string { return s.readCap + q }
 
 // server is what Open needs to know of a MySQL or MariaDB server.
 type server struct {
@@ -124,6 +133,8 @@ type server struct {
 	isolationVar string
 	// idleTx: the server has idle_transaction_timeout (MariaDB 10.3+).
 	idleTx bool
+	// stmtTime: the server has max_statement_time (MariaDB 10.1+).
+	stmtTime bool
 }
 
 func probeServer(ctx context.Context, cfg *gomysql.Config) (server, error) {
@@ -143,6 +154,7 @@ func probeServer(ctx context.Context, cfg *gomysql.Config) (server, error) {
 		srv.isolationVar = "tx_isolation"
 	}
 	srv.idleTx = db.QueryRowContext(ctx, `SELECT @@idle_transaction_timeout`).Scan(&v) == nil
+	srv.stmtTime = db.QueryRowContext(ctx, `SELECT @@max_statement_time`).Scan(&v) == nil
 	return srv, nil
 }
 
@@ -168,10 +180,14 @@ type openOptions struct {
 // MySQL (8.0, 8.4) has no such variable; the nearest bound is wait_timeout,
 // which closes any connection idle that long, in a transaction or not, so
 // the pool also drops idle connections after half the limit, before the
-// server does. max_statement_time (MariaDB) and max_execution_time (MySQL,
-// SELECT only) are left alone: a frozen client runs no statement, syncd
-// gives up on a slow one at its batch deadline, and they would also stop
-// an operator's long-running commands.
+// server does. The session's max_statement_time (MariaDB) and
+// max_execution_time (MySQL, SELECT only) are left alone, as they would
+// also stop an operator's long-running commands; but the poller's reads
+// (the probe, the pick of due rows, the hold-back) are each capped at that
+// long on MariaDB (boundedRead): a client that gives up on a statement at
+// its deadline only closes its connection, and the server went on running
+// it, for minutes at a million-row backlog, holding a read view that
+// stopped purge, which made every later probe slower still.
 func HoldLimit(d time.Duration) Option { return func(o *openOptions) { o.hold = d } }
 
 // holdLimits adds the session variables of HoldLimit to a MySQL DSN's

@@ -241,13 +241,13 @@ var errNothingClaimed = errors.New("nothing claimed")
 func (s *Store) waitingConversations(ctx context.Context, shard Shard, now time.Time) ([]string, error) {
 	lo, hi := shard.bounds()
 	var keys []string
-	err := s.db.WithContext(ctx).Raw(`SELECT conversation_key FROM message_sync `+s.d.ForceIndex("ix_message_sync_retry")+`
+	err := s.db.WithContext(ctx).Raw(s.boundedRead(`SELECT conversation_key FROM message_sync `+s.d.ForceIndex("ix_message_sync_retry")+`
 WHERE status = 'pending' AND next_attempt_at > ? AND shard_bucket >= ? AND shard_bucket < ?
 UNION
 SELECT m.conversation_key FROM message_sync_claims c
 JOIN message_sync m `+s.d.ForceIndex("ix_message_sync_claim")+`
   ON m.status = 'processing' AND m.shard_bucket >= ? AND m.shard_bucket < ? AND m.claim_token = c.claim_token
-WHERE c.bucket_lo < ? AND c.bucket_hi > ?`,
+WHERE c.bucket_lo < ? AND c.bucket_hi > ?`),
 		s.d.Time(now), lo, hi, lo, hi, hi, lo).Scan(&keys).Error
 	if err != nil {
 		return nil, fmt.Errorf("find conversations that must wait: %w", err)
@@ -302,8 +302,8 @@ AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
 	pick := func(bound int64) ([]int64, error) {
 		var ids []int64
 		args := append([]any{bound, s.d.Time(now)}, extra...)
-		err := s.db.WithContext(ctx).Raw(`SELECT id FROM message_sync `+s.d.ForceIndex("ix_message_sync_claim")+
-			` WHERE `+where+` ORDER BY id + 0 LIMIT ?`, append(args, limit)...).Scan(&ids).Error
+		err := s.db.WithContext(ctx).Raw(s.boundedRead(`SELECT id FROM message_sync `+s.d.ForceIndex("ix_message_sync_claim")+
+			` WHERE `+where+` ORDER BY id + 0 LIMIT ?`), append(args, limit)...).Scan(&ids).Error
 		return ids, err
 	}
 	// next is the shard's lowest pending id above bound: the first entry
@@ -311,10 +311,10 @@ AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`
 	next := func(bound int64) (sql.NullInt64, error) {
 		var n sql.NullInt64
 		// The bounds as literals: a placeholder would be text to PostgreSQL.
-		err := s.db.WithContext(ctx).Raw(fmt.Sprintf(`WITH RECURSIVE b(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM b WHERE n + 1 < %d)
+		err := s.db.WithContext(ctx).Raw(s.boundedRead(fmt.Sprintf(`WITH RECURSIVE b(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM b WHERE n + 1 < %d)
 SELECT MIN((SELECT m.id FROM message_sync m %s
   WHERE m.status = 'pending' AND m.shard_bucket = b.n AND m.id > ? ORDER BY m.id LIMIT 1)) FROM b`,
-			lo, hi, s.d.ForceIndex("ix_message_sync_claim")), bound).Row().Scan(&n)
+			lo, hi, s.d.ForceIndex("ix_message_sync_claim"))), bound).Row().Scan(&n)
 		return n, err
 	}
 	span := int64(2 * limit * shard.Count)
@@ -355,9 +355,9 @@ func (s *Store) DueShards(ctx context.Context, shards []Shard) ([]Shard, error) 
 	now := s.d.Time(time.Now())
 	if len(shards) > 1 {
 		var some bool
-		err := s.db.WithContext(ctx).Raw(`SELECT (EXISTS (SELECT 1 FROM message_sync `+s.d.ForceIndex("ix_message_sync_claim")+
+		err := s.db.WithContext(ctx).Raw(s.boundedRead(`SELECT (EXISTS (SELECT 1 FROM message_sync `+s.d.ForceIndex("ix_message_sync_claim")+
 			` WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
-OR EXISTS (SELECT 1 FROM message_sync_claims))`, now).Row().Scan(&some)
+OR EXISTS (SELECT 1 FROM message_sync_claims))`), now).Row().Scan(&some)
 		if err != nil {
 			return nil, fmt.Errorf("find shards with work: %w", err)
 		}
@@ -386,7 +386,7 @@ OR EXISTS (SELECT 1 FROM message_sync_claims WHERE bucket_lo < ? AND bucket_hi >
 		for i := range flags {
 			dest[i] = &flags[i]
 		}
-		if err := s.db.WithContext(ctx).Raw(q.String(), args...).Row().Scan(dest...); err != nil {
+		if err := s.db.WithContext(ctx).Raw(s.boundedRead(q.String()), args...).Row().Scan(dest...); err != nil {
 			return nil, fmt.Errorf("find shards with work: %w", err)
 		}
 		for i, f := range flags {
