@@ -72,12 +72,61 @@ func TestRelaySyncdExactlyOnce(t *testing.T) {
 	})
 }
 
-// On PostgreSQL the naive pollers (MySQL's SQL) are refused by name.
-func TestPostgresNeedsSyncdOnly(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.DSN = testdb.PostgresServerDSN()
-	if _, err := Open(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "--syncd-only") {
-		t.Fatalf("open on PostgreSQL with the naive runs: %v", err)
+// TestRelayLoopExactlyOnce runs each baseline with one and three claimers
+// on both dialects and checks its verdict; timing is not asserted.
+func TestRelayLoopExactlyOnce(t *testing.T) {
+	dsns := map[string]string{"mysql": testdb.MySQLServerDSN(), "postgres": testdb.PostgresServerDSN()}
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			cfg.DSN = dsn
+			s := setup(t, cfg)
+			const rows = 2000
+			for _, history := range []bool{false, true} {
+				for _, claimers := range []int{1, 3} {
+					if err := s.Reset(t.Context()); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Seed(t.Context(), rows); err != nil {
+						t.Fatal(err)
+					}
+					r, err := s.RelayLoop(t.Context(), history, claimers)
+					if err != nil {
+						t.Fatalf("RelayLoop(history %v, %d): %v", history, claimers, err)
+					}
+					want := counts{Poller: Loop, Instances: claimers, Backlog: rows, Sent: rows, History: rows}
+					if history {
+						want.Poller = LoopHistory
+					}
+					if got := r.counts(); got != want {
+						t.Errorf("RelayLoop(history %v, %d) counts = %+v, want %+v", history, claimers, got, want)
+					}
+					// One claimer keeps each conversation in its rows' order;
+					// with three it is only counted.
+					if claimers == 1 && r.OutOfOrder != 0 {
+						t.Errorf("RelayLoop(history %v, 1): %d history neighbours out of order", history, r.OutOfOrder)
+					}
+					// MySQL counts only explicit COMMITs; the bare loop autocommits.
+					if r.Server.Commits+r.Server.Fsyncs <= 0 || r.Server.RowsRead <= 0 {
+						t.Errorf("RelayLoop(history %v, %d): server counters %+v, want commits or fsyncs and rows read", history, claimers, r.Server)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The bare loop has no history, so its check is its acknowledgements.
+func TestBareLoopChecksAcknowledgements(t *testing.T) {
+	t.Parallel()
+	ok := Result{Poller: Loop, NoHistory: true, Backlog: 3, Sent: 3, History: 3}
+	if err := ok.exactlyOnce(); err != nil {
+		t.Fatalf("clean bare loop: %v", err)
+	}
+	twice := Result{Poller: Loop, NoHistory: true, Backlog: 3, Sent: 3, History: 3, Duplicated: 1}
+	if err := twice.exactlyOnce(); !errors.Is(err, ErrIncorrect) {
+		t.Fatalf("bare loop acknowledging a row twice: %v, want ErrIncorrect", err)
 	}
 }
 
@@ -166,9 +215,14 @@ func TestRun(t *testing.T) {
 	if rep.Ratio() <= 0 {
 		t.Errorf("Ratio() = %v, want > 0", rep.Ratio())
 	}
+	if len(rep.Baselines) != 4 || rep.BaselineRatio(false) <= 0 || rep.BaselineRatio(true) <= 0 {
+		t.Errorf("Run: %d baselines, ratios %v and %v; want 4 and both > 0", len(rep.Baselines), rep.BaselineRatio(false), rep.BaselineRatio(true))
+	}
 	var out bytes.Buffer
 	rep.WriteText(&out)
-	for _, want := range []string{"syncd x2: 300 rows", "naive x1: 300 rows", "ratio syncd/naive", "naive x2: 100 rows"} {
+	for _, want := range []string{"syncd        x2: 300 rows", "loop         x1: 300 rows", "loop         x3: 300 rows",
+		"loop+history x1: 300 rows", "loop+history x3: 300 rows", "ratio syncd/best baseline:", "ratio syncd/best with history:",
+		"per relayed row:", "naive        x1: 300 rows", "ratio syncd/naive", "naive        x2: 100 rows"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -189,6 +243,29 @@ func TestRun(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("database %s still exists after Run", rep.Database)
+	}
+}
+
+// On PostgreSQL the whole benchmark runs syncd and the baselines and skips
+// the naive pollers, whose SQL is MySQL's.
+func TestRunPostgres(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.DSN, cfg.Rows = testdb.PostgresServerDSN(), 300
+	rep, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if rep.Syncd.Sent != 300 || len(rep.Baselines) != 4 || rep.Naive.Elapsed != 0 || rep.Concurrent != nil {
+		t.Errorf("Run sent %d (syncd), %d baselines, naive %+v, concurrent %+v; want 300, 4 and no naive runs",
+			rep.Syncd.Sent, len(rep.Baselines), rep.Naive, rep.Concurrent)
+	}
+	var out bytes.Buffer
+	rep.WriteText(&out)
+	for _, want := range []string{"loop+history x3: 300 rows", "ratio syncd/best baseline:", "per relayed row:", "WAL syncs"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
 	}
 }
 
@@ -265,6 +342,14 @@ func BenchmarkRelaySyncd(b *testing.B) {
 	cfg := testConfig(b)
 	cfg.Conversations, cfg.BatchSize, cfg.Shards, cfg.Instances = 1000, 500, 16, 3
 	benchmarkRelay(b, cfg, 20000, func(ctx context.Context, s *Scratch) (Result, error) { return s.RelaySyncd(ctx) })
+}
+
+// BenchmarkRelayLoopHistory relays a 20,000-row backlog with one claim
+// loop with history.
+func BenchmarkRelayLoopHistory(b *testing.B) {
+	cfg := testConfig(b)
+	cfg.Conversations, cfg.BatchSize = 1000, 500
+	benchmarkRelay(b, cfg, 20000, func(ctx context.Context, s *Scratch) (Result, error) { return s.RelayLoop(ctx, true, 1) })
 }
 
 // BenchmarkRelayNaive relays a 2,000-row backlog with one naive poller.

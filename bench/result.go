@@ -17,7 +17,7 @@ var ErrIncorrect = errors.New("relay result is incorrect")
 
 // Result is one relay run and what it left in the database.
 type Result struct {
-	Poller    string        // "syncd" or "naive"
+	Poller    string        // "syncd", "naive", Loop or LoopHistory
 	Instances int           // pollers that ran at once
 	Backlog   int           // rows pending when the run started
 	Elapsed   time.Duration // from start until no row was pending or processing
@@ -31,6 +31,12 @@ type Result struct {
 	// history row; SeqGaps counts conversations whose seqs are not 1..n.
 	SeqCollisions int64
 	SeqGaps       int64
+	// OutOfOrder counts neighbours in a conversation's history (seq n and
+	// n+1) whose source rows are in the other order.
+	OutOfOrder int64
+	// NoHistory marks the bare claim loop, which writes no history: History
+	// is then the rows it acknowledged, Duplicated those acknowledged twice.
+	NoHistory bool
 
 	// Purged is what a retention pass beside the run deleted of the
 	// expired rows (Config.Purge), PurgeLeft what it had still to delete
@@ -65,8 +71,19 @@ type Step struct {
 }
 
 // exactlyOnce checks the run against the contract: every row sent, one
-// history row each, gapless sequences.
+// history row each, gapless sequences in the rows' order.
 func (r Result) exactlyOnce() error {
+	if r.OutOfOrder != 0 {
+		err := fmt.Errorf("%s run: %d history neighbours out of their rows' order: %w", r.Poller, r.OutOfOrder, ErrIncorrect)
+		return errors.Join(err, r.exactlyOnceAnyOrder())
+	}
+	return r.exactlyOnceAnyOrder()
+}
+
+// exactlyOnceAnyOrder is exactlyOnce without the order of each
+// conversation's history, which the claim loop with several claimers does
+// not keep.
+func (r Result) exactlyOnceAnyOrder() error {
 	var bad []string
 	add := func(n int64, what string) {
 		if n != 0 {
@@ -105,7 +122,28 @@ GROUP BY conversation_key, seq HAVING COUNT(*) > 1) d`},
 		{&r.SeqGaps, `SELECT COUNT(*) FROM (SELECT conversation_key FROM ` + history + `
 GROUP BY conversation_key HAVING MIN(seq) <> 1 OR MAX(seq) <> COUNT(*)) g`},
 	}
+	queries = append(queries, struct {
+		into *int64
+		q    string
+	}{&r.OutOfOrder, `SELECT COUNT(*) FROM ` + history + ` a JOIN ` + history + ` b
+ON b.conversation_key = a.conversation_key AND b.seq = a.seq + 1 WHERE b.source_id < a.source_id`})
 	for _, q := range queries {
+		if err := s.db.QueryRowContext(ctx, q.q).Scan(q.into); err != nil {
+			return fmt.Errorf("check the relay's result: %w", err)
+		}
+	}
+	return nil
+}
+
+// tallySent fills only the status counts, for a run without history.
+func (s *Scratch) tallySent(ctx context.Context, r *Result) error {
+	for _, q := range []struct {
+		into *int64
+		q    string
+	}{
+		{&r.Sent, `SELECT COUNT(*) FROM message_sync WHERE status = 'sent' AND conversation_key <> '` + expiredKey + `'`},
+		{&r.NotSent, `SELECT COUNT(*) FROM message_sync WHERE status <> 'sent'`},
+	} {
 		if err := s.db.QueryRowContext(ctx, q.q).Scan(q.into); err != nil {
 			return fmt.Errorf("check the relay's result: %w", err)
 		}
@@ -116,12 +154,23 @@ GROUP BY conversation_key HAVING MIN(seq) <> 1 OR MAX(seq) <> COUNT(*)) g`},
 // ServerCounters are differences of the server's global status counters
 // over a run.
 type ServerCounters struct {
-	Selects, Inserts, Updates, Commits int64 // statements (Com_*)
-	Fsyncs                             int64 // Innodb_data_fsyncs: redo log and data file flushes
-	RowsRead                           int64 // the sum of Handler_read_*: index and table reads
-	LockWaits                          int64 // Innodb_row_lock_waits
-	LockWait                           time.Duration
-	Deadlocks                          int64 // Innodb_deadlocks
+	// Statements (Com_*) on MySQL; on PostgreSQL, which counts no
+	// statements, Inserts, Updates and Deletes are rows (tup_*) and
+	// Selects stays zero.
+	Selects, Inserts, Updates, Deletes, Commits int64
+	Fsyncs                                      int64 // Innodb_data_fsyncs: redo log and data file flushes; PostgreSQL: WAL syncs
+	RowsRead                                    int64 // the sum of Handler_read_*: index and table reads; PostgreSQL: tup_fetched
+	// LogBytes is the redo log written (Innodb_os_log_written; PostgreSQL:
+	// pg_stat_wal.wal_bytes, server-wide).
+	LogBytes int64
+	// Scans and Returned are PostgreSQL's only: index and sequential scans
+	// started on the scratch database's tables (pg_stat_user_tables, about
+	// one per table a statement reads), and index entries and
+	// sequential-scan rows read (tup_returned).
+	Scans, Returned int64
+	LockWaits       int64 // Innodb_row_lock_waits
+	LockWait        time.Duration
+	Deadlocks       int64 // Innodb_deadlocks
 }
 
 func (s *Scratch) counters(ctx context.Context) (ServerCounters, error) {
@@ -130,7 +179,7 @@ func (s *Scratch) counters(ctx context.Context) (ServerCounters, error) {
 	}
 	var c ServerCounters
 	rows, err := s.db.QueryContext(ctx, `SHOW GLOBAL STATUS WHERE Variable_name IN
-('Com_select', 'Com_insert', 'Com_update', 'Com_commit', 'Innodb_data_fsyncs',
+('Com_select', 'Com_insert', 'Com_update', 'Com_delete', 'Com_commit', 'Innodb_data_fsyncs', 'Innodb_os_log_written',
  'Innodb_row_lock_waits', 'Innodb_row_lock_time', 'Innodb_deadlocks') OR Variable_name LIKE 'Handler_read%'`)
 	if err != nil {
 		return c, fmt.Errorf("read server counters: %w", err)
@@ -149,6 +198,10 @@ func (s *Scratch) counters(ctx context.Context) (ServerCounters, error) {
 			c.Inserts = v
 		case name == "Com_update":
 			c.Updates = v
+		case name == "Com_delete":
+			c.Deletes = v
+		case name == "Innodb_os_log_written":
+			c.LogBytes = v
 		case name == "Com_commit":
 			c.Commits = v
 		case name == "Innodb_data_fsyncs":
@@ -171,8 +224,9 @@ func (s *Scratch) counters(ctx context.Context) (ServerCounters, error) {
 
 func (c ServerCounters) minus(o ServerCounters) ServerCounters {
 	return ServerCounters{
-		Selects: c.Selects - o.Selects, Inserts: c.Inserts - o.Inserts, Updates: c.Updates - o.Updates,
+		Selects: c.Selects - o.Selects, Inserts: c.Inserts - o.Inserts, Updates: c.Updates - o.Updates, Deletes: c.Deletes - o.Deletes,
 		Commits: c.Commits - o.Commits, Fsyncs: c.Fsyncs - o.Fsyncs, RowsRead: c.RowsRead - o.RowsRead,
+		LogBytes: c.LogBytes - o.LogBytes, Scans: c.Scans - o.Scans, Returned: c.Returned - o.Returned,
 		LockWaits: c.LockWaits - o.LockWaits, LockWait: c.LockWait - o.LockWait, Deadlocks: c.Deadlocks - o.Deadlocks,
 	}
 }
@@ -182,16 +236,30 @@ func (c ServerCounters) minus(o ServerCounters) ServerCounters {
 // Inserts and Updates, commits, deadlocks, and WAL syncs (pg_stat_wal,
 // PostgreSQL 14+) for Fsyncs. PostgreSQL counts neither statements by kind
 // nor lock waits, so Selects and the lock-wait fields stay zero. Backends
-// report their statistics when a transaction ends, so a reading taken
-// right after a run may miss the last few.
+// report their statistics at most once a second, when a transaction ends
+// or soon after they go idle, so the reading waits a little over a second
+// first: without that a run's last batches, or the seeding before it,
+// land in the wrong run.
 func (s *Scratch) pgCounters(ctx context.Context) (ServerCounters, error) {
 	var c ServerCounters
-	err := s.db.QueryRowContext(ctx, `SELECT xact_commit, tup_fetched, tup_inserted, tup_updated, deadlocks
-FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.Commits, &c.RowsRead, &c.Inserts, &c.Updates, &c.Deadlocks)
+	select {
+	case <-ctx.Done():
+		return c, ctx.Err()
+	case <-time.After(pgStatsDelay):
+	}
+	err := s.db.QueryRowContext(ctx, `SELECT xact_commit, tup_fetched, tup_returned, tup_inserted, tup_updated, tup_deleted, deadlocks
+FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.Commits, &c.RowsRead, &c.Returned, &c.Inserts, &c.Updates, &c.Deletes, &c.Deadlocks)
 	if err != nil {
 		return c, fmt.Errorf("read server counters: %w", err)
 	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0)), 0) FROM pg_stat_user_tables`).Scan(&c.Scans); err != nil {
+		return c, fmt.Errorf("read server counters: %w", err)
+	}
 	// pg_stat_wal is server-wide and new in 14: best effort.
-	_ = s.db.QueryRowContext(ctx, `SELECT wal_sync FROM pg_stat_wal`).Scan(&c.Fsyncs)
+	_ = s.db.QueryRowContext(ctx, `SELECT wal_sync, wal_bytes FROM pg_stat_wal`).Scan(&c.Fsyncs, &c.LogBytes)
 	return c, nil
 }
+
+// pgStatsDelay is how long PostgreSQL backends may hold their statistics
+// (PGSTAT_MIN_INTERVAL, 1 s) and a margin.
+const pgStatsDelay = 1200 * time.Millisecond

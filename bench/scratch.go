@@ -52,8 +52,12 @@ type Config struct {
 	// [2 on 5000 rows]
 	NaiveInstances int
 	NaiveRows      int
-	// SyncdOnly skips every naive run, for profiling syncd alone.
+	// SyncdOnly skips every naive and baseline run, for profiling syncd
+	// alone.
 	SyncdOnly bool
+	// NoBaselines skips the claim loops (Loop and LoopHistory, each with 1
+	// and 3 claimers) that otherwise run after syncd on the same backlog.
+	NoBaselines bool
 	// ExpiredRows sent rows processed three days ago are in message_sync
 	// beside the backlog, and with Purge a retention pass (sent rows kept
 	// 24h) deletes them while syncd relays: relay throughput during a
@@ -143,10 +147,6 @@ func (c Config) withDefaults() (Config, error) {
 	if dialectOf(c.DSN) == schema.Postgres {
 		if _, err := pgx.ParseConfig(c.DSN); err != nil {
 			return c, fmt.Errorf("bench: dsn: %w", err)
-		}
-		if !c.SyncdOnly {
-			// naive.go's pollers are written for MySQL.
-			return c, errors.New("bench: the naive pollers run on MySQL/MariaDB only: on PostgreSQL use --syncd-only")
 		}
 		return c, nil
 	}
@@ -261,9 +261,18 @@ func (s *Scratch) prepare(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apply schema to %s: %w", s.Name, err)
 	}
+	// The claim loop with history writes a copy of chat_messages with all
+	// its keys: what a careful engineer's history table would have.
 	if s.dialect == schema.Postgres {
-		// No naive pollers here (withDefaults), so no naive_chat_messages.
+		if _, err := s.db.ExecContext(ctx, `CREATE TABLE loop_chat_messages (LIKE chat_messages INCLUDING ALL)`); err != nil {
+			return fmt.Errorf("create loop_chat_messages: %w", err)
+		}
+		// No naive pollers here (Run skips them: naive.go is MySQL's SQL),
+		// so no naive_chat_messages.
 		return s.connectRedis(ctx)
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE loop_chat_messages LIKE chat_messages`); err != nil {
+		return fmt.Errorf("create loop_chat_messages: %w", err)
 	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE naive_chat_messages LIKE chat_messages`); err != nil {
 		return fmt.Errorf("create naive_chat_messages: %w", err)
@@ -342,12 +351,12 @@ func deleteKeys(ctx context.Context, rc *redis.Client, prefix string) error {
 // first did (ids start at 1 again).
 func (s *Scratch) Reset(ctx context.Context) error {
 	if s.dialect == schema.Postgres {
-		if _, err := s.db.ExecContext(ctx, "TRUNCATE TABLE message_sync, conversations, chat_messages, message_reply RESTART IDENTITY"); err != nil {
+		if _, err := s.db.ExecContext(ctx, "TRUNCATE TABLE message_sync, conversations, chat_messages, message_reply, loop_chat_messages RESTART IDENTITY"); err != nil {
 			return fmt.Errorf("empty the relay's tables: %w", err)
 		}
 		return nil
 	}
-	for _, t := range []string{"message_sync", "conversations", "chat_messages", "message_reply", "naive_chat_messages"} {
+	for _, t := range []string{"message_sync", "conversations", "chat_messages", "message_reply", "naive_chat_messages", "loop_chat_messages"} {
 		if _, err := s.db.ExecContext(ctx, "TRUNCATE TABLE "+t); err != nil {
 			return fmt.Errorf("empty %s: %w", t, err)
 		}

@@ -27,14 +27,15 @@ func benchRelayCommand() *cli.Command {
 	def := config.Default().Poller // the daemon's own settings, so the defaults measure what users run
 	return &cli.Command{
 		Name:  "relay",
-		Usage: "relay a backlog with in-process syncd instances, then with a naive poller, in a scratch database",
+		Usage: "relay a backlog with in-process syncd instances, then with hand-written claim loops and a naive poller, in a scratch database",
 		Description: "Creates syncd_bench_<random> on the --dsn server (dropped at the end unless --keep), " +
 			"inserts --rows pending rows, relays them with --instances pollers using Redis shard locks under a " +
 			"random key prefix, checks that every row was relayed exactly once, then relays the same backlog " +
-			"with one naive poller (per row, autocommitted statements) and finally --naive-rows rows with " +
-			"--naive-instances naive pollers at once, counting double relays.",
+			"with the baselines (--baselines: a bare claim/ack loop and a claim loop with history, each with 1 and 3 " +
+			"claimers), then, on MySQL/MariaDB, with one naive poller (per row, autocommitted statements) and " +
+			"finally --naive-rows rows with --naive-instances naive pollers at once, counting double relays.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dsn", Value: bench.DefaultDSN, Usage: "MariaDB/MySQL server `DSN` (user@tcp(host:3306)/db) or PostgreSQL server (postgres://user@host:5432/db, with --syncd-only); its database part is ignored"},
+			&cli.StringFlag{Name: "dsn", Value: bench.DefaultDSN, Usage: "MariaDB/MySQL server `DSN` (user@tcp(host:3306)/db) or PostgreSQL server (postgres://user@host:5432/db; the naive runs are MySQL's only); its database part is ignored"},
 			&cli.StringFlag{Name: "redis", Value: bench.DefaultRedis, Usage: "Redis `address` for the shard locks"},
 			&cli.IntFlag{Name: "rows", Value: 100000, Usage: "backlog size"},
 			&cli.IntFlag{Name: "conversations", Value: 1000, Usage: "conversations the backlog is spread over"},
@@ -48,7 +49,8 @@ func benchRelayCommand() *cli.Command {
 			&cli.IntFlag{Name: "naive-rows", Value: 5000, Usage: "backlog of the double-relay step"},
 			&cli.IntFlag{Name: "expired-rows", Usage: "also seed this many sent rows processed 3 days ago (relay throughput with a large sent history)"},
 			&cli.BoolFlag{Name: "purge", Usage: "with --expired-rows, run a retention pass (sent rows kept 24h) that deletes them while syncd relays"},
-			&cli.BoolFlag{Name: "syncd-only", Usage: "skip the naive poller runs (for profiling syncd)"},
+			&cli.BoolFlag{Name: "baselines", Value: true, Usage: "after syncd, relay the same backlog with the claim loops (bare and with history, 1 and 3 claimers); --baselines=false skips them"},
+			&cli.BoolFlag{Name: "syncd-only", Usage: "skip the baseline and naive poller runs (for profiling syncd)"},
 			&cli.BoolFlag{Name: "bot", Usage: "relay with the intent bot on (built-in model and answers; needs ONNX Runtime)"},
 			&cli.Float64Flag{Name: "bot-threshold", Usage: "with --bot, the auto-reply confidence (bot.threshold); 0 keeps the answers file's, 1 turns auto-replies off so only suggestions are written"},
 			&cli.DurationFlag{Name: "timeout", Value: bench.DefaultTimeout, Usage: "give up on a relay run after this long"},
@@ -83,6 +85,7 @@ func benchRelay(c *cli.Context) error {
 		NaiveInstances: naive,
 		NaiveRows:      c.Int("naive-rows"),
 		SyncdOnly:      c.Bool("syncd-only"),
+		NoBaselines:    !c.Bool("baselines"),
 		ExpiredRows:    c.Int("expired-rows"),
 		Purge:          c.Bool("purge"),
 		Timeout:        c.Duration("timeout"),
