@@ -381,3 +381,19 @@ func benchmarkRelay(b *testing.B, cfg Config, rows int, relay func(context.Conte
 	}
 	b.ReportMetric(float64(relayed)/elapsed.Seconds(), "rows/s")
 }
+
+// The server's CPU time is read from /proc when it runs on this machine;
+// elsewhere it is unknown (-1), never a made-up zero.
+func TestServerCPU(t *testing.T) {
+	t.Parallel()
+	for _, dsn := range []string{testdb.MySQLServerDSN(), testdb.PostgresServerDSN()} {
+		got := serverCPU(dsn)
+		if got == 0 || (got < 0 && got != -1) {
+			t.Errorf("serverCPU(%q) = %v, want the server's CPU time or -1", dsn, got)
+		}
+		t.Logf("serverCPU(%q) = %v (local %v)", dsn, got, localServer(dsn))
+	}
+	if got := serverCPU("root@tcp(db.example.com:3306)/test"); got != -1 {
+		t.Errorf("serverCPU of a remote server = %v, want -1", got)
+	}
+}

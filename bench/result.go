@@ -171,12 +171,24 @@ type ServerCounters struct {
 	LockWaits       int64 // Innodb_row_lock_waits
 	LockWait        time.Duration
 	Deadlocks       int64 // Innodb_deadlocks
+	// CPU is the server processes' CPU time (serverCPU), negative when
+	// the server is not on this machine.
+	CPU time.Duration
 }
 
 func (s *Scratch) counters(ctx context.Context) (ServerCounters, error) {
+	var c ServerCounters
+	var err error
 	if s.dialect == schema.Postgres {
-		return s.pgCounters(ctx)
+		c, err = s.pgCounters(ctx)
+	} else {
+		c, err = s.mysqlCounters(ctx)
 	}
+	c.CPU = serverCPU(s.cfg.DSN)
+	return c, err
+}
+
+func (s *Scratch) mysqlCounters(ctx context.Context) (ServerCounters, error) {
 	var c ServerCounters
 	rows, err := s.db.QueryContext(ctx, `SHOW GLOBAL STATUS WHERE Variable_name IN
 ('Com_select', 'Com_insert', 'Com_update', 'Com_delete', 'Com_commit', 'Innodb_data_fsyncs', 'Innodb_os_log_written',
@@ -223,12 +235,17 @@ func (s *Scratch) counters(ctx context.Context) (ServerCounters, error) {
 }
 
 func (c ServerCounters) minus(o ServerCounters) ServerCounters {
-	return ServerCounters{
+	d := ServerCounters{
 		Selects: c.Selects - o.Selects, Inserts: c.Inserts - o.Inserts, Updates: c.Updates - o.Updates, Deletes: c.Deletes - o.Deletes,
 		Commits: c.Commits - o.Commits, Fsyncs: c.Fsyncs - o.Fsyncs, RowsRead: c.RowsRead - o.RowsRead,
 		LogBytes: c.LogBytes - o.LogBytes, Scans: c.Scans - o.Scans, Returned: c.Returned - o.Returned,
 		LockWaits: c.LockWaits - o.LockWaits, LockWait: c.LockWait - o.LockWait, Deadlocks: c.Deadlocks - o.Deadlocks,
+		CPU: c.CPU - o.CPU,
 	}
+	if c.CPU < 0 || o.CPU < 0 {
+		d.CPU = -1
+	}
+	return d
 }
 
 // pgCounters reads PostgreSQL's cumulative statistics of the scratch

@@ -189,19 +189,23 @@ func (r Result) writeText(w io.Writer, pg bool) {
 	}
 	sc := r.Server
 	per := func(v int64) float64 { return float64(v) / float64(max(r.Backlog, 1)) }
+	cpu := ""
+	if sc.CPU >= 0 {
+		cpu = fmt.Sprintf(", %.0f µs server CPU", float64(sc.CPU.Microseconds())/float64(max(r.Backlog, 1)))
+	}
 	if pg {
 		fmt.Fprintf(w, "  server (scratch database; WAL server-wide): %d commits, %d rows fetched, %d entries returned,"+
 			" %d rows inserted, %d updated, %d deleted, %d table scans, %d WAL syncs, %.1f MiB WAL, %d deadlocks\n",
 			sc.Commits, sc.RowsRead, sc.Returned, sc.Inserts, sc.Updates, sc.Deletes, sc.Scans, sc.Fsyncs, float64(sc.LogBytes)/(1<<20), sc.Deadlocks)
 		fmt.Fprintf(w, "  per relayed row: %.3f table scans, %.4f commits, %.4f WAL syncs, %.2f rows fetched, %.2f entries returned,"+
-			" %.2f rows written, %.0f WAL bytes\n",
-			per(sc.Scans), per(sc.Commits), per(sc.Fsyncs), per(sc.RowsRead), per(sc.Returned), per(sc.Inserts+sc.Updates+sc.Deletes), per(sc.LogBytes))
+			" %.2f rows written, %.0f WAL bytes%s\n",
+			per(sc.Scans), per(sc.Commits), per(sc.Fsyncs), per(sc.RowsRead), per(sc.Returned), per(sc.Inserts+sc.Updates+sc.Deletes), per(sc.LogBytes), cpu)
 		return
 	}
 	fmt.Fprintf(w, "  server, all clients: %d SELECT, %d INSERT, %d UPDATE, %d DELETE, %d COMMIT, %d fsyncs, %d rows read,"+
 		" %.1f MiB redo, %d row lock waits (%s), %d deadlocks\n",
 		sc.Selects, sc.Inserts, sc.Updates, sc.Deletes, sc.Commits, sc.Fsyncs, sc.RowsRead, float64(sc.LogBytes)/(1<<20),
 		sc.LockWaits, sc.LockWait.Round(time.Millisecond), sc.Deadlocks)
-	fmt.Fprintf(w, "  per relayed row: %.4f statements, %.4f COMMITs, %.4f fsyncs, %.2f rows read, %.0f redo bytes\n",
-		per(sc.Selects+sc.Inserts+sc.Updates+sc.Deletes), per(sc.Commits), per(sc.Fsyncs), per(sc.RowsRead), per(sc.LogBytes))
+	fmt.Fprintf(w, "  per relayed row: %.4f statements, %.4f COMMITs, %.4f fsyncs, %.2f rows read, %.0f redo bytes%s\n",
+		per(sc.Selects+sc.Inserts+sc.Updates+sc.Deletes), per(sc.Commits), per(sc.Fsyncs), per(sc.RowsRead), per(sc.LogBytes), cpu)
 }
