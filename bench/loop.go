@@ -82,6 +82,9 @@ func (s *Scratch) RelayLoop(ctx context.Context, history bool, claimers int) (Re
 	}
 	wg.Wait()
 	r.Elapsed = time.Since(start)
+	for _, l := range loops {
+		r.Retries += int64(l.retries)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return r, err
 	}
@@ -160,6 +163,23 @@ type claimLoop struct {
 	history bool
 	batch   int
 	acked   []int64 // ids written back as sent, to check the bare loop
+	after   int64   // the highest id this loop claimed: where its next claim starts
+	retries int     // statements or transactions run again after a deadlock
+}
+
+// loopRetries bounds how often a claim or a write-back runs again after a
+// deadlock or lock wait timeout; claims that scan the same ids do deadlock
+// now and then on MySQL, and the database rolled the statement back.
+const loopRetries = 100
+
+func (l *claimLoop) retry(f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || !dialect.IsRetryable(err) || attempt == loopRetries {
+			return err
+		}
+		l.retries++
+	}
 }
 
 type loopRow struct {
@@ -177,17 +197,22 @@ func (l *claimLoop) run(ctx context.Context) error {
 	for {
 		token := randomHex(16)
 		var rows []loopRow
-		if err := dialect.RetryDeadlocks(func() (err error) { rows, err = l.claim(ctx, token); return err }); err != nil {
+		if err := l.retry(func() (err error) { rows, err = l.claim(ctx, token); return err }); err != nil {
 			return fmt.Errorf("%s: claim a batch: %w", l.name, err)
 		}
 		if len(rows) == 0 {
-			return nil
+			if l.after == 0 {
+				return nil
+			}
+			l.after = 0 // one more claim from the start finds any row left behind
+			continue
 		}
-		if err := dialect.RetryDeadlocks(func() error { return l.writeBack(ctx, token, rows) }); err != nil {
+		if err := l.retry(func() error { return l.writeBack(ctx, token, rows) }); err != nil {
 			return fmt.Errorf("%s: write back a batch: %w", l.name, err)
 		}
 		for _, m := range rows {
 			l.acked = append(l.acked, m.id)
+			l.after = max(l.after, m.id)
 		}
 	}
 }
@@ -195,18 +220,22 @@ func (l *claimLoop) run(ctx context.Context) error {
 // claim marks the oldest pending rows processing under token, autocommitted,
 // and returns them: on PostgreSQL with RETURNING, on MySQL read back by
 // token (the bare loop's read-back; with history it is in the write-back's
-// transaction).
+// transaction). It starts after the loop's last claim: without that bound
+// (the statement as issue 15 gives it) MariaDB reads every pending row and
+// sorts them for each claim, 104 rows read per relayed row and 3,147 rows/s
+// on a 100,000-row backlog, a cost that grows with the backlog; with it
+// the claim walks the primary key from the bound.
 func (l *claimLoop) claim(ctx context.Context, token string) ([]loopRow, error) {
 	if l.d == dialect.Postgres {
 		rows, err := l.query(ctx, l.db, `UPDATE message_sync SET status = 'processing', claim_token = $1, claimed_by = $2
-WHERE id IN (SELECT id FROM message_sync WHERE status = 'pending' ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING `+loopColumns, token, l.name, l.batch)
+WHERE id IN (SELECT id FROM message_sync WHERE status = 'pending' AND id > $3 ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+RETURNING `+loopColumns, token, l.name, l.after, l.batch)
 		// RETURNING comes in no particular order; sequences follow ids.
 		slices.SortFunc(rows, func(a, b loopRow) int { return cmp.Compare(a.id, b.id) })
 		return rows, err
 	}
 	res, err := l.db.ExecContext(ctx, `UPDATE message_sync SET status = 'processing', claim_token = ?, claimed_by = ?
-WHERE status = 'pending' ORDER BY id LIMIT ?`, token, l.name, l.batch)
+WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`, token, l.name, l.after, l.batch)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,9 @@ type Result struct {
 	// NoHistory marks the bare claim loop, which writes no history: History
 	// is then the rows it acknowledged, Duplicated those acknowledged twice.
 	NoHistory bool
+	// Retries counts the claim loops' statements and transactions run
+	// again after a deadlock or lock wait timeout.
+	Retries int64
 
 	// Purged is what a retention pass beside the run deleted of the
 	// expired rows (Config.Purge), PurgeLeft what it had still to delete

@@ -179,6 +179,9 @@ func (r Result) writeText(w io.Writer, pg bool) {
 			" %d sequence numbers given twice\n",
 			r.Sent, r.Backlog, r.History, r.Duplicated, r.Instances, plural, r.SeqCollisions)
 	}
+	if r.Retries > 0 {
+		fmt.Fprintf(w, "  %d claims or write-backs run again after a deadlock or lock wait timeout\n", r.Retries)
+	}
 	for _, st := range r.Steps {
 		if st.Calls == 0 {
 			continue
