@@ -167,8 +167,9 @@ type ServerCounters struct {
 	// pg_stat_wal.wal_bytes, server-wide).
 	LogBytes int64
 	// Scans and Returned are PostgreSQL's only: index and sequential scans
-	// started on the scratch database's tables (pg_stat_user_tables, about
-	// one per table a statement reads), and index entries and
+	// started on the scratch database's tables (pg_stat_user_tables; an
+	// index scan by an IN list counts one per value before PostgreSQL 17,
+	// so this is not a statement count), and index entries and
 	// sequential-scan rows read (tup_returned).
 	Scans, Returned int64
 	LockWaits       int64 // Innodb_row_lock_waits
