@@ -207,7 +207,7 @@ func (l *claimLoop) run(ctx context.Context) error {
 			l.after = 0 // one more claim from the start finds any row left behind
 			continue
 		}
-		if err := l.retry(func() error { return l.writeBack(ctx, token, rows) }); err != nil {
+		if err := l.retry(func() (err error) { rows, err = l.writeBack(ctx, token, rows); return err }); err != nil {
 			return fmt.Errorf("%s: write back a batch: %w", l.name, err)
 		}
 		for _, m := range rows {
@@ -234,7 +234,9 @@ RETURNING `+loopColumns, token, l.name, l.after, l.batch)
 		slices.SortFunc(rows, func(a, b loopRow) int { return cmp.Compare(a.id, b.id) })
 		return rows, err
 	}
-	res, err := l.db.ExecContext(ctx, `UPDATE message_sync SET status = 'processing', claim_token = ?, claimed_by = ?
+	// The primary key, pinned: with a low bound MariaDB may prefer the
+	// pending range of ix_message_sync_retry and a sort of all of it.
+	res, err := l.db.ExecContext(ctx, `UPDATE message_sync FORCE INDEX (PRIMARY) SET status = 'processing', claim_token = ?, claimed_by = ?
 WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`, token, l.name, l.after, l.batch)
 	if err != nil {
 		return nil, err
@@ -274,28 +276,30 @@ func (l *claimLoop) query(ctx context.Context, q querier, query string, args ...
 }
 
 // writeBack marks the claimed rows sent, fenced by the token; with history
-// it first writes them to loop_chat_messages, in the same transaction.
-func (l *claimLoop) writeBack(ctx context.Context, token string, rows []loopRow) error {
+// it first writes them to loop_chat_messages, in the same transaction. It
+// returns the rows, read back here on MySQL with history.
+func (l *claimLoop) writeBack(ctx context.Context, token string, rows []loopRow) ([]loopRow, error) {
 	if !l.history {
-		return l.markSent(ctx, l.db, token, rows)
+		return rows, l.markSent(ctx, l.db, token, rows)
 	}
 	tx, err := l.db.BeginTx(ctx, l.d.TxOptions())
 	if err != nil {
-		return err
+		return rows, err
 	}
 	defer tx.Rollback()
 	if l.d == dialect.MySQL {
-		want := len(rows)
-		if rows, err = l.readBack(ctx, tx, token); err != nil {
-			return err
+		got, err := l.readBack(ctx, tx, token)
+		if err != nil {
+			return rows, err
 		}
-		if len(rows) != want {
-			return fmt.Errorf("read back %d of %d claimed rows", len(rows), want)
+		if len(got) != len(rows) {
+			return rows, fmt.Errorf("read back %d of %d claimed rows", len(got), len(rows))
 		}
+		rows = got
 	}
 	seqs, err := l.sequences(ctx, tx, rows)
 	if err != nil {
-		return err
+		return rows, err
 	}
 	var q strings.Builder
 	q.WriteString(`INSERT INTO loop_chat_messages (conversation_key, seq, sender_type, sender_name, kind, body, payload, source_table, source_id, created_at) VALUES `)
@@ -308,12 +312,12 @@ func (l *claimLoop) writeBack(ctx context.Context, token string, rows []loopRow)
 		args = append(args, m.key, seqs[i], m.sender, m.kind, m.body, m.payload, m.id, m.createdAt)
 	}
 	if _, err := tx.ExecContext(ctx, l.d.Rebind(q.String()), args...); err != nil {
-		return fmt.Errorf("insert history: %w", err)
+		return rows, fmt.Errorf("insert history: %w", err)
 	}
 	if err := l.markSent(ctx, tx, token, rows); err != nil {
-		return err
+		return rows, err
 	}
-	return tx.Commit()
+	return rows, tx.Commit()
 }
 
 // sequences bumps each conversation's last_seq by its rows in the batch,
