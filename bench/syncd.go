@@ -12,6 +12,7 @@ import (
 
 	"github.com/syncd-dev/syncd/bridge"
 	"github.com/syncd-dev/syncd/chat"
+	"github.com/syncd-dev/syncd/config"
 	"github.com/syncd-dev/syncd/lock"
 	"github.com/syncd-dev/syncd/poller"
 	"github.com/syncd-dev/syncd/store"
@@ -107,8 +108,9 @@ func (s *Scratch) RelaySyncd(ctx context.Context) (Result, error) {
 
 func (s *Scratch) newInstance(ctx context.Context, name string) (*instance, error) {
 	// A connection per worker, and spares for take-back and the lock's
-	// own work, as a production instance would size its pool.
-	st, err := store.Open(ctx, s.dialect, s.dsn, s.cfg.Workers+2)
+	// own work, as a production instance would size its pool; the hold
+	// limit syncd run sets with Redis locks (the lock's lifetime).
+	st, err := store.Open(ctx, s.dialect, s.dsn, s.cfg.Workers+2, store.HoldLimit(config.Default().Redis.LockTTL))
 	if err != nil {
 		return nil, fmt.Errorf("open store of %s: %w", name, err)
 	}
