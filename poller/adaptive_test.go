@@ -58,12 +58,12 @@ func TestAdaptivePolling(t *testing.T) {
 			// An agent waits here: the fast probes find the row.
 			watched.Store(true)
 			id := db.Insert(t, "order-1", "an agent watches")
-			eventually(t, "the row relayed by a fast probe", 10*time.Second, func() bool { return sent(id) })
+			eventually(t, "the row relayed by a fast probe", 30*time.Second, func() bool { return sent(id) })
 
 			// Nobody watches, but work was found within HotFor: still fast.
 			watched.Store(false)
 			id = db.Insert(t, "order-2", "busy")
-			eventually(t, "the row relayed while busy", 10*time.Second, func() bool { return sent(id) })
+			eventually(t, "the row relayed while busy", 30*time.Second, func() bool { return sent(id) })
 			if n := testutil.ToFloat64(m.FastProbes); n == 0 {
 				t.Errorf("no fast probe counted")
 			}

@@ -110,6 +110,16 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 		}
 		return ops.ErrStarting
 	}}}
+	// Ready only once every component runs: the database answering is not
+	// enough while the bot loads and the console and poller start (a
+	// database error meanwhile still ends the start).
+	var started atomic.Bool
+	checks = append(checks, ops.Check{Name: "startup", Probe: func(context.Context) error {
+		if started.Load() {
+			return nil
+		}
+		return ops.ErrStarting
+	}})
 	if locker.Distributed() {
 		checks = append(checks, ops.Check{Name: "redis", Probe: func(ctx context.Context) error {
 			return explain(locker.Ping(ctx), redisPermanent)
@@ -225,6 +235,8 @@ func run(ctx context.Context, cfg config.Config, src config.Source, log *slog.Lo
 	if err := startRetention(ctx, cfg, s, locker, reg, log, life); err != nil {
 		return cli.Exit("invalid configuration: retention: "+err.Error(), 2)
 	}
+	started.Store(true)
+	ready.ProbeNow(ctx)
 
 	for done := false; !done; {
 		select {

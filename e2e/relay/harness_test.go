@@ -451,7 +451,9 @@ func (in *instance) waitReady(timeout time.Duration) {
 		if err != nil {
 			return false, err.Error()
 		}
-		return r.Code == http.StatusOK && r.Ready, fmt.Sprintf("%d %v", r.Code, r.Checks)
+		// Ready means started: the console and the poller run, not only
+		// the database answering.
+		return r.Code == http.StatusOK && r.Ready && r.Checks["startup"] == "ok", fmt.Sprintf("%d %v", r.Code, r.Checks)
 	})
 }
 
