@@ -320,6 +320,9 @@ func (p *Poller) recheck(shard store.Shard) {
 	if err != nil {
 		return // the next probe asks again, and reports an outage
 	}
+	if len(due) > 0 {
+		p.sawWork() // work found, as by a probe: keep the fast probes on
+	}
 	p.enqueue(due)
 }
 
@@ -522,6 +525,7 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 		if len(claim.Rows) == 0 {
 			break
 		}
+		p.sawWork()
 		p.m.Claimed.Add(float64(len(claim.Rows)))
 		narrowed := false
 		if !ramped {
