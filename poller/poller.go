@@ -501,10 +501,10 @@ func (p *Poller) runShard(ctx context.Context, shard store.Shard) {
 	// limit is the next claim's size. The first claim of the run that holds
 	// a suspect is narrowed to the rows before it (or to it alone); the
 	// claims after it ramp up, 1, 2, 4 rows and so on to the batch size,
-	// suspects or not, and are not narrowed again. A suspect is then relayed alone or in a small claim,
-	// and the rows of a killed instance's claims (all suspects) cost a few
-	// claims rather than one each, or one full batch claimed and released
-	// for each. A row that kills its relayer is found all the same: each
+	// suspects or not, and are not narrowed again. A suspect is then
+	// relayed alone or in a small claim, and the rows of a killed
+	// instance's claims (all suspects) cost a few claims, not a full batch
+	// claimed and released for each. A row that kills its relayer is found all the same: each
 	// crash in a claim of k rows leaves it among the first k rows of the
 	// next ramp, which starts at 1, until it dies on a claim of its own and
 	// take-back counts the attempt against it.

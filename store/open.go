@@ -75,7 +75,7 @@ func Open(ctx context.Context, driverName, dsn string, maxOpen int, opts ...Opti
 		}
 		cfg.Params[srv.isolationVar] = "'READ-COMMITTED'"
 		maxIdleTime = o.holdLimits(cfg.Params, srv)
-		if srv.stmtTime && o.hold > 0 {
+		if srv.idleTx && o.hold > 0 { // MariaDB 10.3+ has max_statement_time too
 			readCap = fmt.Sprintf("SET STATEMENT max_statement_time = %d FOR ", int(math.Ceil(o.hold.Seconds())))
 		}
 		dialector = mysql.New(mysql.Config{DSN: cfg.FormatDSN()})
@@ -133,8 +133,6 @@ type server struct {
 	isolationVar string
 	// idleTx: the server has idle_transaction_timeout (MariaDB 10.3+).
 	idleTx bool
-	// stmtTime: the server has max_statement_time (MariaDB 10.1+).
-	stmtTime bool
 }
 
 func probeServer(ctx context.Context, cfg *gomysql.Config) (server, error) {
@@ -154,7 +152,6 @@ func probeServer(ctx context.Context, cfg *gomysql.Config) (server, error) {
 		srv.isolationVar = "tx_isolation"
 	}
 	srv.idleTx = db.QueryRowContext(ctx, `SELECT @@idle_transaction_timeout`).Scan(&v) == nil
-	srv.stmtTime = db.QueryRowContext(ctx, `SELECT @@max_statement_time`).Scan(&v) == nil
 	return srv, nil
 }
 
